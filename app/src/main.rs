@@ -1,0 +1,74 @@
+//! The `skyglass` binary: command-line entry point. Each subcommand is a thin layer over the
+//! core crates; the desktop app will live here too (see ARCHITECTURE.md).
+
+mod coords;
+
+use anyhow::Result;
+use clap::{ArgAction, Parser, Subcommand};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Skyglass: a fast, offline-first sky and data explorer for astronomers.
+#[derive(Debug, Parser)]
+#[command(name = "skyglass", version, about, long_about = None)]
+struct Cli {
+    /// More logging: -v for debug, -vv for trace. RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Less logging: errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert a position between frames (ICRS, FK5, Galactic, Ecliptic, Supergalactic).
+    Coords(coords::CoordsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Coords(args)) => coords::run(&args),
+        None => {
+            println!("{}", NO_GUI_YET);
+            Ok(())
+        }
+    }
+}
+
+/// Printed when `skyglass` runs without a subcommand, until the sky view exists.
+const NO_GUI_YET: &str = "\
+Skyglass is at its foundation stage: the desktop sky view is not built yet, so there is no
+window to open. What works today is on the command line:
+
+  skyglass coords \"00:42:44.3 +41:16:09\"              a position in every frame
+  skyglass coords \"121.17 -21.57\" --from galactic --to icrs
+
+Run `skyglass --help` for everything.";
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default_level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

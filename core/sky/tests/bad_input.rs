@@ -1,0 +1,88 @@
+//! Malformed input gives a clear error, never a panic.
+
+// Test helpers may panic: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use skyglass_sky::{Moc, MocError, MocKind};
+use std::path::PathBuf;
+
+fn shared_data() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SKYGLASS_SHARED_DATA") {
+        return PathBuf::from(dir);
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/data"))
+        .find(|dir| dir.is_dir())
+        .expect("shared/data beside the repository")
+}
+
+fn real_fits_moc() -> Vec<u8> {
+    std::fs::read(shared_data().join("moc/mocpy/CDS-I-125A-catalog_MOC.fits")).unwrap()
+}
+
+#[test]
+fn truncated_fits_moc_is_an_error() {
+    let bytes = real_fits_moc();
+    // The last cut keeps the headers and most rows but not all (the file ends in 1216 bytes of padding).
+    for cut in [10, 2880, 2880 + 100, 5760 + 17, bytes.len() - 3000] {
+        let err = Moc::from_bytes(&bytes[..cut], None).expect_err("truncated file read as a MOC");
+        assert!(matches!(err, MocError::Fits(_)), "cut at {cut}: {err}");
+    }
+}
+
+#[test]
+fn garbage_is_an_error_with_the_format_named() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"SIMPLE  = nonsense", "FITS"),
+        (b"3/abc 4/1", "ASCII"),
+        (b"{\"3\": [1, \"x\"]}", "JSON"),
+        (b"\xff\xfe\x00garbage", "UTF-8"),
+    ];
+    for (bytes, expected) in cases {
+        let err = Moc::from_bytes(bytes, None).expect_err("garbage read as a MOC").to_string();
+        assert!(err.contains(expected), "{:?}: {err:?} does not mention {expected}", String::from_utf8_lossy(bytes));
+    }
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = Moc::read_path(std::path::Path::new("no/such/moc.fits"), None).unwrap_err().to_string();
+    assert!(err.contains("no/such/moc.fits"), "{err}");
+}
+
+#[test]
+fn ascii_kind_can_be_forced() {
+    let space = Moc::from_ascii("3/1-4 4/20", Some(MocKind::Space)).unwrap();
+    let time = Moc::from_ascii("3/1-4 4/20", Some(MocKind::Time)).unwrap();
+    assert_eq!(space.kind(), MocKind::Space);
+    assert_eq!(time.kind(), MocKind::Time);
+    // An order past 29 is not spatial.
+    assert!(Moc::from_ascii("35/1", Some(MocKind::Space)).is_err());
+    assert!(Moc::from_ascii("3/768", None).unwrap_err().to_string().contains("do not exist at order 3"));
+    assert!(Moc::from_json("{\"62\": [1]}", None).unwrap_err().to_string().contains("above the maximum"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Random bytes overwritten in a real FITS MOC: an error or a MOC, never a panic.
+    #[test]
+    fn corrupted_fits_moc_never_panics(edits in prop::collection::vec((0usize..20_000, any::<u8>()), 1..20)) {
+        let mut bytes = real_fits_moc();
+        let len = bytes.len();
+        for (at, value) in edits {
+            bytes[at % len] = value;
+        }
+        let _ = Moc::from_bytes(&bytes, None);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "[0-9/ ,\\-ts{}\\[\\]\":]{0,60}") {
+        let _ = Moc::from_bytes(text.as_bytes(), None);
+    }
+}
