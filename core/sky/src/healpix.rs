@@ -129,8 +129,9 @@ pub fn cone_coverage(order: u8, centre: LonLat, radius: Angle) -> Result<Vec<u64
     Ok(bmoc.flat_iter().collect())
 }
 
-/// Cells of `order` that overlap a polygon whose edges are great-circle arcs. The polygon is
-/// the smaller of the two regions its edges bound, unless `inside` names a point within it.
+/// Cells of `order` that overlap a polygon whose edges are great-circle arcs. `inside`, a
+/// point within the polygon, says which of the two regions the edges bound is meant; without
+/// it cdshealpix's default rule decides, which suits polygons well under a hemisphere.
 pub fn polygon_coverage(order: u8, vertices: &[LonLat], inside: Option<LonLat>) -> Result<Vec<u64>, HealpixError> {
     Ok(polygon_bmoc(order, vertices, inside)?.flat_iter().collect())
 }

@@ -86,3 +86,41 @@ proptest! {
         let _ = Moc::from_bytes(text.as_bytes(), None);
     }
 }
+
+/// Found by the `read_moc` fuzz target: a real MOC with one NUNIQ value overwritten by a
+/// number below 4, which underflowed inside the `moc` crate.
+#[test]
+fn regression_nuniq_below_four_is_an_error() {
+    let bytes =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz_moc_nuniq_below_four.fits"))
+            .unwrap();
+    let err = Moc::from_bytes(&bytes, None).unwrap_err().to_string();
+    assert!(err.contains("is not valid in a SPACE MOC"), "{err}");
+}
+
+/// Found by the `read_moc` fuzz target: `MOCDIM = 'SPACE   '  &` once escaped the value
+/// checks, because the quoted string was not parsed as FITS defines it.
+#[test]
+fn regression_text_after_a_quoted_value_does_not_skip_the_checks() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz_moc_text_after_quoted_mocdim.fits");
+    let err = Moc::from_bytes(&std::fs::read(path).unwrap(), None).unwrap_err().to_string();
+    assert!(err.contains("SPACE MOC"), "{err}");
+}
+
+/// Found by the `read_moc` fuzz target: `NAXIS   =` with no value made the `moc` crate
+/// slice past the value while writing its own error message.
+#[test]
+fn regression_a_mandatory_card_without_value_is_an_error() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz_moc_empty_naxis_value.fits");
+    let err = Moc::from_bytes(&std::fs::read(path).unwrap(), None).unwrap_err().to_string();
+    assert!(err.contains("NAXIS = \"\", expected 0"), "{err}");
+}
+
+/// Found by the `read_moc` fuzz target: a byte inserted in the header shifted ` END` off
+/// the start of its card; the checks took it for the end of the header, the `moc` crate
+/// did not, and they read different bytes as the table.
+#[test]
+fn regression_an_indented_end_card_does_not_end_the_header() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz_moc_indented_end_card.fits");
+    assert!(Moc::from_bytes(&std::fs::read(path).unwrap(), None).is_err());
+}
