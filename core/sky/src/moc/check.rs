@@ -14,23 +14,26 @@ pub(super) fn check_fits_table(bytes: &[u8]) -> Result<(), MocError> {
     let fits_error = |what: String| MocError::Fits(what);
     let mut offset = 0;
     let mut keywords = std::collections::HashMap::new();
-    // The mandatory cards of a MOC file. The `moc` crate checks them too, but fails on values
-    // shorter than it expects while writing its error message.
-    let mandatory: [&[(&str, &str)]; 2] = [
-        &[("SIMPLE", "T"), ("BITPIX", "8"), ("NAXIS", "0")],
+    // The mandatory cards of a MOC file, in the order FITS requires them (None: any value).
+    // The `moc` crate checks them too, but fails on values shorter than it expects while
+    // writing its error message.
+    let mandatory: [&[(&str, Option<&str>)]; 2] = [
+        &[("SIMPLE", Some("T")), ("BITPIX", Some("8")), ("NAXIS", Some("0"))],
         &[
-            ("XTENSION", "BINTABLE"),
-            ("BITPIX", "8"),
-            ("NAXIS", "2"),
-            ("PCOUNT", "0"),
-            ("GCOUNT", "1"),
-            ("TFIELDS", "1"),
+            ("XTENSION", Some("BINTABLE")),
+            ("BITPIX", Some("8")),
+            ("NAXIS", Some("2")),
+            ("NAXIS1", None),
+            ("NAXIS2", None),
+            ("PCOUNT", Some("0")),
+            ("GCOUNT", Some("1")),
+            ("TFIELDS", Some("1")),
         ],
     ];
     // The primary header (no data in a MOC file), then the BINTABLE extension's header.
     for (hdu, expected_cards) in mandatory.iter().enumerate() {
         keywords.clear();
-        loop {
+        for position in 0.. {
             let card = bytes
                 .get(offset..offset + CARD)
                 .ok_or_else(|| fits_error(format!("the file is truncated: header {} has no END card", hdu + 1)))?;
@@ -41,20 +44,24 @@ pub(super) fn check_fits_table(bytes: &[u8]) -> Result<(), MocError> {
             if key == "END" {
                 break;
             }
-            if text.get(8..10) == Some("= ") {
-                keywords.insert(key, fits_card_value(text.get(10..).unwrap_or("")));
+            let value = (text.get(8..10) == Some("= ")).then(|| fits_card_value(text.get(10..).unwrap_or("")));
+            if let Some(&(expected_key, expected_value)) = expected_cards.get(position) {
+                let found = value.as_deref().unwrap_or("");
+                if key != expected_key || expected_value.is_some_and(|v| v != found) {
+                    let expected = expected_value.map_or(String::new(), |v| format!(" = {v}"));
+                    return Err(fits_error(format!(
+                        "header {}, card {}: expected {expected_key}{expected}, found {key} = {found:?}",
+                        hdu + 1,
+                        position + 1
+                    )));
+                }
+            }
+            // The first occurrence counts, as for the `moc` crate reading the cards in order.
+            if let Some(value) = value {
+                keywords.entry(key).or_insert(value);
             }
         }
         offset = offset.div_ceil(BLOCK) * BLOCK;
-        for (key, expected) in expected_cards.iter() {
-            match keywords.get(*key) {
-                Some(value) if value == expected => {}
-                Some(value) => {
-                    return Err(fits_error(format!("header {}: {key} = {value:?}, expected {expected}", hdu + 1)));
-                }
-                None => return Err(fits_error(format!("header {} has no {key}", hdu + 1))),
-            }
-        }
     }
     let number = |key: &str| -> Result<usize, MocError> {
         keywords
