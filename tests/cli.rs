@@ -99,3 +99,17 @@ fn bad_positions_are_clear_errors_not_panics() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("unknown frame"));
 }
+
+#[test]
+fn verbosity_flags_control_logging() {
+    let verbose = skyglass(&["-v", "coords", "10 20"]);
+    assert!(verbose.status.success());
+    assert!(stderr(&verbose).contains("parsed position"), "{}", stderr(&verbose));
+
+    let quiet = skyglass(&["-q", "coords", "10 20"]);
+    assert!(quiet.status.success());
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+
+    let both = skyglass(&["-q", "-v", "coords", "10 20"]);
+    assert_eq!(both.status.code(), Some(2), "-q and -v together are a usage error");
+}
