@@ -5,19 +5,8 @@
 
 use proptest::prelude::*;
 use skyglass_sky::{Moc, MocError, MocKind};
+use skyglass_test_support::shared_data;
 use std::path::PathBuf;
-
-fn shared_data() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SKYGLASS_SHARED_DATA") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/data"))
-        .find(|dir| dir.is_dir())
-        .expect("shared/data beside the repository")
-}
 
 fn real_fits_moc() -> Vec<u8> {
     std::fs::read(shared_data().join("moc/mocpy/CDS-I-125A-catalog_MOC.fits")).unwrap()

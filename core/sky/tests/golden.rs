@@ -6,6 +6,7 @@
 
 use skyglass_sky::projection::{Native, PlanePoint};
 use skyglass_sky::{Frame, LonLat, Moc, Projection};
+use skyglass_test_support::shared_data;
 use std::path::PathBuf;
 
 /// Frame conversions agree with astropy to this many milliarcseconds.
@@ -25,19 +26,6 @@ fn number(field: &str) -> f64 {
 
 fn degrees(lon: &str, lat: &str) -> LonLat {
     LonLat::from_degrees(number(lon), number(lat)).unwrap()
-}
-
-/// The folder of real test data beside the repository (`shared/data`).
-fn shared_data() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SKYGLASS_SHARED_DATA") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/data"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| panic!("shared/data not found above {}; set SKYGLASS_SHARED_DATA", manifest.display()))
 }
 
 #[test]
