@@ -1,0 +1,889 @@
+//! The streaming reader: XML events in, table metadata and Arrow record batches out.
+//!
+//! Row data never has to fit in memory: TABLEDATA rows and BINARY/BINARY2 streams are decoded
+//! as they arrive and handed out `batch_rows` rows at a time. The metadata tree is small and
+//! is kept whole; [`VoTableReader::finish`] returns it.
+
+use crate::column::ColumnBuilder;
+use crate::datatype::{ArraySize, parse_datatype};
+use crate::error::{Result, VoTableError};
+use crate::model::{CooSys, Document, Field, Group, Info, Link, Param, Resource, Table, TimeSys, Values, VoTable};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use base64::Engine as _;
+use quick_xml::events::{BytesStart, Event as XmlEvent};
+use std::collections::VecDeque;
+use std::io::BufRead;
+
+/// Limits and batch size. The defaults suit files on the user's disk; servers reading
+/// uploads should lower `max_document_bytes`.
+#[derive(Clone, Debug)]
+pub struct ReaderOptions {
+    /// Rows per record batch.
+    pub batch_rows: usize,
+    /// Largest number of elements one array value (or arraysize) may declare.
+    pub max_array_elements: usize,
+    /// Largest text of one element (a TD, a DESCRIPTION, …), in bytes.
+    pub max_text_bytes: usize,
+    /// Largest document, in bytes of XML.
+    pub max_document_bytes: u64,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> ReaderOptions {
+        ReaderOptions {
+            batch_rows: 65_536,
+            max_array_elements: 1 << 24,
+            max_text_bytes: 64 << 20,
+            max_document_bytes: u64::MAX,
+        }
+    }
+}
+
+/// What the reader hands out, in document order.
+#[derive(Debug)]
+pub enum Event {
+    /// A table's definition is complete and its rows follow.
+    TableStart { table: Box<Table>, schema: SchemaRef },
+    /// Up to `batch_rows` rows of the table with this index.
+    Batch { table: usize, batch: RecordBatch },
+    /// The table's rows are over.
+    TableEnd { table: usize },
+}
+
+/// Reads a whole document into memory.
+pub fn read_votable(bytes: &[u8]) -> Result<VoTable> {
+    read_votable_with(bytes, ReaderOptions::default())
+}
+
+pub fn read_votable_with(bytes: &[u8], options: ReaderOptions) -> Result<VoTable> {
+    let mut reader = VoTableReader::with_options(bytes, options);
+    let mut batches: Vec<Vec<RecordBatch>> = Vec::new();
+    while let Some(event) = reader.next_event()? {
+        match event {
+            Event::TableStart { table, .. } => {
+                if batches.len() <= table.index {
+                    batches.resize_with(table.index + 1, Vec::new);
+                }
+            }
+            Event::Batch { table, batch } => {
+                if let Some(list) = batches.get_mut(table) {
+                    list.push(batch);
+                }
+            }
+            Event::TableEnd { .. } => {}
+        }
+    }
+    while reader.next_event()?.is_some() {}
+    let (diagnostics, diagnostic_count) = reader.diagnostics();
+    let (diagnostics, diagnostic_count) = (diagnostics.to_vec(), diagnostic_count);
+    Ok(VoTable { meta: reader.finish()?, batches, diagnostics, diagnostic_count })
+}
+
+/// An element that is open, with what it has gathered so far.
+enum Open {
+    VoTable,
+    Resource(Box<Resource>),
+    Table(Box<TableState>),
+    Field(Box<Field>),
+    Param(Box<Param>),
+    Values(Values),
+    Info(Info),
+    Description,
+    Definitions,
+    CooSys(CooSys),
+    TimeSys(TimeSys),
+    Group(Box<Group>),
+    Link(Link),
+    Data,
+    TableData,
+    Tr,
+    Td,
+    Binary,
+    Stream,
+    /// Anything else (MIN, MAX, OPTION, FIELDref… handled at their start; unknown elements).
+    Other,
+}
+
+struct TableState {
+    meta: Table,
+    /// Set when the definition is complete (at DATA, or at the end of a TABLE without data).
+    started: bool,
+    columns: Vec<ColumnBuilder>,
+    schema: Option<SchemaRef>,
+    /// TABLEDATA: the cells of the row being read.
+    cells: Vec<Option<String>>,
+    /// BINARY/BINARY2: undecoded base64 characters and decoded bytes not yet used.
+    base64_pending: Vec<u8>,
+    bytes: Vec<u8>,
+    consumed: usize,
+    binary2: bool,
+    rows: usize,
+    rows_in_batch: usize,
+    cell_lengths: Vec<usize>,
+}
+
+pub struct VoTableReader<R: BufRead> {
+    xml: quick_xml::Reader<R>,
+    buffer: Vec<u8>,
+    options: ReaderOptions,
+    document: Document,
+    stack: Vec<Open>,
+    text: String,
+    pending: VecDeque<Event>,
+    tables_seen: usize,
+    seen_root: bool,
+    done: bool,
+    diagnostics: Vec<Diagnostic>,
+    diagnostic_count: usize,
+    /// Definitions other elements may point to with `ref`: tables' fields, VALUES.
+    fields_by_table_id: std::collections::HashMap<String, Vec<Field>>,
+    values_by_id: std::collections::HashMap<String, Values>,
+    pending_values_id: Option<String>,
+}
+
+/// A cell that could not be read and was taken as null.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub table: usize,
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// Diagnostics kept in full; beyond this only the count grows.
+const MAX_DIAGNOSTICS: usize = 100;
+
+impl<R: BufRead> VoTableReader<R> {
+    pub fn new(input: R) -> VoTableReader<R> {
+        VoTableReader::with_options(input, ReaderOptions::default())
+    }
+
+    pub fn with_options(input: R, options: ReaderOptions) -> VoTableReader<R> {
+        let mut xml = quick_xml::Reader::from_reader(input);
+        xml.config_mut().trim_text(false);
+        VoTableReader {
+            xml,
+            buffer: Vec::new(),
+            options,
+            document: Document::default(),
+            stack: Vec::new(),
+            text: String::new(),
+            pending: VecDeque::new(),
+            tables_seen: 0,
+            seen_root: false,
+            done: false,
+            diagnostics: Vec::new(),
+            diagnostic_count: 0,
+            fields_by_table_id: Default::default(),
+            values_by_id: Default::default(),
+            pending_values_id: None,
+        }
+    }
+
+    /// The next table start, batch or table end; `None` at the end of the document.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            self.step()?;
+        }
+    }
+
+    /// The document's metadata, once every event has been read.
+    pub fn finish(mut self) -> Result<Document> {
+        while self.next_event()?.is_some() {}
+        Ok(std::mem::take(&mut self.document))
+    }
+
+    /// The first cells that could not be read (and were taken as null), and how many there
+    /// were in all.
+    pub fn diagnostics(&self) -> (&[Diagnostic], usize) {
+        (&self.diagnostics, self.diagnostic_count)
+    }
+
+    fn xml_error(&self, message: impl std::fmt::Display) -> VoTableError {
+        VoTableError::Xml { position: self.xml.buffer_position(), message: message.to_string() }
+    }
+
+    fn step(&mut self) -> Result<()> {
+        if self.xml.buffer_position() > self.options.max_document_bytes {
+            return Err(VoTableError::Refused(format!(
+                "the document is larger than the limit of {} bytes",
+                self.options.max_document_bytes
+            )));
+        }
+        self.buffer.clear();
+        let event = match self.xml.read_event_into(&mut self.buffer) {
+            Ok(event) => event.into_owned(),
+            Err(e) => return Err(self.xml_error(e)),
+        };
+        match event {
+            XmlEvent::Start(start) => self.open(&start)?,
+            XmlEvent::Empty(start) => {
+                self.open(&start)?;
+                self.close()?;
+            }
+            XmlEvent::End(_) => self.close()?,
+            XmlEvent::Text(text) => {
+                let content = text.xml10_content();
+                self.add_text(&content)?;
+            }
+            XmlEvent::CData(data) => {
+                let content = data.into_inner().into_owned();
+                self.add_text(&content)?;
+            }
+            XmlEvent::GeneralRef(reference) => {
+                let resolved = if reference.is_char_ref() {
+                    reference.resolve_char_ref().map_err(|e| self.xml_error(e))?
+                } else {
+                    match reference.xml10_content().as_ref() {
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "amp" => Some('&'),
+                        "apos" => Some('\''),
+                        "quot" => Some('"'),
+                        other => {
+                            return Err(VoTableError::Refused(format!(
+                                "undefined entity &{other}; (entities are not expanded)"
+                            )));
+                        }
+                    }
+                };
+                if let Some(c) = resolved {
+                    self.add_text(c.encode_utf8(&mut [0; 4]))?;
+                }
+            }
+            XmlEvent::DocType(doctype) => {
+                let text = doctype.into_inner();
+                // External DTDs are never fetched; declared entities are never expanded.
+                if text.contains("<!ENTITY") {
+                    return Err(VoTableError::Refused("entity declarations are not accepted".to_owned()));
+                }
+            }
+            XmlEvent::Eof => {
+                if !self.stack.is_empty() {
+                    return Err(self.xml_error("the document ends inside an element (truncated?)"));
+                }
+                if !self.seen_root {
+                    return Err(VoTableError::NotVoTable("no VOTABLE element".to_owned()));
+                }
+                self.done = true;
+            }
+            XmlEvent::Decl(_) | XmlEvent::PI(_) | XmlEvent::Comment(_) => {}
+        }
+        Ok(())
+    }
+
+    fn add_text(&mut self, content: &str) -> Result<()> {
+        match self.stack.last() {
+            Some(Open::Stream) => self.add_stream_text(content),
+            Some(Open::Td | Open::Description | Open::Info(_) | Open::Link(_) | Open::Other) => {
+                if self.text.len() + content.len() > self.options.max_text_bytes {
+                    return Err(VoTableError::Refused(format!(
+                        "an element's text is larger than the limit of {} bytes",
+                        self.options.max_text_bytes
+                    )));
+                }
+                self.text.push_str(content);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn open(&mut self, start: &BytesStart<'_>) -> Result<()> {
+        let name = start.local_name().as_ref().to_owned();
+        let attrs = Attributes::read(start).map_err(|e| self.xml_error(e))?;
+        self.text.clear();
+        let parent_is_root = self.stack.is_empty();
+        if parent_is_root && name != "VOTABLE" {
+            return Err(VoTableError::NotVoTable(format!("the root element is <{name}>, not <VOTABLE>")));
+        }
+        let open = match name.as_str() {
+            "VOTABLE" => {
+                if self.seen_root {
+                    return Err(self.xml_error("a second VOTABLE element"));
+                }
+                self.seen_root = true;
+                self.document.version = attrs.get("version");
+                Open::VoTable
+            }
+            "RESOURCE" => Open::Resource(Box::new(Resource {
+                id: attrs.get("ID"),
+                name: attrs.get("name"),
+                kind: attrs.get("type"),
+                utype: attrs.get("utype"),
+                ..Resource::default()
+            })),
+            "TABLE" => {
+                let index = self.tables_seen;
+                self.tables_seen += 1;
+                Open::Table(Box::new(TableState {
+                    meta: Table {
+                        index,
+                        id: attrs.get("ID"),
+                        name: attrs.get("name"),
+                        ucd: attrs.get("ucd"),
+                        utype: attrs.get("utype"),
+                        nrows: attrs.get("nrows").and_then(|n| n.trim().parse().ok()),
+                        // A TABLE with ref takes the fields of the table it names.
+                        fields: attrs
+                            .get("ref")
+                            .and_then(|r| self.fields_by_table_id.get(&r).cloned())
+                            .unwrap_or_default(),
+                        ..Table::default()
+                    },
+                    started: false,
+                    columns: Vec::new(),
+                    schema: None,
+                    cells: Vec::new(),
+                    base64_pending: Vec::new(),
+                    bytes: Vec::new(),
+                    consumed: 0,
+                    binary2: false,
+                    rows: 0,
+                    rows_in_batch: 0,
+                    cell_lengths: Vec::new(),
+                }))
+            }
+            "FIELD" => Open::Field(Box::new(self.field_from(&attrs, "FIELD")?)),
+            "PARAM" => {
+                let field = self.field_from(&attrs, "PARAM")?;
+                let value = attrs.get("value").unwrap_or_default();
+                Open::Param(Box::new(Param { field, value }))
+            }
+            "VALUES" => {
+                // A VALUES with ref starts from the one it names.
+                let mut values = attrs.get("ref").and_then(|r| self.values_by_id.get(&r).cloned()).unwrap_or_default();
+                if let Some(null) = attrs.get("null") {
+                    values.null = Some(null);
+                }
+                if let Some(id) = attrs.get("ID") {
+                    self.pending_values_id = Some(id);
+                }
+                Open::Values(values)
+            }
+            "MIN" | "MAX" | "OPTION" => {
+                if let Some(Open::Values(values)) = self.stack.last_mut() {
+                    let value = attrs.get("value").unwrap_or_default();
+                    match name.as_str() {
+                        "MIN" => values.min = Some(value),
+                        "MAX" => values.max = Some(value),
+                        _ => values.options.push((attrs.get("name"), value)),
+                    }
+                }
+                Open::Other
+            }
+            "INFO" => Open::Info(Info {
+                name: attrs.get("name").unwrap_or_default(),
+                value: attrs.get("value").unwrap_or_default(),
+                id: attrs.get("ID"),
+                content: None,
+            }),
+            "DESCRIPTION" => Open::Description,
+            // VOTable 1.0 kept COOSYS and PARAM of the document inside DEFINITIONS.
+            "DEFINITIONS" => Open::Definitions,
+            "COOSYS" => Open::CooSys(CooSys {
+                id: attrs.get("ID"),
+                system: attrs.get("system"),
+                equinox: attrs.get("equinox"),
+                epoch: attrs.get("epoch"),
+                refposition: attrs.get("refposition"),
+            }),
+            "TIMESYS" => Open::TimeSys(TimeSys {
+                id: attrs.get("ID"),
+                timeorigin: attrs.get("timeorigin"),
+                timescale: attrs.get("timescale"),
+                refposition: attrs.get("refposition"),
+            }),
+            "GROUP" => Open::Group(Box::new(Group {
+                id: attrs.get("ID"),
+                name: attrs.get("name"),
+                reference: attrs.get("ref"),
+                ucd: attrs.get("ucd"),
+                utype: attrs.get("utype"),
+                ..Group::default()
+            })),
+            "FIELDref" | "PARAMref" => {
+                if let (Some(Open::Group(group)), Some(reference)) = (self.stack.last_mut(), attrs.get("ref")) {
+                    if name == "FIELDref" {
+                        group.field_refs.push(reference);
+                    } else {
+                        group.param_refs.push(reference);
+                    }
+                }
+                Open::Other
+            }
+            "LINK" => Open::Link(Link {
+                id: attrs.get("ID"),
+                content_role: attrs.get("content-role"),
+                content_type: attrs.get("content-type"),
+                title: attrs.get("title"),
+                href: attrs.get("href"),
+                value: attrs.get("value"),
+            }),
+            "DATA" => {
+                self.start_table_rows()?;
+                Open::Data
+            }
+            "TABLEDATA" => Open::TableData,
+            "TR" => {
+                if let Some(state) = self.table_mut() {
+                    state.cells.clear();
+                }
+                Open::Tr
+            }
+            "TD" => Open::Td,
+            "BINARY" | "BINARY2" => {
+                let binary2 = name == "BINARY2";
+                if let Some(state) = self.table_mut() {
+                    state.binary2 = binary2;
+                }
+                Open::Binary
+            }
+            "STREAM" => {
+                if attrs.get("href").is_some() {
+                    return Err(VoTableError::Unsupported("STREAM with href (data in another file)".to_owned()));
+                }
+                match attrs.get("encoding").as_deref() {
+                    Some("base64") => {}
+                    Some(other) => return Err(VoTableError::Unsupported(format!("STREAM encoding {other:?}"))),
+                    None => return Err(VoTableError::Unsupported("STREAM without base64 encoding".to_owned())),
+                }
+                if !matches!(self.stack.last(), Some(Open::Binary)) {
+                    return Err(VoTableError::Unsupported("FITS-serialised tables inside VOTable".to_owned()));
+                }
+                Open::Stream
+            }
+            "FITS" => return Err(VoTableError::Unsupported("FITS-serialised tables inside VOTable".to_owned())),
+            _ => Open::Other,
+        };
+        self.stack.push(open);
+        Ok(())
+    }
+
+    fn field_from(&self, attrs: &Attributes, element: &'static str) -> Result<Field> {
+        let name = attrs.get("name").unwrap_or_default();
+        let datatype = parse_datatype(element, &name, attrs.get("datatype").as_deref())?;
+        let arraysize_text = attrs.get("arraysize");
+        let arraysize = match &arraysize_text {
+            Some(text) => Some(
+                ArraySize::parse(text, self.options.max_array_elements)
+                    .map_err(|message| VoTableError::BadDefinition { element, name: name.clone(), message })?,
+            ),
+            None => None,
+        };
+        Ok(Field {
+            name,
+            id: attrs.get("ID"),
+            datatype,
+            arraysize,
+            arraysize_text,
+            unit: attrs.get("unit"),
+            ucd: attrs.get("ucd"),
+            utype: attrs.get("utype"),
+            xtype: attrs.get("xtype"),
+            reference: attrs.get("ref"),
+            width: attrs.get("width"),
+            precision: attrs.get("precision"),
+            description: None,
+            values: Values::default(),
+            links: Vec::new(),
+        })
+    }
+
+    fn table_mut(&mut self) -> Option<&mut TableState> {
+        self.stack.iter_mut().rev().find_map(|open| match open {
+            Open::Table(state) => Some(state.as_mut()),
+            _ => None,
+        })
+    }
+
+    /// The table's definition is complete: announce it and prepare its columns.
+    fn start_table_rows(&mut self) -> Result<()> {
+        let max = self.options.max_array_elements;
+        let Some(state) = self.table_mut() else {
+            return Err(VoTableError::NotVoTable("DATA outside a TABLE".to_owned()));
+        };
+        if state.started {
+            return Ok(());
+        }
+        state.started = true;
+        if let Some(id) = &state.meta.id {
+            let (id, fields) = (id.clone(), state.meta.fields.clone());
+            self.fields_by_table_id.insert(id, fields);
+        }
+        let Some(state) = self.table_mut() else {
+            return Err(VoTableError::NotVoTable("DATA outside a TABLE".to_owned()));
+        };
+        let schema = state.meta.schema();
+        state.columns =
+            state.meta.fields.iter().map(|f| ColumnBuilder::new(f.layout(), f.values.null.as_deref(), max)).collect();
+        state.schema = Some(schema.clone());
+        let table = Box::new(state.meta.clone());
+        self.pending.push_back(Event::TableStart { table, schema });
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let Some(open) = self.stack.pop() else {
+            return Err(self.xml_error("an end tag with no element open"));
+        };
+        let text = std::mem::take(&mut self.text);
+        match open {
+            Open::VoTable | Open::Definitions | Open::Other | Open::Data | Open::TableData | Open::Binary => {}
+            Open::Description => {
+                let text = text.trim().to_owned();
+                match self.stack.last_mut() {
+                    Some(Open::VoTable) => self.document.description = Some(text),
+                    Some(Open::Resource(r)) => r.description = Some(text),
+                    Some(Open::Table(t)) => t.meta.description = Some(text),
+                    Some(Open::Field(f)) => f.description = Some(text),
+                    Some(Open::Param(p)) => p.field.description = Some(text),
+                    Some(Open::Group(g)) => g.description = Some(text),
+                    _ => {}
+                }
+            }
+            Open::Info(mut info) => {
+                let content = text.trim();
+                if !content.is_empty() {
+                    info.content = Some(content.to_owned());
+                }
+                match self.stack.last_mut() {
+                    Some(Open::VoTable) => self.document.infos.push(info),
+                    Some(Open::Resource(r)) => r.infos.push(info),
+                    Some(Open::Table(t)) => t.meta.infos.push(info),
+                    _ => {}
+                }
+            }
+            Open::Values(values) => match self.stack.last_mut() {
+                _ if self.pending_values_id.is_some() => {
+                    if let Some(id) = self.pending_values_id.take() {
+                        self.values_by_id.insert(id, values.clone());
+                    }
+                    match self.stack.last_mut() {
+                        Some(Open::Field(f)) => f.values = values,
+                        Some(Open::Param(p)) => p.field.values = values,
+                        _ => {}
+                    }
+                }
+                Some(Open::Field(f)) => f.values = values,
+                Some(Open::Param(p)) => p.field.values = values,
+                _ => {}
+            },
+            Open::Link(mut link) => {
+                let content = text.trim();
+                if link.href.is_none() && !content.is_empty() {
+                    link.value.get_or_insert_with(|| content.to_owned());
+                }
+                match self.stack.last_mut() {
+                    Some(Open::Field(f)) => f.links.push(link),
+                    Some(Open::Param(p)) => p.field.links.push(link),
+                    Some(Open::Resource(r)) => r.links.push(link),
+                    Some(Open::Table(t)) => t.meta.links.push(link),
+                    _ => {}
+                }
+            }
+            Open::Field(field) => {
+                if let Some(Open::Table(t)) = self.stack.last_mut() {
+                    if t.started {
+                        return Err(self.xml_error("FIELD after the table's DATA"));
+                    }
+                    t.meta.fields.push(*field);
+                }
+            }
+            Open::Param(param) => match self.stack.last_mut() {
+                Some(Open::VoTable | Open::Definitions) => self.document.params.push(*param),
+                Some(Open::Resource(r)) => r.params.push(*param),
+                Some(Open::Table(t)) => t.meta.params.push(*param),
+                Some(Open::Group(g)) => g.params.push(*param),
+                _ => {}
+            },
+            Open::CooSys(coosys) => match self.stack.last_mut() {
+                Some(Open::VoTable | Open::Definitions) => self.document.coosys.push(coosys),
+                Some(Open::Resource(r)) => r.coosys.push(coosys),
+                _ => {}
+            },
+            Open::TimeSys(timesys) => match self.stack.last_mut() {
+                Some(Open::VoTable) => self.document.timesys.push(timesys),
+                Some(Open::Resource(r)) => r.timesys.push(timesys),
+                _ => {}
+            },
+            Open::Group(group) => match self.stack.last_mut() {
+                Some(Open::VoTable) => self.document.groups.push(*group),
+                Some(Open::Resource(r)) => r.groups.push(*group),
+                Some(Open::Table(t)) => t.meta.groups.push(*group),
+                Some(Open::Group(g)) => g.groups.push(*group),
+                _ => {}
+            },
+            Open::Td => {
+                if let Some(state) = self.table_mut() {
+                    state.cells.push(Some(text));
+                }
+            }
+            Open::Tr => self.finish_tabledata_row()?,
+            Open::Stream => self.finish_stream()?,
+            Open::Table(mut state) => {
+                if !state.started {
+                    // A table with no DATA still announces its (empty) definition.
+                    self.stack.push(Open::Table(state));
+                    self.start_table_rows()?;
+                    let Some(Open::Table(s)) = self.stack.pop() else {
+                        return Err(self.xml_error("internal: table state lost"));
+                    };
+                    state = s;
+                }
+                self.flush_batch(&mut state)?;
+                let index = state.meta.index;
+                self.pending.push_back(Event::TableEnd { table: index });
+                let table = state.meta;
+                match self.stack.last_mut() {
+                    Some(Open::Resource(r)) => r.tables.push(table),
+                    _ => return Err(VoTableError::NotVoTable("TABLE outside a RESOURCE".to_owned())),
+                }
+            }
+            Open::Resource(resource) => match self.stack.last_mut() {
+                Some(Open::VoTable) => self.document.resources.push(*resource),
+                Some(Open::Resource(parent)) => parent.resources.push(*resource),
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+
+    fn finish_tabledata_row(&mut self) -> Result<()> {
+        let Some(position) = self.stack.iter().rposition(|o| matches!(o, Open::Table(_))) else {
+            return Err(VoTableError::NotVoTable("TR outside a TABLE".to_owned()));
+        };
+        let batch_rows = self.options.batch_rows;
+        let Some(Open::Table(state)) = self.stack.get_mut(position) else {
+            return Err(VoTableError::NotVoTable("TR outside a TABLE".to_owned()));
+        };
+        let row = state.rows;
+        let cells = std::mem::take(&mut state.cells);
+        if cells.len() > state.columns.len() {
+            return Err(VoTableError::BadValue {
+                table: state.meta.index,
+                row,
+                column: String::new(),
+                message: format!("{} cells for {} fields", cells.len(), state.columns.len()),
+            });
+        }
+        for (i, column) in state.columns.iter_mut().enumerate() {
+            let problem = match cells.get(i) {
+                Some(Some(cell)) => column.push_text(cell),
+                _ => {
+                    column.push_null();
+                    None
+                }
+            };
+            if let Some(message) = problem {
+                let column = state.meta.fields.get(i).map(|f| f.name.clone()).unwrap_or_default();
+                let diagnostic = Diagnostic { table: state.meta.index, row, column, message };
+                if self.diagnostics.len() < MAX_DIAGNOSTICS {
+                    self.diagnostics.push(diagnostic);
+                }
+                self.diagnostic_count += 1;
+            }
+        }
+        state.rows += 1;
+        state.rows_in_batch += 1;
+        if state.rows_in_batch >= batch_rows {
+            let mut state = match self.stack.get_mut(position) {
+                Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+                _ => return Ok(()),
+            };
+            let flushed = self.flush_batch(&mut state);
+            if let Some(Open::Table(slot)) = self.stack.get_mut(position) {
+                *slot = state;
+            }
+            flushed?;
+        }
+        Ok(())
+    }
+
+    fn add_stream_text(&mut self, content: &str) -> Result<()> {
+        let Some(position) = self.stack.iter().rposition(|o| matches!(o, Open::Table(_))) else {
+            return Err(VoTableError::NotVoTable("STREAM outside a TABLE".to_owned()));
+        };
+        let batch_rows = self.options.batch_rows;
+        let mut state = match self.stack.get_mut(position) {
+            Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+            _ => return Ok(()),
+        };
+        let result = self.decode_stream_text(&mut state, content, batch_rows);
+        if let Some(Open::Table(slot)) = self.stack.get_mut(position) {
+            *slot = state;
+        }
+        result
+    }
+
+    fn decode_stream_text(&mut self, state: &mut TableState, content: &str, batch_rows: usize) -> Result<()> {
+        let table = state.meta.index;
+        state.base64_pending.extend(content.bytes().filter(|b| !b.is_ascii_whitespace()));
+        let usable = state.base64_pending.len() / 4 * 4;
+        if usable == 0 {
+            return Ok(());
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&state.base64_pending[..usable])
+            .map_err(|e| VoTableError::BadStream { table, message: format!("bad base64: {e}") })?;
+        state.base64_pending.drain(..usable);
+        state.bytes.extend_from_slice(&decoded);
+        self.decode_rows(state, batch_rows)
+    }
+
+    fn decode_rows(&mut self, state: &mut TableState, batch_rows: usize) -> Result<()> {
+        let table = state.meta.index;
+        let flag_bytes = if state.binary2 { state.columns.len().div_ceil(8) } else { 0 };
+        loop {
+            let data = state.bytes.get(state.consumed..).unwrap_or(&[]);
+            // Measure the row first: decode only rows that are complete.
+            let mut lengths = std::mem::take(&mut state.cell_lengths);
+            lengths.clear();
+            let mut position = flag_bytes;
+            let mut complete = data.len() >= flag_bytes;
+            for column in &state.columns {
+                if !complete {
+                    break;
+                }
+                let rest = data.get(position..).unwrap_or(&[]);
+                match column.binary_len(rest).map_err(|message| VoTableError::BadStream { table, message })? {
+                    Some(length) if rest.len() >= length => {
+                        lengths.push(length);
+                        position += length;
+                    }
+                    _ => complete = false,
+                }
+            }
+            if !complete {
+                state.cell_lengths = lengths;
+                break;
+            }
+            let flags = data.get(..flag_bytes).unwrap_or(&[]).to_vec();
+            let mut offset = flag_bytes;
+            for (i, (column, &length)) in state.columns.iter_mut().zip(&lengths).enumerate() {
+                let null = flags.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0);
+                let cell = data.get(offset..offset + length).unwrap_or(&[]);
+                column.push_binary(cell, null).map_err(|message| VoTableError::BadValue {
+                    table,
+                    row: state.rows,
+                    column: state.meta.fields.get(i).map(|f| f.name.clone()).unwrap_or_default(),
+                    message,
+                })?;
+                offset += length;
+            }
+            state.cell_lengths = lengths;
+            state.consumed += position;
+            state.rows += 1;
+            state.rows_in_batch += 1;
+            if state.rows_in_batch >= batch_rows {
+                self.flush_batch(state)?;
+            }
+        }
+        // Keep the undecoded tail only.
+        if state.consumed > 0 {
+            state.bytes.drain(..state.consumed);
+            state.consumed = 0;
+        }
+        Ok(())
+    }
+
+    fn finish_stream(&mut self) -> Result<()> {
+        let Some(state) = self.table_mut() else { return Ok(()) };
+        let table = state.meta.index;
+        if !state.base64_pending.is_empty() {
+            // Padding-free base64 leaves a short final group.
+            let tail = std::mem::take(&mut state.base64_pending);
+            let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(tail.iter().copied().filter(|&b| b != b'=').collect::<Vec<u8>>())
+                .map_err(|e| VoTableError::BadStream { table, message: format!("bad base64 at the end: {e}") })?;
+            state.bytes.extend_from_slice(&decoded);
+        }
+        let position = self.stack.iter().rposition(|o| matches!(o, Open::Table(_)));
+        if let Some(position) = position {
+            let batch_rows = self.options.batch_rows;
+            let mut state = match self.stack.get_mut(position) {
+                Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+                _ => return Ok(()),
+            };
+            let result = self.decode_rows(&mut state, batch_rows);
+            let leftover = state.bytes.len();
+            if let Some(Open::Table(slot)) = self.stack.get_mut(position) {
+                *slot = state;
+            }
+            result?;
+            if leftover > 0 {
+                return Err(VoTableError::BadStream {
+                    table,
+                    message: format!("the stream ends inside a row ({leftover} bytes left over: truncated?)"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self, state: &mut TableState) -> Result<()> {
+        if state.rows_in_batch == 0 && state.rows > 0 {
+            return Ok(());
+        }
+        let Some(schema) = state.schema.clone() else { return Ok(()) };
+        if state.rows_in_batch == 0 && state.columns.iter().all(|c| c.len() == 0) && state.rows == 0 {
+            // No rows at all: no batch (readers get the schema from TableStart).
+            return Ok(());
+        }
+        let mut arrays = Vec::with_capacity(state.columns.len());
+        for (column, field) in state.columns.iter_mut().zip(schema.fields()) {
+            arrays.push(column.finish(field)?);
+        }
+        let batch = RecordBatch::try_new(schema, arrays)?;
+        state.rows_in_batch = 0;
+        self.pending.push_back(Event::Batch { table: state.meta.index, batch });
+        Ok(())
+    }
+}
+
+fn placeholder_state() -> TableState {
+    TableState {
+        meta: Table::default(),
+        started: false,
+        columns: Vec::new(),
+        schema: None,
+        cells: Vec::new(),
+        base64_pending: Vec::new(),
+        bytes: Vec::new(),
+        consumed: 0,
+        binary2: false,
+        rows: 0,
+        rows_in_batch: 0,
+        cell_lengths: Vec::new(),
+    }
+}
+
+/// The attributes of one start tag, unescaped.
+struct Attributes(Vec<(String, String)>);
+
+impl Attributes {
+    fn read(start: &BytesStart<'_>) -> std::result::Result<Attributes, String> {
+        let mut out = Vec::new();
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|e| e.to_string())?;
+            let key = attribute.key.local_name().as_ref().to_owned();
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| format!("attribute {key}: {e}"))?
+                .into_owned();
+            out.push((key, value));
+        }
+        Ok(Attributes(out))
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+}
