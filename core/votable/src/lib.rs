@@ -23,8 +23,10 @@ pub mod datatype;
 pub mod error;
 pub mod model;
 pub mod reader;
+pub mod writer;
 
 pub use datatype::{ArraySize, Datatype};
 pub use error::{Result, VoTableError};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};
 pub use reader::{Diagnostic, Event, ReaderOptions, VoTableReader, read_votable, read_votable_with};
+pub use writer::{Serialization, WriteOptions, write_votable};
