@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need (a C compiler for -sys crates comes with the toolchain).
-APT_PACKAGES=()
-# Python packages the tests need at run time (the golden values are committed; the script
-# that makes them, core/sky/tests/golden/make_golden.py, needs astropy and mocpy).
-PYTHON_PACKAGES=()
+# Debian packages the tests need: STILTS, whose votlint checks the VOTables we write.
+APT_PACKAGES=(stilts)
+# Python packages the tests need at run time: astropy reads back the VOTables we write.
+# (The committed golden values were made by the scripts in */tests/golden/, which also
+# need mocpy.)
+PYTHON_PACKAGES=(astropy)
 
 install_apt_packages() {
     local missing=()
@@ -25,8 +26,13 @@ install_apt_packages() {
 }
 
 install_python_packages() {
-    [ $# -eq 0 ] && return
-    python3 -m pip install --quiet --disable-pip-version-check "$@"
+    local missing=()
+    for package in "$@"; do
+        python3 -c "import $package" 2>/dev/null || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    echo "test.sh: installing ${missing[*]} (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}"
 }
 
 if [ ${#APT_PACKAGES[@]} -gt 0 ]; then install_apt_packages "${APT_PACKAGES[@]}"; fi

@@ -217,7 +217,11 @@ impl ColumnBuilder {
             return Ok(());
         }
         let mut count = 0usize;
+        // A fixed-size array whose every element is a null value (NaN, the VALUES null, ?)
+        // is a null cell, as astropy and STILTS read it.
+        let mut any_element_valid = false;
         if layout.datatype == Datatype::Bit {
+            any_element_valid = true;
             for c in trimmed.chars().filter(|c| !c.is_whitespace()) {
                 let bit = match c {
                     '0' => false,
@@ -236,10 +240,11 @@ impl ColumnBuilder {
                 if components == 2 {
                     let second =
                         tokens.next().ok_or_else(|| format!("complex number {first:?} lacks its imaginary part"))?;
-                    self.push_float_text(first)?;
-                    self.push_float_text(second)?;
+                    let re_valid = self.push_float_text(first)?;
+                    let im_valid = self.push_float_text(second)?;
+                    any_element_valid |= re_valid || im_valid;
                 } else {
-                    self.push_element_text(first)?;
+                    any_element_valid |= self.push_element_text(first)?;
                 }
                 count += 1;
                 if count > self.max_elements {
@@ -247,17 +252,23 @@ impl ColumnBuilder {
                 }
             }
         }
-        self.finish_array_row(count)
+        self.finish_array_row(count, any_element_valid)
     }
 
-    /// Pads a short fixed array, refuses a long one, and closes the row.
-    fn finish_array_row(&mut self, count: usize) -> Result<(), String> {
-        match self.layout.shape {
-            Shape::Fixed(n) if count < n => self.push_default_elements(n - count),
+    /// Pads a short fixed array, refuses a long one, and closes the row; a fixed array of
+    /// null elements only is a null cell.
+    fn finish_array_row(&mut self, count: usize, any_element_valid: bool) -> Result<(), String> {
+        let valid = match self.layout.shape {
             Shape::Fixed(n) if count > n => return Err(format!("{count} elements where the arraysize allows {n}")),
-            _ => {}
-        }
-        self.end_row(true);
+            Shape::Fixed(n) => {
+                if count < n {
+                    self.push_default_elements(n - count);
+                }
+                any_element_valid || n == 0 || self.layout.datatype.is_text()
+            }
+            _ => true,
+        };
+        self.end_row(valid);
         Ok(())
     }
 
@@ -287,14 +298,16 @@ impl ColumnBuilder {
                     self.push_string(piece.trim_end_matches('\0'))?;
                     count += 1;
                 }
-                self.finish_array_row(count)
+                self.finish_array_row(count, true)
             }
         }
     }
 
-    fn push_float_text(&mut self, token: &str) -> Result<(), String> {
+    /// Pushes one float; returns false when it is NaN (a null element).
+    fn push_float_text(&mut self, token: &str) -> Result<bool, String> {
         let value: f64 = parse_float(token).ok_or_else(|| format!("{token:?} is not a number"))?;
-        self.push_float_text_value(value)
+        self.push_float_text_value(value)?;
+        Ok(!value.is_nan())
     }
 
     fn push_float_text_value(&mut self, value: f64) -> Result<(), String> {
@@ -409,6 +422,7 @@ impl ColumnBuilder {
         }
         let components = self.components();
         let mut valid = true;
+        let mut any_element_valid = false;
         let size = datatype.byte_size() / components;
         let null_integer = self.null_integer;
         let scalar = self.layout.shape == Shape::Scalar;
@@ -463,6 +477,14 @@ impl ColumnBuilder {
             if scalar {
                 valid = if components == 1 { element_valid } else { valid && element_valid };
             }
+            any_element_valid |= element_valid;
+        }
+        // A fixed-size array of null elements only is a null cell.
+        if let Shape::Fixed(n) = self.layout.shape
+            && n > 0
+            && !any_element_valid
+        {
+            valid = false;
         }
         self.finish_binary_row(count_in_cell, valid)
     }

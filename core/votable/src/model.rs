@@ -209,6 +209,21 @@ impl Document {
         out
     }
 
+    /// Every COOSYS and TIMESYS of the document and its resources, for writing a table out
+    /// with the systems its fields refer to.
+    pub fn systems(&self) -> (Vec<CooSys>, Vec<TimeSys>) {
+        fn walk(resources: &[Resource], coosys: &mut Vec<CooSys>, timesys: &mut Vec<TimeSys>) {
+            for resource in resources {
+                coosys.extend(resource.coosys.iter().cloned());
+                timesys.extend(resource.timesys.iter().cloned());
+                walk(&resource.resources, coosys, timesys);
+            }
+        }
+        let (mut coosys, mut timesys) = (self.coosys.clone(), self.timesys.clone());
+        walk(&self.resources, &mut coosys, &mut timesys);
+        (coosys, timesys)
+    }
+
     /// The QUERY_STATUS of a DALI answer: ERROR wins, then OVERFLOW; OK when absent.
     pub fn query_status(&self) -> QueryStatus {
         let statuses: Vec<&Info> = self.all_infos().into_iter().filter(|i| i.name == "QUERY_STATUS").collect();

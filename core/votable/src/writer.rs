@@ -2,12 +2,13 @@
 //! the fields carry (see [`crate::model::meta`]) turned back into FIELD attributes.
 
 use crate::error::{Result, VoTableError};
-use crate::model::{Info, meta};
+use crate::model::{CooSys, Info, TimeSys, meta};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field as ArrowField, Schema};
 use base64::Engine as _;
+use std::collections::HashSet;
 use std::io::Write;
 
 /// How the rows are written.
@@ -28,6 +29,9 @@ pub struct WriteOptions {
     pub infos_before: Vec<Info>,
     /// INFOs after the table (e.g. QUERY_STATUS OVERFLOW, as DALI wants it).
     pub infos_after: Vec<Info>,
+    /// Coordinate and time systems, written before the table; FIELDs point to them by `ref`.
+    pub coosys: Vec<CooSys>,
+    pub timesys: Vec<TimeSys>,
 }
 
 /// One column as it will be written: its VOTable datatype and how to read its values.
@@ -37,6 +41,11 @@ struct Column {
     kind: Kind,
     /// Whether each cell is an array of `kind` (a List or FixedSizeList of elements).
     is_array: bool,
+    /// Elements per cell of a fixed-size array.
+    fixed_count: Option<usize>,
+    /// The VALUES null of an integer fixed-size array with null cells: TABLEDATA writes such
+    /// cells as this value repeated (an empty cell is not a valid fixed-size array).
+    null_sentinel: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,6 +88,17 @@ pub fn write_votable<W: Write>(
     for info in &options.infos_before {
         write_info(out, info)?;
     }
+    // A `ref` must name an element of this document; others are dropped rather than dangle.
+    let mut ids: HashSet<String> = HashSet::new();
+    for coosys in &options.coosys {
+        write_coosys(out, coosys)?;
+        ids.extend(coosys.id.clone());
+    }
+    for timesys in &options.timesys {
+        write_timesys(out, timesys)?;
+        ids.extend(timesys.id.clone());
+    }
+    ids.extend(schema.fields().iter().filter_map(|f| f.metadata().get(meta::ID).cloned()));
     match &options.table_name {
         Some(name) => writeln!(out, r#"<TABLE name="{}">"#, escape(name))?,
         None => writeln!(out, "<TABLE>")?,
@@ -87,7 +107,7 @@ pub fn write_votable<W: Write>(
         writeln!(out, "<DESCRIPTION>{}</DESCRIPTION>", escape(description))?;
     }
     for (field, column) in schema.fields().iter().zip(&columns) {
-        write_field(out, field, column)?;
+        write_field(out, field, column, &ids)?;
     }
     writeln!(out, "<DATA>")?;
     match serialization {
@@ -138,16 +158,18 @@ fn plan_column(field: &ArrowField, batches: &[RecordBatch], index: usize) -> Res
         DataType::Float32 => Kind::F32,
         DataType::Float64 => Kind::F64,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let ascii = batches.iter().all(|b| strings_are_ascii(b.column(index)));
-            Kind::Text { unicode: !ascii }
+            // A column read as unicodeChar stays so; others are char unless they need more than ASCII.
+            let unicode =
+                declared == Some("unicodeChar") || !batches.iter().all(|b| strings_are_ascii(b.column(index)));
+            Kind::Text { unicode }
         }
         DataType::FixedSizeList(item, 2) if item.data_type() == &DataType::Float32 => Kind::ComplexF32,
         DataType::FixedSizeList(item, 2) if item.data_type() == &DataType::Float64 => Kind::ComplexF64,
         _ => return Err(unsupported()),
     };
     let datatype = match kind {
-        // A bit column read from VOTable stays bit; other booleans are boolean.
-        Kind::Bool if declared == Some("bit") => "bit",
+        // Bits are written as booleans: STILTS fails on scalar bits and astropy on
+        // variable-length bit arrays, while both read booleans. Only compactness is lost.
         Kind::Bool => "boolean",
         Kind::U8 => "unsignedByte",
         // VOTable has no signed byte or unsigned wider types: widen.
@@ -162,13 +184,62 @@ fn plan_column(field: &ArrowField, batches: &[RecordBatch], index: usize) -> Res
         Kind::ComplexF64 => "doubleComplex",
     };
     let is_array = shape.is_some();
+    let fixed_count = match field.data_type() {
+        DataType::FixedSizeList(_, n) if is_array => usize::try_from(*n).ok(),
+        _ => None,
+    };
+    let integer =
+        matches!(kind, Kind::U8 | Kind::I8 | Kind::I16 | Kind::U16 | Kind::I32 | Kind::U32 | Kind::I64 | Kind::U64);
+    let has_nulls = batches.iter().any(|b| b.column(index).null_count() > 0);
+    let null_sentinel = if fixed_count.is_some() && integer && has_nulls {
+        Some(choose_sentinel(kind, batches, index).ok_or_else(|| {
+            VoTableError::Unsupported(format!(
+                "column {:?} uses every value of its type: no null value is left",
+                field.name()
+            ))
+        })?)
+    } else {
+        None
+    };
     // Strings are variable-length character arrays; arrays of strings are not written.
     let arraysize = match (kind, shape) {
         (Kind::Text { .. }, None) => Some("*".to_owned()),
         (Kind::Text { .. }, Some(_)) => return Err(unsupported()),
         (_, shape) => shape,
     };
-    Ok(Column { datatype, arraysize, kind, is_array })
+    Ok(Column { datatype, arraysize, kind, is_array, fixed_count, null_sentinel })
+}
+
+/// The lowest value of the written type (highest for unsignedByte) that the column does not use.
+fn choose_sentinel(kind: Kind, batches: &[RecordBatch], index: usize) -> Option<i64> {
+    let used: std::collections::HashSet<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            let values = b.column(index).as_fixed_size_list().values().clone();
+            (0..values.len()).map(move |i| integer_value(&values, i, kind))
+        })
+        .collect();
+    let candidates: Box<dyn Iterator<Item = i64>> = match kind {
+        Kind::U8 => Box::new((0..=255).rev()),
+        Kind::I8 | Kind::I16 => Box::new(i64::from(i16::MIN)..=i64::from(i16::MAX)),
+        Kind::U16 | Kind::I32 => Box::new(i64::from(i32::MIN)..=i64::from(i32::MAX)),
+        _ => Box::new(i64::MIN..=i64::MAX),
+    };
+    candidates.take(1 << 20).find(|c| !used.contains(c))
+}
+
+fn integer_value(values: &ArrayRef, i: usize, kind: Kind) -> i64 {
+    match kind {
+        Kind::U8 => i64::from(values.as_primitive::<UInt8Type>().value(i)),
+        Kind::I8 => i64::from(values.as_primitive::<Int8Type>().value(i)),
+        Kind::I16 => i64::from(values.as_primitive::<Int16Type>().value(i)),
+        Kind::U16 => i64::from(values.as_primitive::<UInt16Type>().value(i)),
+        Kind::I32 => i64::from(values.as_primitive::<Int32Type>().value(i)),
+        Kind::U32 => i64::from(values.as_primitive::<UInt32Type>().value(i)),
+        Kind::I64 => values.as_primitive::<Int64Type>().value(i),
+        Kind::U64 => values.as_primitive::<UInt64Type>().value(i) as i64,
+        _ => 0,
+    }
 }
 
 fn strings_are_ascii(array: &ArrayRef) -> bool {
@@ -181,7 +252,7 @@ fn strings_are_ascii(array: &ArrayRef) -> bool {
     strings.flatten().all(|s| s.is_ascii())
 }
 
-fn write_field<W: Write>(out: &mut W, field: &ArrowField, column: &Column) -> Result<()> {
+fn write_field<W: Write>(out: &mut W, field: &ArrowField, column: &Column, ids: &HashSet<String>) -> Result<()> {
     let metadata = field.metadata();
     write!(out, r#"<FIELD name="{}" datatype="{}""#, escape(field.name()), column.datatype)?;
     if let Some(arraysize) = &column.arraysize {
@@ -198,17 +269,58 @@ fn write_field<W: Write>(out: &mut W, field: &ArrowField, column: &Column) -> Re
         (meta::PRECISION, "precision"),
     ] {
         if let Some(value) = metadata.get(key) {
+            if key == meta::REF && !ids.contains(value) {
+                continue;
+            }
             write!(out, r#" {attribute}="{}""#, escape(value))?;
         }
     }
-    match metadata.get(meta::DESCRIPTION) {
-        Some(description) => {
-            writeln!(out, ">")?;
-            writeln!(out, "<DESCRIPTION>{}</DESCRIPTION>", escape(description))?;
-            writeln!(out, "</FIELD>")?;
-        }
-        None => writeln!(out, "/>")?,
+    let description = metadata.get(meta::DESCRIPTION);
+    if description.is_none() && column.null_sentinel.is_none() {
+        writeln!(out, "/>")?;
+        return Ok(());
     }
+    writeln!(out, ">")?;
+    if let Some(description) = description {
+        writeln!(out, "<DESCRIPTION>{}</DESCRIPTION>", escape(description))?;
+    }
+    if let Some(sentinel) = column.null_sentinel {
+        writeln!(out, r#"<VALUES null="{sentinel}"/>"#)?;
+    }
+    writeln!(out, "</FIELD>")?;
+    Ok(())
+}
+
+fn write_coosys<W: Write>(out: &mut W, coosys: &CooSys) -> Result<()> {
+    write!(out, "<COOSYS")?;
+    for (name, value) in [
+        ("ID", &coosys.id),
+        ("system", &coosys.system),
+        ("equinox", &coosys.equinox),
+        ("epoch", &coosys.epoch),
+        ("refposition", &coosys.refposition),
+    ] {
+        if let Some(value) = value {
+            write!(out, r#" {name}="{}""#, escape(value))?;
+        }
+    }
+    writeln!(out, "/>")?;
+    Ok(())
+}
+
+fn write_timesys<W: Write>(out: &mut W, timesys: &TimeSys) -> Result<()> {
+    write!(out, "<TIMESYS")?;
+    for (name, value) in [
+        ("ID", &timesys.id),
+        ("timeorigin", &timesys.timeorigin),
+        ("timescale", &timesys.timescale),
+        ("refposition", &timesys.refposition),
+    ] {
+        if let Some(value) = value {
+            write!(out, r#" {name}="{}""#, escape(value))?;
+        }
+    }
+    writeln!(out, "/>")?;
     Ok(())
 }
 
@@ -246,7 +358,10 @@ fn write_tabledata<W: Write>(out: &mut W, batches: &[RecordBatch], columns: &[Co
             out.write_all(b"<TR>")?;
             for (array, column) in batch.columns().iter().zip(columns) {
                 if array.is_null(row) {
-                    out.write_all(b"<TD/>")?;
+                    match null_cell(column) {
+                        Some(text) => write!(out, "<TD>{text}</TD>")?,
+                        None => out.write_all(b"<TD/>")?,
+                    }
                     continue;
                 }
                 cell.clear();
@@ -258,6 +373,23 @@ fn write_tabledata<W: Write>(out: &mut W, batches: &[RecordBatch], columns: &[Co
     }
     writeln!(out, "</TABLEDATA>")?;
     Ok(())
+}
+
+/// A null cell that cannot be an empty TD: a fixed-size array (its elements' null values)
+/// or a complex number (NaN NaN), which STILTS reads as arrays of fixed size.
+fn null_cell(column: &Column) -> Option<String> {
+    let element = match column.kind {
+        Kind::F32 | Kind::F64 => "NaN".to_owned(),
+        Kind::ComplexF32 | Kind::ComplexF64 => "NaN NaN".to_owned(),
+        Kind::Bool => "?".to_owned(),
+        Kind::Text { .. } => return None,
+        _ => column.null_sentinel?.to_string(),
+    };
+    match (column.fixed_count, column.is_array, column.kind) {
+        (Some(n), _, _) => Some(vec![element; n].join(" ")),
+        (None, false, Kind::ComplexF32 | Kind::ComplexF64) => Some(element),
+        _ => None,
+    }
 }
 
 /// One cell as TABLEDATA text: array elements separated by blanks.
