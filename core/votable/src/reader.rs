@@ -761,7 +761,9 @@ impl<R: BufRead> VoTableReader<R> {
                     _ => complete = false,
                 }
             }
-            if !complete {
+            // A row of no bytes (a table without fields) cannot be told from the end of the
+            // stream: such a BINARY table has no rows.
+            if !complete || position == 0 {
                 state.cell_lengths = lengths;
                 break;
             }
@@ -841,7 +843,9 @@ impl<R: BufRead> VoTableReader<R> {
         for (column, field) in state.columns.iter_mut().zip(schema.fields()) {
             arrays.push(column.finish(field)?);
         }
-        let batch = RecordBatch::try_new(schema, arrays)?;
+        // A table without fields still has rows: the batch carries their count.
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(state.rows_in_batch));
+        let batch = RecordBatch::try_new_with_options(schema, arrays, &options)?;
         state.rows_in_batch = 0;
         self.pending.push_back(Event::Batch { table: state.meta.index, batch });
         Ok(())

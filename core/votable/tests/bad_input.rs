@@ -112,3 +112,30 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// Found by the `read_votable` fuzz target: a table without fields but with rows. Its
+/// batches must carry the row count, and a BINARY2 stream of such rows (zero bytes each)
+/// once made the reader loop for ever.
+#[test]
+fn regression_tables_without_fields() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz_table_without_fields.xml");
+    let votable = read_votable(&std::fs::read(path).unwrap()).unwrap();
+    let table = &votable.meta.tables()[0];
+    assert!(table.fields.is_empty());
+    let mut written = Vec::new();
+    skyglass_votable::write_votable(
+        &mut written,
+        &table.schema(),
+        &votable.batches[0],
+        skyglass_votable::Serialization::Binary2,
+        &skyglass_votable::WriteOptions::default(),
+    )
+    .unwrap();
+    // Zero-width rows cannot be counted in a binary stream: it reads back as no rows.
+    let again = read_votable(&written).unwrap();
+    assert_eq!(again.batches[0].iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+
+    let xml = format!("{TABLE_START}<DATA><TABLEDATA><TR/><TR/></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>");
+    let votable = read_votable(xml.as_bytes()).unwrap();
+    assert_eq!(votable.batches[0][0].num_rows(), 2);
+}
