@@ -111,8 +111,9 @@ struct TableState {
     started: bool,
     columns: Vec<ColumnBuilder>,
     schema: Option<SchemaRef>,
-    /// TABLEDATA: the cells of the row being read.
-    cells: Vec<Option<String>>,
+    /// TABLEDATA: the text of the row's cells, one after the other, and where each ends.
+    cell_text: String,
+    cell_ends: Vec<usize>,
     /// BINARY/BINARY2: undecoded base64 characters and decoded bytes not yet used.
     base64_pending: Vec<u8>,
     bytes: Vec<u8>,
@@ -140,6 +141,13 @@ pub struct VoTableReader<R: BufRead> {
     fields_by_table_id: std::collections::HashMap<String, Vec<Field>>,
     values_by_id: std::collections::HashMap<String, Values>,
     pending_values_id: Option<String>,
+    /// Names of the open elements that quick-xml reported, to check end tags.
+    names: Vec<String>,
+    /// Bytes read by `read_tabledata` behind quick-xml's back.
+    bypassed: u64,
+    /// `read_tabledata`'s scratch buffers.
+    scan_text: Vec<u8>,
+    scan_tag: Vec<u8>,
 }
 
 /// A cell that could not be read and was taken as null.
@@ -162,6 +170,9 @@ impl<R: BufRead> VoTableReader<R> {
     pub fn with_options(input: R, options: ReaderOptions) -> VoTableReader<R> {
         let mut xml = quick_xml::Reader::from_reader(input);
         xml.config_mut().trim_text(false);
+        // End tags are checked against our own stack, which also covers the TABLEDATA that
+        // `read_tabledata` reads past quick-xml.
+        xml.config_mut().check_end_names = false;
         VoTableReader {
             xml,
             buffer: Vec::new(),
@@ -178,6 +189,10 @@ impl<R: BufRead> VoTableReader<R> {
             fields_by_table_id: Default::default(),
             values_by_id: Default::default(),
             pending_values_id: None,
+            names: Vec::new(),
+            bypassed: 0,
+            scan_text: Vec::new(),
+            scan_tag: Vec::new(),
         }
     }
 
@@ -206,29 +221,58 @@ impl<R: BufRead> VoTableReader<R> {
         (&self.diagnostics, self.diagnostic_count)
     }
 
+    /// Bytes of the document read so far, by quick-xml and by `read_tabledata`.
+    fn position(&self) -> u64 {
+        self.xml.buffer_position() + self.bypassed
+    }
+
     fn xml_error(&self, message: impl std::fmt::Display) -> VoTableError {
-        VoTableError::Xml { position: self.xml.buffer_position(), message: message.to_string() }
+        VoTableError::Xml { position: self.position(), message: message.to_string() }
     }
 
     fn step(&mut self) -> Result<()> {
-        if self.xml.buffer_position() > self.options.max_document_bytes {
+        if self.position() > self.options.max_document_bytes {
             return Err(VoTableError::Refused(format!(
                 "the document is larger than the limit of {} bytes",
                 self.options.max_document_bytes
             )));
         }
-        self.buffer.clear();
-        let event = match self.xml.read_event_into(&mut self.buffer) {
-            Ok(event) => event.into_owned(),
-            Err(e) => return Err(self.xml_error(e)),
+        // The event borrows the read buffer; take it out of `self` while the event is handled.
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        let result = match self.xml.read_event_into(&mut buffer) {
+            Ok(event) => self.handle(event),
+            Err(e) => Err(self.xml_error(e)),
         };
+        self.buffer = buffer;
+        result
+    }
+
+    fn handle(&mut self, event: XmlEvent<'_>) -> Result<()> {
         match event {
-            XmlEvent::Start(start) => self.open(&start)?,
+            XmlEvent::Start(start) => {
+                self.open(&start)?;
+                if matches!(self.stack.last(), Some(Open::TableData)) {
+                    // Rows are most of a document: read them without the event machinery.
+                    self.read_tabledata()?;
+                    self.close()?;
+                } else {
+                    self.names.push(start.local_name().as_ref().to_owned());
+                }
+            }
             XmlEvent::Empty(start) => {
                 self.open(&start)?;
                 self.close()?;
             }
-            XmlEvent::End(_) => self.close()?,
+            XmlEvent::End(end) => {
+                let name = end.local_name();
+                match self.names.pop() {
+                    Some(open) if open.as_str() == name.as_ref() => {}
+                    Some(open) => return Err(self.xml_error(format!("</{}> closes <{open}>", name.as_ref()))),
+                    None => return Err(self.xml_error(format!("</{}> with no element open", name.as_ref()))),
+                }
+                self.close()?;
+            }
             XmlEvent::Text(text) => {
                 let content = text.xml10_content();
                 self.add_text(&content)?;
@@ -266,7 +310,7 @@ impl<R: BufRead> VoTableReader<R> {
                 }
             }
             XmlEvent::Eof => {
-                if !self.stack.is_empty() {
+                if !self.stack.is_empty() || !self.names.is_empty() {
                     return Err(self.xml_error("the document ends inside an element (truncated?)"));
                 }
                 if !self.seen_root {
@@ -277,6 +321,186 @@ impl<R: BufRead> VoTableReader<R> {
             XmlEvent::Decl(_) | XmlEvent::PI(_) | XmlEvent::Comment(_) => {}
         }
         Ok(())
+    }
+
+    /// Reads the rows of a TABLEDATA straight from the input, through its closing tag. The
+    /// grammar here is small: TR, TD (with or without attributes, empty or not), text with
+    /// entity and character references, CDATA sections and comments.
+    fn read_tabledata(&mut self) -> Result<()> {
+        let mut text = std::mem::take(&mut self.scan_text);
+        let mut tag = std::mem::take(&mut self.scan_tag);
+        let result = self.scan_rows(&mut text, &mut tag);
+        self.scan_text = text;
+        self.scan_tag = tag;
+        result
+    }
+
+    fn scan_rows(&mut self, text: &mut Vec<u8>, tag: &mut Vec<u8>) -> Result<()> {
+        let mut in_cell = false;
+        let mut in_row = false;
+        loop {
+            // Text up to the next tag: a cell's content, or blanks between tags.
+            text.clear();
+            let read = self.xml.get_mut().read_until(b'<', text)?;
+            self.bypassed += read as u64;
+            if text.last() != Some(&b'<') {
+                return Err(self.xml_error("the document ends inside TABLEDATA (truncated?)"));
+            }
+            text.pop();
+            if in_cell {
+                self.add_cell_text(text)?;
+            } else if text.iter().any(|b| !b.is_ascii_whitespace()) {
+                return Err(self.xml_error("text between the cells of a TABLEDATA"));
+            }
+            if self.position() > self.options.max_document_bytes {
+                return Err(VoTableError::Refused(format!(
+                    "the document is larger than the limit of {} bytes",
+                    self.options.max_document_bytes
+                )));
+            }
+            // The tag itself.
+            tag.clear();
+            let read = self.xml.get_mut().read_until(b'>', tag)?;
+            self.bypassed += read as u64;
+            if tag.last() != Some(&b'>') {
+                return Err(self.xml_error("the document ends inside a tag of TABLEDATA (truncated?)"));
+            }
+            if tag.starts_with(b"!--") {
+                while !tag.ends_with(b"-->") {
+                    let read = self.xml.get_mut().read_until(b'>', tag)?;
+                    self.bypassed += read as u64;
+                    if read == 0 {
+                        return Err(self.xml_error("the document ends inside a comment"));
+                    }
+                }
+                continue;
+            }
+            if tag.starts_with(b"![CDATA[") {
+                while !tag.ends_with(b"]]>") {
+                    let read = self.xml.get_mut().read_until(b'>', tag)?;
+                    self.bypassed += read as u64;
+                    if read == 0 {
+                        return Err(self.xml_error("the document ends inside a CDATA section"));
+                    }
+                }
+                if !in_cell {
+                    return Err(self.xml_error("a CDATA section outside a TD"));
+                }
+                let content = tag.get(8..tag.len() - 3).unwrap_or(&[]).to_vec();
+                self.add_cell_raw(&content)?;
+                continue;
+            }
+            tag.pop();
+            let empty = tag.last() == Some(&b'/');
+            if empty {
+                tag.pop();
+            }
+            let closing = tag.first() == Some(&b'/');
+            let body = if closing { &tag[1..] } else { &tag[..] };
+            let name_end = body.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(body.len());
+            let name = body.get(..name_end).unwrap_or(&[]);
+            // Drop a namespace prefix (`vot:TD`).
+            let name = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+            match (name, closing, empty, in_row, in_cell) {
+                (b"TR", false, false, false, false) => {
+                    in_row = true;
+                    if let Some(state) = self.table_mut() {
+                        state.cell_text.clear();
+                        state.cell_ends.clear();
+                    }
+                }
+                (b"TR", false, true, false, false) => {
+                    if let Some(state) = self.table_mut() {
+                        state.cell_text.clear();
+                        state.cell_ends.clear();
+                    }
+                    self.finish_tabledata_row()?;
+                }
+                (b"TR", true, _, true, false) => {
+                    in_row = false;
+                    self.finish_tabledata_row()?;
+                }
+                (b"TD", false, false, true, false) => in_cell = true,
+                (b"TD", false, true, true, false) => self.end_cell(),
+                (b"TD", true, _, true, true) => {
+                    in_cell = false;
+                    self.end_cell();
+                }
+                (b"TABLEDATA", true, _, false, false) => return Ok(()),
+                _ => {
+                    return Err(self
+                        .xml_error(format!("unexpected <{}> in TABLEDATA", String::from_utf8_lossy(tag.as_slice()))));
+                }
+            }
+        }
+    }
+
+    /// Cell text as it stands in the document: references resolved, then appended.
+    fn add_cell_text(&mut self, raw: &[u8]) -> Result<()> {
+        if !raw.contains(&b'&') {
+            return self.add_cell_raw(raw);
+        }
+        let mut decoded = Vec::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(at) = rest.iter().position(|&b| b == b'&') {
+            decoded.extend_from_slice(&rest[..at]);
+            let after = &rest[at + 1..];
+            let Some(end) = after.iter().position(|&b| b == b';') else {
+                return Err(self.xml_error("an unterminated reference in a TD"));
+            };
+            let name = &after[..end];
+            let c = match name {
+                b"lt" => '<',
+                b"gt" => '>',
+                b"amp" => '&',
+                b"apos" => '\'',
+                b"quot" => '"',
+                _ => {
+                    let number = match name {
+                        [b'#', b'x' | b'X', hex @ ..] => {
+                            std::str::from_utf8(hex).ok().and_then(|h| u32::from_str_radix(h, 16).ok())
+                        }
+                        [b'#', dec @ ..] => std::str::from_utf8(dec).ok().and_then(|d| d.parse().ok()),
+                        _ => {
+                            return Err(VoTableError::Refused(format!(
+                                "undefined entity &{}; (entities are not expanded)",
+                                String::from_utf8_lossy(name)
+                            )));
+                        }
+                    };
+                    number.and_then(char::from_u32).ok_or_else(|| {
+                        self.xml_error(format!("bad character reference &{};", String::from_utf8_lossy(name)))
+                    })?
+                }
+            };
+            decoded.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            rest = &after[end + 1..];
+        }
+        decoded.extend_from_slice(rest);
+        self.add_cell_raw(&decoded)
+    }
+
+    fn add_cell_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        let text = std::str::from_utf8(bytes).map_err(|e| self.xml_error(format!("a TD is not UTF-8: {e}")))?;
+        let limit = self.options.max_text_bytes;
+        let Some(state) = self.table_mut() else { return Ok(()) };
+        let cell_start = state.cell_ends.last().copied().unwrap_or(0);
+        if state.cell_text.len() - cell_start + text.len() > limit {
+            return Err(VoTableError::Refused(format!("a TD is larger than the limit of {limit} bytes")));
+        }
+        // XML line ends are \n whatever the file uses.
+        if text.contains('\r') {
+            state.cell_text.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
+        } else {
+            state.cell_text.push_str(text);
+        }
+        Ok(())
+    }
+
+    fn end_cell(&mut self) {
+        if let Some(state) = self.table_mut() {
+            state.cell_ends.push(state.cell_text.len());
+        }
     }
 
     fn add_text(&mut self, content: &str) -> Result<()> {
@@ -297,6 +521,24 @@ impl<R: BufRead> VoTableReader<R> {
     }
 
     fn open(&mut self, start: &BytesStart<'_>) -> Result<()> {
+        // Cells and rows are nearly every element of a TABLEDATA: no allocation for them.
+        match start.local_name().as_ref() {
+            "TD" if matches!(self.stack.last(), Some(Open::Tr)) => {
+                self.text.clear();
+                self.stack.push(Open::Td);
+                return Ok(());
+            }
+            "TR" if matches!(self.stack.last(), Some(Open::TableData)) => {
+                self.text.clear();
+                if let Some(state) = self.table_mut() {
+                    state.cell_text.clear();
+                    state.cell_ends.clear();
+                }
+                self.stack.push(Open::Tr);
+                return Ok(());
+            }
+            _ => {}
+        }
         let name = start.local_name().as_ref().to_owned();
         let attrs = Attributes::read(start).map_err(|e| self.xml_error(e))?;
         self.text.clear();
@@ -341,7 +583,8 @@ impl<R: BufRead> VoTableReader<R> {
                     started: false,
                     columns: Vec::new(),
                     schema: None,
-                    cells: Vec::new(),
+                    cell_text: String::new(),
+                    cell_ends: Vec::new(),
                     base64_pending: Vec::new(),
                     bytes: Vec::new(),
                     consumed: 0,
@@ -434,7 +677,8 @@ impl<R: BufRead> VoTableReader<R> {
             "TABLEDATA" => Open::TableData,
             "TR" => {
                 if let Some(state) = self.table_mut() {
-                    state.cells.clear();
+                    state.cell_text.clear();
+                    state.cell_ends.clear();
                 }
                 Open::Tr
             }
@@ -534,6 +778,17 @@ impl<R: BufRead> VoTableReader<R> {
         let Some(open) = self.stack.pop() else {
             return Err(self.xml_error("an end tag with no element open"));
         };
+        // Cells are the hot path: copy their text without giving up the buffer.
+        if let Open::Td = open {
+            let text = std::mem::take(&mut self.text);
+            if let Some(state) = self.table_mut() {
+                state.cell_text.push_str(&text);
+                state.cell_ends.push(state.cell_text.len());
+            }
+            self.text = text;
+            self.text.clear();
+            return Ok(());
+        }
         let text = std::mem::take(&mut self.text);
         match open {
             Open::VoTable | Open::Definitions | Open::Other | Open::Data | Open::TableData | Open::Binary => {}
@@ -621,11 +876,7 @@ impl<R: BufRead> VoTableReader<R> {
                 Some(Open::Group(g)) => g.groups.push(*group),
                 _ => {}
             },
-            Open::Td => {
-                if let Some(state) = self.table_mut() {
-                    state.cells.push(Some(text));
-                }
-            }
+            Open::Td => {}
             Open::Tr => self.finish_tabledata_row()?,
             Open::Stream => self.finish_stream()?,
             Open::Table(mut state) => {
@@ -665,19 +916,20 @@ impl<R: BufRead> VoTableReader<R> {
             return Err(VoTableError::NotVoTable("TR outside a TABLE".to_owned()));
         };
         let row = state.rows;
-        let cells = std::mem::take(&mut state.cells);
-        if cells.len() > state.columns.len() {
+        if state.cell_ends.len() > state.columns.len() {
             return Err(VoTableError::BadValue {
                 table: state.meta.index,
                 row,
                 column: String::new(),
-                message: format!("{} cells for {} fields", cells.len(), state.columns.len()),
+                message: format!("{} cells for {} fields", state.cell_ends.len(), state.columns.len()),
             });
         }
         for (i, column) in state.columns.iter_mut().enumerate() {
-            let problem = match cells.get(i) {
-                Some(Some(cell)) => column.push_text(cell),
-                _ => {
+            let start = if i == 0 { 0 } else { state.cell_ends.get(i - 1).copied().unwrap_or(0) };
+            let cell = state.cell_ends.get(i).and_then(|&end| state.cell_text.get(start..end));
+            let problem = match cell {
+                Some(cell) => column.push_text(cell),
+                None => {
                     column.push_null();
                     None
                 }
@@ -858,7 +1110,8 @@ fn placeholder_state() -> TableState {
         started: false,
         columns: Vec::new(),
         schema: None,
-        cells: Vec::new(),
+        cell_text: String::new(),
+        cell_ends: Vec::new(),
         base64_pending: Vec::new(),
         bytes: Vec::new(),
         consumed: 0,

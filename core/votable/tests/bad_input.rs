@@ -139,3 +139,38 @@ fn regression_tables_without_fields() {
     let votable = read_votable(xml.as_bytes()).unwrap();
     assert_eq!(votable.batches[0][0].num_rows(), 2);
 }
+
+#[test]
+fn tabledata_syntax_the_row_scanner_reads() {
+    let xml = format!(
+        "{TABLE_START}<FIELD name=\"s\" datatype=\"char\" arraysize=\"*\"/><FIELD name=\"n\" datatype=\"int\"/>\
+         <DATA><TABLEDATA>\n  <!-- a comment > with a bracket -->\n\
+         <TR><TD><![CDATA[a <b> & c]]></TD><TD ID=\"x\">1</TD></TR>\r\n\
+         <TR><TD>line\r\nbreak</TD><TD/></TR>\n\
+         <vot:TR><vot:TD>ns</vot:TD><vot:TD>3</vot:TD></vot:TR>\n\
+         </TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+    );
+    let votable = read_votable(xml.as_bytes()).unwrap();
+    let batch = &votable.batches[0][0];
+    let strings = batch.column(0).as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+    assert_eq!(strings.value(0), "a <b> & c");
+    assert_eq!(strings.value(1), "line\nbreak");
+    assert_eq!(strings.value(2), "ns");
+    assert_eq!(batch.column(1).null_count(), 1);
+}
+
+#[test]
+fn misnested_elements_are_errors() {
+    let misnested = "<VOTABLE><RESOURCE><TABLE></RESOURCE></TABLE></VOTABLE>";
+    assert!(error_of(misnested).to_string().contains("</RESOURCE> closes <TABLE>"));
+    let stray = format!(
+        "{TABLE_START}<FIELD name=\"n\" datatype=\"int\"/><DATA><TABLEDATA><TR><TD>1</TD><B>x</B></TR>\
+         </TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+    );
+    assert!(error_of(&stray).to_string().contains("unexpected <B> in TABLEDATA"));
+    let text = format!(
+        "{TABLE_START}<FIELD name=\"n\" datatype=\"int\"/><DATA><TABLEDATA>oops<TR><TD>1</TD></TR>\
+         </TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+    );
+    assert!(error_of(&text).to_string().contains("text between the cells"));
+}
