@@ -84,7 +84,7 @@ fn generate(rows: usize, binary2: &str, tabledata: &str) {
         for _ in 0..2 {
             columns.push(Arc::new(Int16Array::from_iter_values((0..n).map(|_| numbers.next() as i16))));
         }
-        columns.push(Arc::new(BooleanArray::from_iter((0..n).map(|_| Some(numbers.next() % 2 == 0)))));
+        columns.push(Arc::new(BooleanArray::from_iter((0..n).map(|_| Some(numbers.next().is_multiple_of(2))))));
         columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|k| format!("src_{}", done + k)))));
         batches.push(RecordBatch::try_new(schema.clone(), columns).unwrap());
         done += n;
