@@ -407,6 +407,9 @@ impl ColumnBuilder {
             self.push_null();
             return Ok(());
         }
+        if self.layout.shape == Shape::Scalar && self.push_binary_scalar(cell) {
+            return Ok(());
+        }
         if datatype.is_text() {
             let text = decode_text(datatype, body);
             return self.push_text_cell_binary(&text);
@@ -487,6 +490,42 @@ impl ColumnBuilder {
             valid = false;
         }
         self.finish_binary_row(count_in_cell, valid)
+    }
+
+    /// The common case, one number per cell, without the general element loop. Returns false
+    /// for the cells it does not handle.
+    fn push_binary_scalar(&mut self, cell: &[u8]) -> bool {
+        let null_integer = self.null_integer;
+        let valid = match (&mut self.store, cell) {
+            (Store::F64(v), &[a, b, c, d, e, f, g, h]) if self.layout.datatype == Datatype::Double => {
+                let x = f64::from_be_bytes([a, b, c, d, e, f, g, h]);
+                v.push(x);
+                !x.is_nan()
+            }
+            (Store::F32(v), &[a, b, c, d]) if self.layout.datatype == Datatype::Float => {
+                let x = f32::from_be_bytes([a, b, c, d]);
+                v.push(x);
+                !x.is_nan()
+            }
+            (Store::I32(v), &[a, b, c, d]) => {
+                let x = i32::from_be_bytes([a, b, c, d]);
+                v.push(x);
+                null_integer != Some(i64::from(x))
+            }
+            (Store::I64(v), &[a, b, c, d, e, f, g, h]) => {
+                let x = i64::from_be_bytes([a, b, c, d, e, f, g, h]);
+                v.push(x);
+                null_integer != Some(x)
+            }
+            (Store::I16(v), &[a, b]) => {
+                let x = i16::from_be_bytes([a, b]);
+                v.push(x);
+                null_integer != Some(i64::from(x))
+            }
+            _ => return false,
+        };
+        self.validity.push(valid);
+        true
     }
 
     fn finish_binary_row(&mut self, count: usize, valid: bool) -> Result<(), String> {
@@ -595,6 +634,10 @@ fn decode_text(datatype: Datatype, bytes: &[u8]) -> String {
 /// Integers as VOTable writes them: decimal, or hexadecimal with 0x.
 fn parse_integer(text: &str) -> Option<i64> {
     let text = text.trim();
+    // Plain decimal is nearly every value: parse it directly.
+    if let Ok(value) = text.parse::<i64>() {
+        return Some(value);
+    }
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -609,6 +652,9 @@ fn parse_integer(text: &str) -> Option<i64> {
 
 /// Floats as VOTable writes them, including NaN, Inf, +Inf, -Inf.
 fn parse_float(text: &str) -> Option<f64> {
+    if let Ok(value) = text.parse::<f64>() {
+        return Some(value);
+    }
     let text = text.trim();
     match text {
         "NaN" | "nan" | "NAN" => Some(f64::NAN),

@@ -341,7 +341,7 @@ impl<R: BufRead> VoTableReader<R> {
         loop {
             // Text up to the next tag: a cell's content, or blanks between tags.
             text.clear();
-            let read = self.xml.get_mut().read_until(b'<', text)?;
+            let read = read_until_fast(self.xml.get_mut(), b'<', text)?;
             self.bypassed += read as u64;
             if text.last() != Some(&b'<') {
                 return Err(self.xml_error("the document ends inside TABLEDATA (truncated?)"));
@@ -360,14 +360,14 @@ impl<R: BufRead> VoTableReader<R> {
             }
             // The tag itself.
             tag.clear();
-            let read = self.xml.get_mut().read_until(b'>', tag)?;
+            let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
             self.bypassed += read as u64;
             if tag.last() != Some(&b'>') {
                 return Err(self.xml_error("the document ends inside a tag of TABLEDATA (truncated?)"));
             }
             if tag.starts_with(b"!--") {
                 while !tag.ends_with(b"-->") {
-                    let read = self.xml.get_mut().read_until(b'>', tag)?;
+                    let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
                     self.bypassed += read as u64;
                     if read == 0 {
                         return Err(self.xml_error("the document ends inside a comment"));
@@ -377,7 +377,7 @@ impl<R: BufRead> VoTableReader<R> {
             }
             if tag.starts_with(b"![CDATA[") {
                 while !tag.ends_with(b"]]>") {
-                    let read = self.xml.get_mut().read_until(b'>', tag)?;
+                    let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
                     self.bypassed += read as u64;
                     if read == 0 {
                         return Err(self.xml_error("the document ends inside a CDATA section"));
@@ -977,7 +977,10 @@ impl<R: BufRead> VoTableReader<R> {
 
     fn decode_stream_text(&mut self, state: &mut TableState, content: &str, batch_rows: usize) -> Result<()> {
         let table = state.meta.index;
-        state.base64_pending.extend(content.bytes().filter(|b| !b.is_ascii_whitespace()));
+        // Base64 comes in lines: copy the runs between blanks whole.
+        for run in content.as_bytes().split(u8::is_ascii_whitespace) {
+            state.base64_pending.extend_from_slice(run);
+        }
         let usable = state.base64_pending.len() / 4 * 4;
         if usable == 0 {
             return Ok(());
@@ -1019,7 +1022,7 @@ impl<R: BufRead> VoTableReader<R> {
                 state.cell_lengths = lengths;
                 break;
             }
-            let flags = data.get(..flag_bytes).unwrap_or(&[]).to_vec();
+            let flags = data.get(..flag_bytes).unwrap_or(&[]);
             let mut offset = flag_bytes;
             for (i, (column, &length)) in state.columns.iter_mut().zip(&lengths).enumerate() {
                 let null = flags.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0);
@@ -1119,6 +1122,36 @@ fn placeholder_state() -> TableState {
         rows: 0,
         rows_in_batch: 0,
         cell_lengths: Vec::new(),
+    }
+}
+
+/// `BufRead::read_until` with a vectorised search: the row scanner's inner loop.
+fn read_until_fast<R: BufRead>(input: &mut R, delimiter: u8, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read);
+        }
+        let (done, used) = match memchr::memchr(delimiter, available) {
+            Some(at) => {
+                out.extend_from_slice(&available[..=at]);
+                (true, at + 1)
+            }
+            None => {
+                out.extend_from_slice(available);
+                (false, available.len())
+            }
+        };
+        input.consume(used);
+        read += used;
+        if done {
+            return Ok(read);
+        }
     }
 }
 
