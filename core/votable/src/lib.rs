@@ -20,12 +20,14 @@
 
 mod column;
 pub mod datatype;
+pub mod detect;
 pub mod error;
 pub mod model;
 pub mod reader;
 pub mod writer;
 
 pub use datatype::{ArraySize, Datatype};
+pub use detect::{PositionColumns, PositionKind, detect_position, detect_time};
 pub use error::{Result, VoTableError};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};
 pub use reader::{Diagnostic, Event, ReaderOptions, VoTableReader, read_votable, read_votable_with};

@@ -256,6 +256,10 @@ impl<R: BufRead> VoTableReader<R> {
                     // Rows are most of a document: read them without the event machinery.
                     self.read_tabledata()?;
                     self.close()?;
+                } else if matches!(self.stack.last(), Some(Open::Stream)) {
+                    // A stream is one long text: read it in pieces, so memory stays bounded.
+                    self.read_stream()?;
+                    self.close()?;
                 } else {
                     self.names.push(start.local_name().as_ref().to_owned());
                 }
@@ -435,6 +439,49 @@ impl<R: BufRead> VoTableReader<R> {
         }
     }
 
+    /// Reads a base64 STREAM's text straight from the input, a buffer at a time, through its
+    /// closing tag, decoding rows as it goes.
+    fn read_stream(&mut self) -> Result<()> {
+        loop {
+            let input = self.xml.get_mut();
+            let available = match input.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if available.is_empty() {
+                return Err(self.xml_error("the document ends inside a STREAM (truncated?)"));
+            }
+            let end = memchr::memchr(b'<', available);
+            let chunk = available[..end.unwrap_or(available.len())].to_vec();
+            let used = chunk.len();
+            input.consume(used);
+            self.bypassed += used as u64;
+            if chunk.contains(&b'&') {
+                return Err(self.xml_error("a reference inside a base64 STREAM"));
+            }
+            self.add_stream_text(&chunk)?;
+            if self.position() > self.options.max_document_bytes {
+                return Err(VoTableError::Refused(format!(
+                    "the document is larger than the limit of {} bytes",
+                    self.options.max_document_bytes
+                )));
+            }
+            if end.is_some() {
+                break;
+            }
+        }
+        // The closing tag.
+        let mut tag = Vec::new();
+        let read = read_until_fast(self.xml.get_mut(), b'>', &mut tag)?;
+        self.bypassed += read as u64;
+        let name = tag.strip_prefix(b"</").and_then(|t| t.strip_suffix(b">")).map(|t| t.trim_ascii());
+        match name {
+            Some(name) if name.rsplit(|&b| b == b':').next() == Some(b"STREAM".as_slice()) => Ok(()),
+            _ => Err(self.xml_error(format!("unexpected <{}> inside a STREAM", String::from_utf8_lossy(&tag)))),
+        }
+    }
+
     /// Cell text as it stands in the document: references resolved, then appended.
     fn add_cell_text(&mut self, raw: &[u8]) -> Result<()> {
         if !raw.contains(&b'&') {
@@ -505,7 +552,7 @@ impl<R: BufRead> VoTableReader<R> {
 
     fn add_text(&mut self, content: &str) -> Result<()> {
         match self.stack.last() {
-            Some(Open::Stream) => self.add_stream_text(content),
+            Some(Open::Stream) => self.add_stream_text(content.as_bytes()),
             Some(Open::Td | Open::Description | Open::Info(_) | Open::Link(_) | Open::Other) => {
                 if self.text.len() + content.len() > self.options.max_text_bytes {
                     return Err(VoTableError::Refused(format!(
@@ -959,7 +1006,7 @@ impl<R: BufRead> VoTableReader<R> {
         Ok(())
     }
 
-    fn add_stream_text(&mut self, content: &str) -> Result<()> {
+    fn add_stream_text(&mut self, content: &[u8]) -> Result<()> {
         let Some(position) = self.stack.iter().rposition(|o| matches!(o, Open::Table(_))) else {
             return Err(VoTableError::NotVoTable("STREAM outside a TABLE".to_owned()));
         };
@@ -975,10 +1022,10 @@ impl<R: BufRead> VoTableReader<R> {
         result
     }
 
-    fn decode_stream_text(&mut self, state: &mut TableState, content: &str, batch_rows: usize) -> Result<()> {
+    fn decode_stream_text(&mut self, state: &mut TableState, content: &[u8], batch_rows: usize) -> Result<()> {
         let table = state.meta.index;
         // Base64 comes in lines: copy the runs between blanks whole.
-        for run in content.as_bytes().split(u8::is_ascii_whitespace) {
+        for run in content.split(u8::is_ascii_whitespace) {
             state.base64_pending.extend_from_slice(run);
         }
         let usable = state.base64_pending.len() / 4 * 4;

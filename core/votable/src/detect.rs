@@ -1,0 +1,120 @@
+//! Which columns hold positions and times, found the way TOPCAT finds them: by UCD first
+//! (`meta.main` preferred), then by the names catalogues use.
+
+use crate::model::meta;
+use arrow_schema::{DataType, Schema};
+
+/// The coordinate system a pair of position columns is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PositionKind {
+    Equatorial,
+    Galactic,
+    Ecliptic,
+}
+
+/// The columns holding a table's positions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionColumns {
+    pub lon: usize,
+    pub lat: usize,
+    pub kind: PositionKind,
+}
+
+/// The best pair of position columns: equatorial before galactic before ecliptic, each by
+/// UCD (with `meta.main` first, then UCD1 words), then by name.
+pub fn detect_position(schema: &Schema) -> Option<PositionColumns> {
+    let kinds = [
+        (PositionKind::Equatorial, ("pos.eq.ra", "POS_EQ_RA"), ("pos.eq.dec", "POS_EQ_DEC"), EQUATORIAL_NAMES),
+        (
+            PositionKind::Galactic,
+            ("pos.galactic.lon", "POS_GAL_LON"),
+            ("pos.galactic.lat", "POS_GAL_LAT"),
+            GALACTIC_NAMES,
+        ),
+        (
+            PositionKind::Ecliptic,
+            ("pos.ecliptic.lon", "POS_ECL_LON"),
+            ("pos.ecliptic.lat", "POS_ECL_LAT"),
+            ECLIPTIC_NAMES,
+        ),
+    ];
+    for (kind, lon_ucd, lat_ucd, names) in kinds {
+        let lon = by_ucd(schema, lon_ucd.0, lon_ucd.1);
+        let lat = by_ucd(schema, lat_ucd.0, lat_ucd.1);
+        if let (Some(lon), Some(lat)) = (lon, lat) {
+            return Some(PositionColumns { lon, lat, kind });
+        }
+        for (lon_name, lat_name) in names {
+            if let (Some(lon), Some(lat)) = (by_name(schema, lon_name), by_name(schema, lat_name)) {
+                return Some(PositionColumns { lon, lat, kind });
+            }
+        }
+    }
+    None
+}
+
+/// The column of observation or event times: UCD `time.epoch` (with `meta.main` first),
+/// `time.start` or `time.event`, then xtype `timestamp`, then common names.
+pub fn detect_time(schema: &Schema) -> Option<usize> {
+    by_ucd(schema, "time.epoch", "TIME_EPOCH")
+        .or_else(|| by_ucd(schema, "time.start", "TIME_START"))
+        .or_else(|| by_ucd(schema, "time.event", "TIME_EVENT"))
+        .or_else(|| {
+            schema
+                .fields()
+                .iter()
+                .position(|f| f.metadata().get(meta::XTYPE).is_some_and(|x| x.eq_ignore_ascii_case("timestamp")))
+        })
+        .or_else(|| TIME_NAMES.iter().find_map(|name| by_name(schema, name)))
+}
+
+const EQUATORIAL_NAMES: &[(&str, &str)] = &[
+    ("ra", "dec"),
+    ("raj2000", "dej2000"),
+    ("_raj2000", "_dej2000"),
+    ("ra_icrs", "de_icrs"),
+    ("ra_icrs", "dec_icrs"),
+    ("ra2000", "dec2000"),
+    ("radeg", "dedeg"),
+    ("ra_deg", "dec_deg"),
+    ("s_ra", "s_dec"),
+    ("alpha", "delta"),
+    ("ra", "de"),
+];
+const GALACTIC_NAMES: &[(&str, &str)] = &[("glon", "glat"), ("gal_l", "gal_b"), ("l", "b"), ("glong", "glat")];
+const ECLIPTIC_NAMES: &[(&str, &str)] = &[("elon", "elat"), ("ecl_lon", "ecl_lat")];
+const TIME_NAMES: &[&str] =
+    &["time", "mjd", "jd", "bjd", "hjd", "obs_time", "date_obs", "t_min", "timestamp", "epoch", "date"];
+
+/// A numeric column whose UCD has `word` (UCD1+) or `word1` (UCD1), preferring `meta.main`.
+fn by_ucd(schema: &Schema, word: &str, word1: &str) -> Option<usize> {
+    let candidates: Vec<(usize, String)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_number(f.data_type()) || word.starts_with("time"))
+        .filter_map(|(i, f)| f.metadata().get(meta::UCD).map(|u| (i, u.clone())))
+        .collect();
+    let words = |ucd: &str| -> Vec<String> { ucd.split(';').map(|w| w.trim().to_ascii_lowercase()).collect() };
+    // The first word names the quantity; a more specific word (time.event.start) counts too.
+    let word = word.to_ascii_lowercase();
+    let primary = |ucd: &str| words(ucd).first().is_some_and(|w| *w == word || w.starts_with(&format!("{word}.")));
+    candidates
+        .iter()
+        .find(|(_, ucd)| primary(ucd) && words(ucd).iter().any(|w| w == "meta.main"))
+        .or_else(|| candidates.iter().find(|(_, ucd)| ucd.eq_ignore_ascii_case(&format!("{word1}_MAIN"))))
+        .or_else(|| candidates.iter().find(|(_, ucd)| primary(ucd)))
+        .or_else(|| candidates.iter().find(|(_, ucd)| ucd.eq_ignore_ascii_case(word1)))
+        .map(|(i, _)| *i)
+}
+
+fn by_name(schema: &Schema, name: &str) -> Option<usize> {
+    schema.fields().iter().position(|f| {
+        f.name().eq_ignore_ascii_case(name)
+            && (is_number(f.data_type()) || name.contains("date") || name == "timestamp")
+    })
+}
+
+fn is_number(data_type: &DataType) -> bool {
+    data_type.is_numeric()
+}

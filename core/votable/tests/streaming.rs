@@ -1,0 +1,51 @@
+//! The reader streams: batches never exceed `batch_rows`, and however the rows are cut into
+//! batches, together they are the same table.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use arrow_array::RecordBatch;
+use proptest::prelude::*;
+use skyglass_test_support::shared_file;
+use skyglass_votable::{Event, ReaderOptions, VoTableReader, read_votable};
+
+fn concat(batches: &[RecordBatch]) -> Vec<arrow_array::ArrayRef> {
+    let Some(first) = batches.first() else { return Vec::new() };
+    (0..first.num_columns())
+        .map(|c| {
+            let parts: Vec<&dyn arrow_array::Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            arrow_select::concat::concat(&parts).unwrap()
+        })
+        .collect()
+}
+
+/// One TABLEDATA, one BINARY and one BINARY2 file of real service output.
+const FILES: [&str; 3] = [
+    "votable/astroquery/ned/query_photometry.xml",
+    "votable/astropy/vizier_b2_votable.xml",
+    "votable/pyvo/scs/result.xml",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn batches_are_bounded_and_add_up(file in prop::sample::select(FILES.to_vec()), batch_rows in 1usize..50) {
+        let bytes = std::fs::read(shared_file(file)).unwrap();
+        let whole = read_votable(&bytes).unwrap();
+        let options = ReaderOptions { batch_rows, ..ReaderOptions::default() };
+        let mut reader = VoTableReader::with_options(&bytes[..], options);
+        let mut batches = Vec::new();
+        while let Some(event) = reader.next_event().unwrap() {
+            if let Event::Batch { table: 0, batch } = event {
+                prop_assert!(batch.num_rows() <= batch_rows);
+                batches.push(batch);
+            }
+        }
+        let expected = concat(&whole.batches[0]);
+        let streamed = concat(&batches);
+        prop_assert_eq!(expected.len(), streamed.len());
+        for (a, b) in expected.iter().zip(&streamed) {
+            prop_assert_eq!(a.to_data(), b.to_data());
+        }
+    }
+}
