@@ -1,6 +1,7 @@
 //! The `skyglass` binary: command-line entry point. Each subcommand is a thin layer over the
 //! core crates; the desktop app will live here too (see ARCHITECTURE.md).
 
+mod convert;
 mod coords;
 
 use anyhow::Result;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Convert a position between frames (ICRS, FK5, Galactic, Ecliptic, Supergalactic).
     Coords(coords::CoordsArgs),
+    /// Convert a table between formats (VOTable TABLEDATA or BINARY2, CSV, TSV).
+    Convert(convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Coords(args)) => coords::run(&args),
+        Some(Command::Convert(args)) => convert::run(&args),
         None => {
             println!("{}", NO_GUI_YET);
             Ok(())

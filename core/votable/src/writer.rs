@@ -77,6 +77,7 @@ pub fn write_votable<W: Write>(
     serialization: Serialization,
     options: &WriteOptions,
 ) -> Result<()> {
+    let (schema, batches) = &without_null_type(schema, batches)?;
     let columns: Vec<Column> =
         schema.fields().iter().enumerate().map(|(i, f)| plan_column(f, batches, i)).collect::<Result<_>>()?;
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
@@ -122,6 +123,36 @@ pub fn write_votable<W: Write>(
     writeln!(out, "</RESOURCE>")?;
     writeln!(out, "</VOTABLE>")?;
     Ok(())
+}
+
+/// Columns of Arrow's Null type (a CSV column with no value at all) become null strings,
+/// which VOTable can hold.
+fn without_null_type(schema: &Schema, batches: &[RecordBatch]) -> Result<(Schema, Vec<RecordBatch>)> {
+    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Null) {
+        return Ok((schema.clone(), batches.to_vec()));
+    }
+    let fields: Vec<ArrowField> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Null => f.as_ref().clone().with_data_type(DataType::Utf8).with_nullable(true),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let new_schema = std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let columns: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Null => arrow_array::new_null_array(&DataType::Utf8, c.len()),
+                _ => c.clone(),
+            })
+            .collect();
+        out.push(RecordBatch::try_new(new_schema.clone(), columns)?);
+    }
+    Ok((new_schema.as_ref().clone(), out))
 }
 
 fn plan_column(field: &ArrowField, batches: &[RecordBatch], index: usize) -> Result<Column> {

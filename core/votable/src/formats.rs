@@ -1,0 +1,136 @@
+//! Tables in the formats users hand Skyglass, all read into and written from the one Arrow
+//! model: VOTable (TABLEDATA or BINARY2) and CSV/TSV so far.
+
+use crate::error::{Result, VoTableError};
+use crate::model::Info;
+use crate::reader::read_votable;
+use crate::writer::{Serialization, WriteOptions, write_votable};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use std::io::{BufRead, Seek, Write};
+use std::path::Path;
+
+/// A table file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    /// VOTable; written as TABLEDATA.
+    VoTable,
+    /// VOTable written as BINARY2 (read like any VOTable).
+    VoTableBinary2,
+    Csv,
+    Tsv,
+}
+
+/// One table with its rows, as any reader here returns it.
+#[derive(Clone, Debug)]
+pub struct TableData {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Document-level notes worth keeping when writing VOTable again (COOSYS, TIMESYS).
+    pub options: WriteOptions,
+    /// Cells that could not be read and were taken as null (VOTable TABLEDATA).
+    pub diagnostic_count: usize,
+}
+
+impl TableFormat {
+    /// The format a file name implies: `.vot`, `.xml`, `.votable` (VOTable), `.csv`, `.tsv`.
+    pub fn from_path(path: &Path) -> Option<TableFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let extension = name.rsplit('.').next()?;
+        Some(match extension {
+            "vot" | "xml" | "votable" => TableFormat::VoTable,
+            "csv" => TableFormat::Csv,
+            "tsv" | "tab" => TableFormat::Tsv,
+            _ => return None,
+        })
+    }
+
+    /// The names `--format` takes.
+    pub fn from_name(name: &str) -> Option<TableFormat> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "votable" | "vot" | "votable-tabledata" => TableFormat::VoTable,
+            "votable-binary2" | "binary2" => TableFormat::VoTableBinary2,
+            "csv" => TableFormat::Csv,
+            "tsv" => TableFormat::Tsv,
+            _ => return None,
+        })
+    }
+}
+
+/// Reads the first table of `input`.
+pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Result<TableData> {
+    match format {
+        TableFormat::VoTable | TableFormat::VoTableBinary2 => {
+            let mut bytes = Vec::new();
+            input.read_to_end(&mut bytes)?;
+            let votable = read_votable(&bytes)?;
+            let tables = votable.meta.tables();
+            let Some(table) = tables.first() else {
+                return Err(VoTableError::NotVoTable("the document holds no TABLE".to_owned()));
+            };
+            let (coosys, timesys) = votable.meta.systems();
+            let batches = votable.batches.into_iter().next().unwrap_or_default();
+            Ok(TableData {
+                schema: table.schema(),
+                batches,
+                options: WriteOptions {
+                    table_name: table.name.clone(),
+                    description: table.description.clone(),
+                    coosys,
+                    timesys,
+                    ..WriteOptions::default()
+                },
+                diagnostic_count: votable.diagnostic_count,
+            })
+        }
+        TableFormat::Csv | TableFormat::Tsv => {
+            let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
+            let csv_format = arrow_csv::reader::Format::default().with_header(true).with_delimiter(delimiter);
+            // Types are inferred from the whole file, then it is read from the start again.
+            let (schema, _) = csv_format.infer_schema(&mut input, None)?;
+            input.rewind()?;
+            let reader = arrow_csv::ReaderBuilder::new(std::sync::Arc::new(schema))
+                .with_format(csv_format)
+                .with_batch_size(65_536)
+                .build(input)?;
+            let mut batches = Vec::new();
+            let mut schema = None;
+            for batch in reader {
+                let batch = batch?;
+                schema.get_or_insert_with(|| batch.schema());
+                batches.push(batch);
+            }
+            let schema = match schema {
+                Some(schema) => schema,
+                None => return Err(VoTableError::Unsupported("an empty CSV file".to_owned())),
+            };
+            Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
+        }
+    }
+}
+
+/// Writes a table; `infos_after` lets a caller add e.g. an OVERFLOW status to VOTables.
+pub fn write_table<W: Write>(
+    out: &mut W,
+    table: &TableData,
+    format: TableFormat,
+    infos_after: Vec<Info>,
+) -> Result<()> {
+    match format {
+        TableFormat::VoTable | TableFormat::VoTableBinary2 => {
+            let serialization =
+                if format == TableFormat::VoTable { Serialization::TableData } else { Serialization::Binary2 };
+            let options = WriteOptions { infos_after, ..table.options.clone() };
+            write_votable(out, &table.schema, &table.batches, serialization, &options)
+        }
+        TableFormat::Csv | TableFormat::Tsv => {
+            let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
+            let mut writer = arrow_csv::WriterBuilder::new().with_header(true).with_delimiter(delimiter).build(out);
+            for batch in &table.batches {
+                writer.write(batch)?;
+            }
+            Ok(())
+        }
+    }
+}
