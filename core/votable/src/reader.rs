@@ -340,103 +340,176 @@ impl<R: BufRead> VoTableReader<R> {
     }
 
     fn scan_rows(&mut self, text: &mut Vec<u8>, tag: &mut Vec<u8>) -> Result<()> {
-        let mut in_cell = false;
+        // Where the scanner stands: between tags, in a cell's text, or in a tag (after `<`).
+        #[derive(Clone, Copy, PartialEq)]
+        enum At {
+            Between,
+            Cell,
+            Tag,
+        }
+        let mut at = At::Between;
         let mut in_row = false;
+        let mut in_cell = false;
+        text.clear();
+        tag.clear();
+        let mut chunk = Vec::new();
         loop {
-            // Text up to the next tag: a cell's content, or blanks between tags.
-            text.clear();
-            let read = read_until_fast(self.xml.get_mut(), b'<', text)?;
-            self.bypassed += read as u64;
-            if text.last() != Some(&b'<') {
-                return Err(self.xml_error("the document ends inside TABLEDATA (truncated?)"));
+            // A copy of the next piece of input, so that rows can be finished while it is
+            // read; only what was used is consumed, so quick-xml resumes after </TABLEDATA>.
+            chunk.clear();
+            {
+                let input = self.xml.get_mut();
+                let available = loop {
+                    match input.fill_buf() {
+                        Ok(bytes) => break bytes,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                if available.is_empty() {
+                    return Err(self.xml_error("the document ends inside TABLEDATA (truncated?)"));
+                }
+                chunk.extend_from_slice(&available[..available.len().min(1 << 16)]);
             }
-            text.pop();
-            if in_cell {
-                self.add_cell_text(text)?;
-            } else if text.iter().any(|b| !b.is_ascii_whitespace()) {
-                return Err(self.xml_error("text between the cells of a TABLEDATA"));
+            let mut i = 0;
+            let mut finished = false;
+            while i < chunk.len() && !finished {
+                match at {
+                    At::Between => {
+                        while i < chunk.len() && chunk[i].is_ascii_whitespace() {
+                            i += 1;
+                        }
+                        match chunk.get(i) {
+                            None => {}
+                            Some(b'<') => {
+                                i += 1;
+                                tag.clear();
+                                at = At::Tag;
+                            }
+                            Some(_) => return Err(self.xml_error("text between the cells of a TABLEDATA")),
+                        }
+                    }
+                    At::Cell => match memchr::memchr(b'<', &chunk[i..]) {
+                        Some(k) => {
+                            text.extend_from_slice(&chunk[i..i + k]);
+                            i += k + 1;
+                            tag.clear();
+                            at = At::Tag;
+                        }
+                        None => {
+                            text.extend_from_slice(&chunk[i..]);
+                            i = chunk.len();
+                            if text.len() > self.options.max_text_bytes {
+                                return Err(VoTableError::Refused(format!(
+                                    "a TD is larger than the limit of {} bytes",
+                                    self.options.max_text_bytes
+                                )));
+                            }
+                        }
+                    },
+                    At::Tag => match memchr::memchr(b'>', &chunk[i..]) {
+                        None => {
+                            tag.extend_from_slice(&chunk[i..]);
+                            i = chunk.len();
+                            if tag.len() > self.options.max_text_bytes {
+                                return Err(VoTableError::Refused("a tag longer than the text limit".to_owned()));
+                            }
+                        }
+                        Some(k) => {
+                            tag.extend_from_slice(&chunk[i..i + k]);
+                            i += k + 1;
+                            // A `>` inside a comment or CDATA section does not end it.
+                            if (tag.starts_with(b"!--") && !tag.ends_with(b"--"))
+                                || (tag.starts_with(b"![CDATA[") && !tag.ends_with(b"]]"))
+                            {
+                                tag.push(b'>');
+                                continue;
+                            }
+                            if tag.starts_with(b"!--") {
+                                at = if in_cell { At::Cell } else { At::Between };
+                                continue;
+                            }
+                            if tag.starts_with(b"![CDATA[") {
+                                if !in_cell {
+                                    return Err(self.xml_error("a CDATA section outside a TD"));
+                                }
+                                // CDATA is taken as it stands: resolve the text before it first.
+                                self.add_cell_text(text)?;
+                                text.clear();
+                                let content = tag.get(8..tag.len() - 2).unwrap_or(&[]).to_vec();
+                                self.add_cell_raw(&content)?;
+                                at = At::Cell;
+                                continue;
+                            }
+                            if in_cell {
+                                self.add_cell_text(text)?;
+                                text.clear();
+                            }
+                            finished = self.scan_tag(tag, &mut in_row, &mut in_cell)?;
+                            at = if in_cell { At::Cell } else { At::Between };
+                        }
+                    },
+                }
             }
+            self.xml.get_mut().consume(i);
+            self.bypassed += i as u64;
             if self.position() > self.options.max_document_bytes {
                 return Err(VoTableError::Refused(format!(
                     "the document is larger than the limit of {} bytes",
                     self.options.max_document_bytes
                 )));
             }
-            // The tag itself.
-            tag.clear();
-            let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
-            self.bypassed += read as u64;
-            if tag.last() != Some(&b'>') {
-                return Err(self.xml_error("the document ends inside a tag of TABLEDATA (truncated?)"));
-            }
-            if tag.starts_with(b"!--") {
-                while !tag.ends_with(b"-->") {
-                    let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
-                    self.bypassed += read as u64;
-                    if read == 0 {
-                        return Err(self.xml_error("the document ends inside a comment"));
-                    }
-                }
-                continue;
-            }
-            if tag.starts_with(b"![CDATA[") {
-                while !tag.ends_with(b"]]>") {
-                    let read = read_until_fast(self.xml.get_mut(), b'>', tag)?;
-                    self.bypassed += read as u64;
-                    if read == 0 {
-                        return Err(self.xml_error("the document ends inside a CDATA section"));
-                    }
-                }
-                if !in_cell {
-                    return Err(self.xml_error("a CDATA section outside a TD"));
-                }
-                let content = tag.get(8..tag.len() - 3).unwrap_or(&[]).to_vec();
-                self.add_cell_raw(&content)?;
-                continue;
-            }
-            tag.pop();
-            let empty = tag.last() == Some(&b'/');
-            if empty {
-                tag.pop();
-            }
-            let closing = tag.first() == Some(&b'/');
-            let body = if closing { &tag[1..] } else { &tag[..] };
-            let name_end = body.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(body.len());
-            let name = body.get(..name_end).unwrap_or(&[]);
-            // Drop a namespace prefix (`vot:TD`).
-            let name = name.rsplit(|&b| b == b':').next().unwrap_or(name);
-            match (name, closing, empty, in_row, in_cell) {
-                (b"TR", false, false, false, false) => {
-                    in_row = true;
-                    if let Some(state) = self.table_mut() {
-                        state.cell_text.clear();
-                        state.cell_ends.clear();
-                    }
-                }
-                (b"TR", false, true, false, false) => {
-                    if let Some(state) = self.table_mut() {
-                        state.cell_text.clear();
-                        state.cell_ends.clear();
-                    }
-                    self.finish_tabledata_row()?;
-                }
-                (b"TR", true, _, true, false) => {
-                    in_row = false;
-                    self.finish_tabledata_row()?;
-                }
-                (b"TD", false, false, true, false) => in_cell = true,
-                (b"TD", false, true, true, false) => self.end_cell(),
-                (b"TD", true, _, true, true) => {
-                    in_cell = false;
-                    self.end_cell();
-                }
-                (b"TABLEDATA", true, _, false, false) => return Ok(()),
-                _ => {
-                    return Err(self
-                        .xml_error(format!("unexpected <{}> in TABLEDATA", String::from_utf8_lossy(tag.as_slice()))));
-                }
+            if finished {
+                return Ok(());
             }
         }
+    }
+
+    /// One tag of a TABLEDATA (without its `<` and `>`); true at `</TABLEDATA>`.
+    fn scan_tag(&mut self, tag: &[u8], in_row: &mut bool, in_cell: &mut bool) -> Result<bool> {
+        let (body, empty) = match tag.strip_suffix(b"/") {
+            Some(body) => (body, true),
+            None => (tag, false),
+        };
+        let (body, closing) = match body.strip_prefix(b"/") {
+            Some(body) => (body, true),
+            None => (body, false),
+        };
+        let name_end = body.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(body.len());
+        let name = body.get(..name_end).unwrap_or(&[]);
+        // Drop a namespace prefix (`vot:TD`).
+        let name = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+        match (name, closing, empty, *in_row, *in_cell) {
+            (b"TR", false, false, false, false) => {
+                *in_row = true;
+                if let Some(state) = self.table_mut() {
+                    state.cell_text.clear();
+                    state.cell_ends.clear();
+                }
+            }
+            (b"TR", false, true, false, false) => {
+                if let Some(state) = self.table_mut() {
+                    state.cell_text.clear();
+                    state.cell_ends.clear();
+                }
+                self.finish_tabledata_row()?;
+            }
+            (b"TR", true, _, true, false) => {
+                *in_row = false;
+                self.finish_tabledata_row()?;
+            }
+            (b"TD", false, false, true, false) => *in_cell = true,
+            (b"TD", false, true, true, false) => self.end_cell(),
+            (b"TD", true, _, true, true) => {
+                *in_cell = false;
+                self.end_cell();
+            }
+            (b"TABLEDATA", true, _, false, false) => return Ok(true),
+            _ => {
+                return Err(self.xml_error(format!("unexpected <{}> in TABLEDATA", String::from_utf8_lossy(tag))));
+            }
+        }
+        Ok(false)
     }
 
     /// Reads a base64 STREAM's text straight from the input, a buffer at a time, through its

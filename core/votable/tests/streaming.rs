@@ -49,3 +49,27 @@ proptest! {
         }
     }
 }
+
+/// Input arriving a few bytes at a time (a slow socket) reads the same as a whole file:
+/// tags, cells, references and base64 split anywhere.
+#[test]
+fn tiny_input_buffers_read_the_same() {
+    for file in FILES.iter().chain(["votable/astropy/regression.xml"].iter()) {
+        let bytes = std::fs::read(shared_file(file)).unwrap();
+        let whole = read_votable(&bytes).unwrap();
+        for capacity in [1, 3, 7, 64] {
+            let mut reader = VoTableReader::new(std::io::BufReader::with_capacity(capacity, &bytes[..]));
+            let mut batches = Vec::new();
+            while let Some(event) = reader.next_event().unwrap() {
+                if let Event::Batch { table: 0, batch } = event {
+                    batches.push(batch);
+                }
+            }
+            let (a, b) = (concat(&whole.batches[0]), concat(&batches));
+            assert_eq!(a.len(), b.len(), "{file} with {capacity}-byte reads");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.to_data(), y.to_data(), "{file} with {capacity}-byte reads");
+            }
+        }
+    }
+}
