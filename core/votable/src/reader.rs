@@ -112,7 +112,8 @@ struct TableState {
     columns: Vec<ColumnBuilder>,
     schema: Option<SchemaRef>,
     /// TABLEDATA: the text of the row's cells, one after the other, and where each ends.
-    cell_text: String,
+    /// Bytes here; the row is checked to be UTF-8 once, when it is complete.
+    cell_text: Vec<u8>,
     cell_ends: Vec<usize>,
     /// BINARY/BINARY2: undecoded base64 characters and decoded bytes not yet used.
     base64_pending: Vec<u8>,
@@ -601,19 +602,13 @@ impl<R: BufRead> VoTableReader<R> {
     }
 
     fn add_cell_raw(&mut self, bytes: &[u8]) -> Result<()> {
-        let text = std::str::from_utf8(bytes).map_err(|e| self.xml_error(format!("a TD is not UTF-8: {e}")))?;
         let limit = self.options.max_text_bytes;
         let Some(state) = self.table_mut() else { return Ok(()) };
         let cell_start = state.cell_ends.last().copied().unwrap_or(0);
-        if state.cell_text.len() - cell_start + text.len() > limit {
+        if state.cell_text.len() - cell_start + bytes.len() > limit {
             return Err(VoTableError::Refused(format!("a TD is larger than the limit of {limit} bytes")));
         }
-        // XML line ends are \n whatever the file uses.
-        if text.contains('\r') {
-            state.cell_text.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
-        } else {
-            state.cell_text.push_str(text);
-        }
+        state.cell_text.extend_from_slice(bytes);
         Ok(())
     }
 
@@ -703,7 +698,7 @@ impl<R: BufRead> VoTableReader<R> {
                     started: false,
                     columns: Vec::new(),
                     schema: None,
-                    cell_text: String::new(),
+                    cell_text: Vec::new(),
                     cell_ends: Vec::new(),
                     base64_pending: Vec::new(),
                     bytes: Vec::new(),
@@ -902,7 +897,7 @@ impl<R: BufRead> VoTableReader<R> {
         if let Open::Td = open {
             let text = std::mem::take(&mut self.text);
             if let Some(state) = self.table_mut() {
-                state.cell_text.push_str(&text);
+                state.cell_text.extend_from_slice(text.as_bytes());
                 state.cell_ends.push(state.cell_text.len());
             }
             self.text = text;
@@ -1044,9 +1039,27 @@ impl<R: BufRead> VoTableReader<R> {
                 message: format!("{} cells for {} fields", state.cell_ends.len(), state.columns.len()),
             });
         }
+        let Ok(row_text) = std::str::from_utf8(&state.cell_text) else {
+            return Err(VoTableError::BadValue {
+                table: state.meta.index,
+                row,
+                column: String::new(),
+                message: "the row is not UTF-8 text".to_owned(),
+            });
+        };
+        // XML line ends are \n whatever the file uses.
+        let has_carriage_return = memchr::memchr(b'\r', state.cell_text.as_slice()).is_some();
         for (i, column) in state.columns.iter_mut().enumerate() {
             let start = if i == 0 { 0 } else { state.cell_ends.get(i - 1).copied().unwrap_or(0) };
-            let cell = state.cell_ends.get(i).and_then(|&end| state.cell_text.get(start..end));
+            let cell = state.cell_ends.get(i).and_then(|&end| row_text.get(start..end));
+            let normalised;
+            let cell = match cell {
+                Some(cell) if has_carriage_return && cell.contains('\r') => {
+                    normalised = cell.replace("\r\n", "\n").replace('\r', "\n");
+                    Some(normalised.as_str())
+                }
+                other => other,
+            };
             let problem = match cell {
                 Some(cell) => column.push_text(cell),
                 None => {
@@ -1233,7 +1246,7 @@ fn placeholder_state() -> TableState {
         started: false,
         columns: Vec::new(),
         schema: None,
-        cell_text: String::new(),
+        cell_text: Vec::new(),
         cell_ends: Vec::new(),
         base64_pending: Vec::new(),
         bytes: Vec::new(),
