@@ -180,3 +180,22 @@ fn convert_refuses_what_it_cannot_read_and_leaves_no_file() {
     assert!(stderr(&output).contains("give --format"), "{}", stderr(&output));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn parquet_keeps_values_and_vo_metadata() {
+    let data = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+    let dir = std::env::temp_dir().join(format!("skyglass-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let parquet = dir.join("table.parquet");
+    let back = dir.join("back.vot");
+    for (input, output) in [(data.as_path(), parquet.as_path()), (parquet.as_path(), back.as_path())] {
+        let output = skyglass(&["convert", input.to_str().unwrap(), output.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    assert!(std::fs::read(&parquet).unwrap().starts_with(b"PAR1"));
+    assert_eq!(votable_column(&back, "ra"), votable_column(&data, "ra"));
+    // The UCDs and units travelled through Parquet's stored Arrow schema.
+    let text = std::fs::read_to_string(&back).unwrap();
+    assert!(text.contains(r#"name="ra" datatype="double" unit="deg" ucd="pos.eq.ra;meta.main""#), "{text:.2000}");
+    std::fs::remove_dir_all(&dir).ok();
+}

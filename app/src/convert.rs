@@ -12,7 +12,7 @@ pub struct ConvertArgs {
     pub input: String,
     /// The output table, or - for standard output.
     pub output: String,
-    /// The output format: votable, votable-binary2, csv, tsv (default: from OUT's extension,
+    /// The output format: votable, votable-binary2, csv, tsv, parquet (default: from OUT's extension,
     /// votable for standard output).
     #[arg(long)]
     pub format: Option<String>,
@@ -63,7 +63,7 @@ fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> Result<Tabl
 
 fn parse_format(name: &str) -> Result<TableFormat> {
     TableFormat::from_name(name)
-        .with_context(|| format!("unknown format {name:?}: expected votable, votable-binary2, csv or tsv"))
+        .with_context(|| format!("unknown format {name:?}: expected votable, votable-binary2, csv, tsv or parquet"))
 }
 
 fn read_input(path: &str) -> Result<Vec<u8>> {

@@ -1,5 +1,6 @@
 //! Tables in the formats users hand Skyglass, all read into and written from the one Arrow
-//! model: VOTable (TABLEDATA or BINARY2) and CSV/TSV so far.
+//! model: VOTable (TABLEDATA or BINARY2), CSV/TSV and Parquet so far. Parquet keeps the
+//! fields' VO metadata (in the Arrow schema it stores).
 
 use crate::error::{Result, VoTableError};
 use crate::model::Info;
@@ -19,6 +20,7 @@ pub enum TableFormat {
     VoTableBinary2,
     Csv,
     Tsv,
+    Parquet,
 }
 
 /// One table with its rows, as any reader here returns it.
@@ -42,6 +44,7 @@ impl TableFormat {
             "vot" | "xml" | "votable" => TableFormat::VoTable,
             "csv" => TableFormat::Csv,
             "tsv" | "tab" => TableFormat::Tsv,
+            "parquet" | "pq" => TableFormat::Parquet,
             _ => return None,
         })
     }
@@ -53,6 +56,7 @@ impl TableFormat {
             "votable-binary2" | "binary2" => TableFormat::VoTableBinary2,
             "csv" => TableFormat::Csv,
             "tsv" => TableFormat::Tsv,
+            "parquet" => TableFormat::Parquet,
             _ => return None,
         })
     }
@@ -84,6 +88,19 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
                 diagnostic_count: votable.diagnostic_count,
             })
         }
+        TableFormat::Parquet => {
+            let mut bytes = Vec::new();
+            input.read_to_end(&mut bytes)?;
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+                    .map_err(|e| VoTableError::Unsupported(format!("not a readable Parquet file: {e}")))?
+                    .with_batch_size(65_536)
+                    .build()
+                    .map_err(|e| VoTableError::Unsupported(format!("not a readable Parquet file: {e}")))?;
+            let schema = arrow_array::RecordBatchReader::schema(&reader);
+            let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
+        }
         TableFormat::Csv | TableFormat::Tsv => {
             let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
             let csv_format = arrow_csv::reader::Format::default().with_header(true).with_delimiter(delimiter);
@@ -111,7 +128,7 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
 }
 
 /// Writes a table; `infos_after` lets a caller add e.g. an OVERFLOW status to VOTables.
-pub fn write_table<W: Write>(
+pub fn write_table<W: Write + Send>(
     out: &mut W,
     table: &TableData,
     format: TableFormat,
@@ -123,6 +140,19 @@ pub fn write_table<W: Write>(
                 if format == TableFormat::VoTable { Serialization::TableData } else { Serialization::Binary2 };
             let options = WriteOptions { infos_after, ..table.options.clone() };
             write_votable(out, &table.schema, &table.batches, serialization, &options)
+        }
+        TableFormat::Parquet => {
+            let properties = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()))
+                .build();
+            let parquet_error = |e: parquet::errors::ParquetError| VoTableError::Unsupported(format!("Parquet: {e}"));
+            let mut writer = parquet::arrow::ArrowWriter::try_new(out, table.schema.clone(), Some(properties))
+                .map_err(parquet_error)?;
+            for batch in &table.batches {
+                writer.write(batch).map_err(parquet_error)?;
+            }
+            writer.close().map_err(parquet_error)?;
+            Ok(())
         }
         TableFormat::Csv | TableFormat::Tsv => {
             let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
