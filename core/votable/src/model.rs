@@ -179,48 +179,44 @@ pub enum QueryStatus {
 }
 
 impl Document {
-    /// Every table in document order.
-    pub fn tables(&self) -> Vec<&Table> {
-        fn walk<'a>(resources: &'a [Resource], out: &mut Vec<&'a Table>) {
+    /// Every resource, nested ones included, depth first.
+    pub fn all_resources(&self) -> Vec<&Resource> {
+        fn walk<'a>(resources: &'a [Resource], out: &mut Vec<&'a Resource>) {
             for resource in resources {
-                out.extend(resource.tables.iter());
+                out.push(resource);
                 walk(&resource.resources, out);
             }
         }
         let mut out = Vec::new();
         walk(&self.resources, &mut out);
+        out
+    }
+
+    /// Every table in document order.
+    pub fn tables(&self) -> Vec<&Table> {
+        let mut out: Vec<&Table> = self.all_resources().into_iter().flat_map(|r| r.tables.iter()).collect();
         out.sort_by_key(|t| t.index);
         out
     }
 
     /// Every INFO anywhere in the document, in the order of the tree.
     pub fn all_infos(&self) -> Vec<&Info> {
-        fn walk<'a>(resources: &'a [Resource], out: &mut Vec<&'a Info>) {
-            for resource in resources {
-                out.extend(resource.infos.iter());
-                for table in &resource.tables {
-                    out.extend(table.infos.iter());
-                }
-                walk(&resource.resources, out);
-            }
-        }
         let mut out: Vec<&Info> = self.infos.iter().collect();
-        walk(&self.resources, &mut out);
+        for resource in self.all_resources() {
+            out.extend(resource.infos.iter());
+            out.extend(resource.tables.iter().flat_map(|t| t.infos.iter()));
+        }
         out
     }
 
     /// Every COOSYS and TIMESYS of the document and its resources, for writing a table out
     /// with the systems its fields refer to.
     pub fn systems(&self) -> (Vec<CooSys>, Vec<TimeSys>) {
-        fn walk(resources: &[Resource], coosys: &mut Vec<CooSys>, timesys: &mut Vec<TimeSys>) {
-            for resource in resources {
-                coosys.extend(resource.coosys.iter().cloned());
-                timesys.extend(resource.timesys.iter().cloned());
-                walk(&resource.resources, coosys, timesys);
-            }
-        }
         let (mut coosys, mut timesys) = (self.coosys.clone(), self.timesys.clone());
-        walk(&self.resources, &mut coosys, &mut timesys);
+        for resource in self.all_resources() {
+            coosys.extend(resource.coosys.iter().cloned());
+            timesys.extend(resource.timesys.iter().cloned());
+        }
         (coosys, timesys)
     }
 

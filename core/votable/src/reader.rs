@@ -105,6 +105,7 @@ enum Open {
     Other,
 }
 
+#[derive(Default)]
 struct TableState {
     meta: Table,
     /// Set when the definition is complete (at DATA, or at the end of a TABLE without data).
@@ -695,18 +696,7 @@ impl<R: BufRead> VoTableReader<R> {
                             .unwrap_or_default(),
                         ..Table::default()
                     },
-                    started: false,
-                    columns: Vec::new(),
-                    schema: None,
-                    cell_text: Vec::new(),
-                    cell_ends: Vec::new(),
-                    base64_pending: Vec::new(),
-                    bytes: Vec::new(),
-                    consumed: 0,
-                    binary2: false,
-                    rows: 0,
-                    rows_in_batch: 0,
-                    cell_lengths: Vec::new(),
+                    ..TableState::default()
                 }))
             }
             "FIELD" => Open::Field(Box::new(self.field_from(&attrs, "FIELD")?)),
@@ -1080,7 +1070,7 @@ impl<R: BufRead> VoTableReader<R> {
         state.rows_in_batch += 1;
         if state.rows_in_batch >= batch_rows {
             let mut state = match self.stack.get_mut(position) {
-                Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+                Some(Open::Table(state)) => std::mem::take(state),
                 _ => return Ok(()),
             };
             let flushed = self.flush_batch(&mut state);
@@ -1098,7 +1088,7 @@ impl<R: BufRead> VoTableReader<R> {
         };
         let batch_rows = self.options.batch_rows;
         let mut state = match self.stack.get_mut(position) {
-            Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+            Some(Open::Table(state)) => std::mem::take(state),
             _ => return Ok(()),
         };
         let result = self.decode_stream_text(&mut state, content, batch_rows);
@@ -1199,7 +1189,7 @@ impl<R: BufRead> VoTableReader<R> {
         if let Some(position) = position {
             let batch_rows = self.options.batch_rows;
             let mut state = match self.stack.get_mut(position) {
-                Some(Open::Table(state)) => std::mem::replace(state, Box::new(placeholder_state())),
+                Some(Open::Table(state)) => std::mem::take(state),
                 _ => return Ok(()),
             };
             let result = self.decode_rows(&mut state, batch_rows);
@@ -1237,24 +1227,6 @@ impl<R: BufRead> VoTableReader<R> {
         state.rows_in_batch = 0;
         self.pending.push_back(Event::Batch { table: state.meta.index, batch });
         Ok(())
-    }
-}
-
-fn placeholder_state() -> TableState {
-    TableState {
-        meta: Table::default(),
-        started: false,
-        columns: Vec::new(),
-        schema: None,
-        cell_text: Vec::new(),
-        cell_ends: Vec::new(),
-        base64_pending: Vec::new(),
-        bytes: Vec::new(),
-        consumed: 0,
-        binary2: false,
-        rows: 0,
-        rows_in_batch: 0,
-        cell_lengths: Vec::new(),
     }
 }
 

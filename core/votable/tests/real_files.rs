@@ -2,50 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{BROKEN_ON_PURPOSE, load, real_votables};
 use skyglass_test_support::shared_data;
 use skyglass_votable::{VoTableError, read_votable};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-
-fn load(path: &Path) -> Vec<u8> {
-    let raw = std::fs::read(path).unwrap();
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
-        out
-    } else {
-        raw
-    }
-}
-
-/// Files under the given folders whose root element is VOTABLE.
-fn votables() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> =
-        ["votable", "tap", "uws", "footprints"].iter().map(|d| shared_data().join(d)).collect();
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let bytes = load(&path);
-                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
-                if head.contains("<VOTABLE") {
-                    out.push(path);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-const BROKEN_ON_PURPOSE: [&str; 2] = ["too_many_columns.xml.gz", "custom_datatype.xml"];
+use std::path::Path;
 
 #[test]
 fn every_real_votable_parses() {
-    let files = votables();
+    let files = real_votables();
     assert!(files.len() >= 36, "only {} VOTables found", files.len());
     let mut rows = 0;
     for path in &files {

@@ -3,42 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use arrow_array::RecordBatch;
-use skyglass_test_support::shared_data;
+mod common;
+
+use common::{concat, load, valid_real_votables};
 use skyglass_votable::{Serialization, VoTableError, WriteOptions, read_votable, write_votable};
-use std::path::PathBuf;
-
-fn real_votables() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> =
-        ["votable", "tap", "uws", "footprints"].iter().map(|d| shared_data().join(d)).collect();
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e != "gz")
-                && std::fs::read(&path)
-                    .is_ok_and(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).contains("<VOTABLE"))
-                && !path.ends_with("custom_datatype.xml")
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn concat(batches: &[RecordBatch]) -> Vec<arrow_array::ArrayRef> {
-    let Some(first) = batches.first() else { return Vec::new() };
-    (0..first.num_columns())
-        .map(|c| {
-            let parts: Vec<&dyn arrow_array::Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            arrow_select::concat::concat(&parts).unwrap()
-        })
-        .collect()
-}
 
 fn nulls_as_empty(array: &arrow_array::ArrayRef) -> arrow_array::ArrayRef {
     use arrow_array::cast::AsArray;
@@ -50,8 +18,8 @@ fn nulls_as_empty(array: &arrow_array::ArrayRef) -> arrow_array::ArrayRef {
 fn real_tables_survive_both_serialisations() {
     let mut tables = 0;
     let mut skipped = Vec::new();
-    for path in real_votables() {
-        let original = read_votable(&std::fs::read(&path).unwrap()).unwrap();
+    for path in valid_real_votables() {
+        let original = read_votable(&load(&path)).unwrap();
         for (table, batches) in original.meta.tables().iter().zip(&original.batches) {
             let schema = table.schema();
             for serialization in [Serialization::TableData, Serialization::Binary2] {

@@ -3,20 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use arrow_array::RecordBatch;
+mod common;
+
+use common::concat;
 use proptest::prelude::*;
 use skyglass_test_support::shared_file;
 use skyglass_votable::{Event, ReaderOptions, VoTableReader, read_votable};
-
-fn concat(batches: &[RecordBatch]) -> Vec<arrow_array::ArrayRef> {
-    let Some(first) = batches.first() else { return Vec::new() };
-    (0..first.num_columns())
-        .map(|c| {
-            let parts: Vec<&dyn arrow_array::Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            arrow_select::concat::concat(&parts).unwrap()
-        })
-        .collect()
-}
 
 /// One TABLEDATA, one BINARY and one BINARY2 file of real service output.
 const FILES: [&str; 3] = [
