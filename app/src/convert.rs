@@ -16,7 +16,8 @@ pub struct ConvertArgs {
     /// votable for standard output).
     #[arg(long)]
     pub format: Option<String>,
-    /// The input format, when its name does not tell (always for standard input).
+    /// The input format, when its name does not tell (always for standard input). FITS
+    /// binary tables (`fits`) can be read, not yet written.
     #[arg(long)]
     pub input_format: Option<String>,
 }
@@ -62,8 +63,9 @@ fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> Result<Tabl
 }
 
 fn parse_format(name: &str) -> Result<TableFormat> {
-    TableFormat::from_name(name)
-        .with_context(|| format!("unknown format {name:?}: expected votable, votable-binary2, csv, tsv or parquet"))
+    TableFormat::from_name(name).with_context(|| {
+        format!("unknown format {name:?}: expected votable, votable-binary2, csv, tsv, parquet or fits")
+    })
 }
 
 fn read_input(path: &str) -> Result<Vec<u8>> {

@@ -21,6 +21,8 @@ pub enum TableFormat {
     Csv,
     Tsv,
     Parquet,
+    /// A FITS binary table (the first BINTABLE of the file); read only, for now.
+    Fits,
 }
 
 /// One table with its rows, as any reader here returns it.
@@ -45,6 +47,7 @@ impl TableFormat {
             "csv" => TableFormat::Csv,
             "tsv" | "tab" => TableFormat::Tsv,
             "parquet" | "pq" => TableFormat::Parquet,
+            "fits" | "fit" | "fts" => TableFormat::Fits,
             _ => return None,
         })
     }
@@ -57,6 +60,7 @@ impl TableFormat {
             "csv" => TableFormat::Csv,
             "tsv" => TableFormat::Tsv,
             "parquet" => TableFormat::Parquet,
+            "fits" => TableFormat::Fits,
             _ => return None,
         })
     }
@@ -87,6 +91,11 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
                 },
                 diagnostic_count: votable.diagnostic_count,
             })
+        }
+        TableFormat::Fits => {
+            let mut bytes = Vec::new();
+            input.read_to_end(&mut bytes)?;
+            crate::fits::read_fits_table(&bytes, None)
         }
         TableFormat::Parquet => {
             let mut bytes = Vec::new();
@@ -141,6 +150,7 @@ pub fn write_table<W: Write + Send>(
             let options = WriteOptions { infos_after, ..table.options.clone() };
             write_votable(out, &table.schema, &table.batches, serialization, &options)
         }
+        TableFormat::Fits => Err(VoTableError::Unsupported("writing FITS tables".to_owned())),
         TableFormat::Parquet => {
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()))

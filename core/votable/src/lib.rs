@@ -22,6 +22,7 @@ mod column;
 pub mod datatype;
 pub mod detect;
 pub mod error;
+pub mod fits;
 pub mod formats;
 pub mod model;
 pub mod reader;

@@ -1,0 +1,303 @@
+//! FITS binary tables (BINTABLE) into the Arrow model.
+//!
+//! A FITS row is laid out like a VOTable BINARY row (big-endian, fixed width), so the same
+//! column builders read it. TTYPE, TUNIT, TUCD (a common extension), TCOMM and TNULL become
+//! field metadata and nulls; TSCAL/TZERO are applied, with the unsigned-integer convention
+//! (TZERO = 2^15, 2^31, 2^63, or -128 for bytes) read as wider integers.
+
+use crate::column::ColumnBuilder;
+use crate::datatype::{ArraySize, Datatype};
+use crate::error::{Result, VoTableError};
+use crate::formats::TableData;
+use crate::model::{Field, Values};
+use crate::writer::WriteOptions;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, UInt8Type};
+use arrow_array::{
+    Array, ArrayRef, FixedSizeListArray, Float64Array, Int16Array, Int32Array, Int64Array, RecordBatch, UInt64Array,
+};
+use arrow_schema::{DataType, Field as ArrowField, Schema};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const BLOCK: usize = 2880;
+const CARD: usize = 80;
+
+/// Reads the first binary table of a FITS file (or the HDU numbered `hdu`, 0 = primary).
+pub fn read_fits_table(bytes: &[u8], hdu: Option<usize>) -> Result<TableData> {
+    let fits_error = |message: String| VoTableError::Unsupported(format!("FITS: {message}"));
+    let mut offset = 0;
+    let mut index = 0;
+    loop {
+        if offset >= bytes.len() {
+            return Err(fits_error(match hdu {
+                Some(n) => format!("there is no HDU {n}"),
+                None => "the file holds no binary table".to_owned(),
+            }));
+        }
+        let (header, data_start) = read_header(bytes, offset).map_err(fits_error)?;
+        let number = |key: &str| header.get(key).and_then(|v| v.parse::<i64>().ok());
+        let is_table = header.get("XTENSION").is_some_and(|x| x == "BINTABLE");
+        let data_bytes = if index == 0 && !header.contains_key("XTENSION") {
+            let bitpix = number("BITPIX").unwrap_or(8).unsigned_abs() as usize / 8;
+            let axes = number("NAXIS").unwrap_or(0);
+            if axes == 0 {
+                0
+            } else {
+                (1..=axes).map(|i| number(&format!("NAXIS{i}")).unwrap_or(0).max(0) as usize).product::<usize>()
+                    * bitpix
+            }
+        } else {
+            let bitpix = number("BITPIX").unwrap_or(8).unsigned_abs() as usize / 8;
+            let axes = number("NAXIS").unwrap_or(0);
+            let elements: usize =
+                (1..=axes).map(|i| number(&format!("NAXIS{i}")).unwrap_or(0).max(0) as usize).product();
+            elements * bitpix * number("GCOUNT").unwrap_or(1).max(1) as usize
+                + number("PCOUNT").unwrap_or(0).max(0) as usize
+        };
+        let wanted = match hdu {
+            Some(n) => n == index,
+            None => is_table,
+        };
+        if wanted {
+            if !is_table {
+                return Err(fits_error(format!("HDU {index} is not a binary table")));
+            }
+            return read_bintable(&header, bytes.get(data_start..).unwrap_or(&[]), index);
+        }
+        offset = (data_start + data_bytes).div_ceil(BLOCK) * BLOCK;
+        index += 1;
+    }
+}
+
+/// One header: keyword → value (strings unquoted), and where its data starts.
+fn read_header(bytes: &[u8], mut offset: usize) -> std::result::Result<(HashMap<String, String>, usize), String> {
+    let mut header = HashMap::new();
+    loop {
+        let card = bytes.get(offset..offset + CARD).ok_or("the file ends inside a header (truncated?)")?;
+        offset += CARD;
+        let text = String::from_utf8_lossy(card);
+        let key = text.get(..8).unwrap_or("").trim_end().to_owned();
+        if key == "END" {
+            return Ok((header, offset.div_ceil(BLOCK) * BLOCK));
+        }
+        // The first occurrence of a keyword counts, as in other FITS readers.
+        if text.get(8..10) == Some("= ") {
+            header.entry(key).or_insert_with(|| card_value(text.get(10..).unwrap_or("")));
+        }
+    }
+}
+
+fn card_value(text: &str) -> String {
+    let text = text.trim_start();
+    let Some(quoted) = text.strip_prefix('\'') else {
+        return text.split('/').next().unwrap_or("").trim().to_owned();
+    };
+    let mut value = String::new();
+    let mut chars = quoted.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        value.push(c);
+    }
+    value.trim_end().to_owned()
+}
+
+struct FitsColumn {
+    field: Field,
+    bytes: usize,
+    scale: Option<(f64, f64)>,
+}
+
+fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> Result<TableData> {
+    let unsupported = |message: String| VoTableError::Unsupported(format!("FITS HDU {hdu}: {message}"));
+    let number = |key: &str| header.get(key).and_then(|v| v.parse::<i64>().ok());
+    let row_bytes = number("NAXIS1").ok_or_else(|| unsupported("no NAXIS1".to_owned()))?.max(0) as usize;
+    let rows = number("NAXIS2").ok_or_else(|| unsupported("no NAXIS2".to_owned()))?.max(0) as usize;
+    let fields = number("TFIELDS").unwrap_or(0).max(0) as usize;
+    let mut columns = Vec::with_capacity(fields);
+    for n in 1..=fields {
+        let form = header.get(&format!("TFORM{n}")).ok_or_else(|| unsupported(format!("no TFORM{n}")))?;
+        let (repeat, code) = split_tform(form).ok_or_else(|| unsupported(format!("bad TFORM{n} = {form:?}")))?;
+        let (datatype, element_bytes) = match code {
+            'L' => (Datatype::Boolean, 1),
+            'X' => (Datatype::Bit, 0),
+            'B' => (Datatype::UnsignedByte, 1),
+            'I' => (Datatype::Short, 2),
+            'J' => (Datatype::Int, 4),
+            'K' => (Datatype::Long, 8),
+            'A' => (Datatype::Char, 1),
+            'E' => (Datatype::Float, 4),
+            'D' => (Datatype::Double, 8),
+            'C' => (Datatype::FloatComplex, 8),
+            'M' => (Datatype::DoubleComplex, 16),
+            'P' | 'Q' => return Err(unsupported(format!("variable-length array column {n} ({form})"))),
+            other => return Err(unsupported(format!("unknown TFORM code {other:?} in column {n}"))),
+        };
+        let bytes = if datatype == Datatype::Bit { repeat.div_ceil(8) } else { repeat * element_bytes };
+        let arraysize_text = match (datatype, repeat) {
+            (Datatype::Char, r) => Some(r.to_string()),
+            (_, 1) => None,
+            (_, r) => Some(r.to_string()),
+        };
+        let arraysize = match &arraysize_text {
+            Some(text) => Some(ArraySize::parse(text, usize::MAX).map_err(unsupported)?),
+            None => None,
+        };
+        let text = |key: &str| header.get(&format!("{key}{n}")).filter(|v| !v.is_empty()).cloned();
+        let scale = match (
+            text("TSCAL").and_then(|v| v.parse::<f64>().ok()),
+            text("TZERO").and_then(|v| v.parse::<f64>().ok()),
+        ) {
+            (None | Some(1.0), None | Some(0.0)) => None,
+            (scal, zero) => Some((scal.unwrap_or(1.0), zero.unwrap_or(0.0))),
+        };
+        columns.push(FitsColumn {
+            field: Field {
+                name: text("TTYPE").unwrap_or_else(|| format!("col{n}")),
+                id: None,
+                datatype,
+                arraysize,
+                arraysize_text,
+                unit: text("TUNIT"),
+                ucd: text("TUCD"),
+                utype: text("TUTYP"),
+                xtype: None,
+                reference: None,
+                width: None,
+                precision: None,
+                description: text("TCOMM"),
+                values: Values { null: text("TNULL"), ..Values::default() },
+                links: Vec::new(),
+            },
+            bytes,
+            scale,
+        });
+    }
+    let used: usize = columns.iter().map(|c| c.bytes).sum();
+    if used != row_bytes {
+        return Err(unsupported(format!("the columns take {used} bytes of each {row_bytes}-byte row")));
+    }
+    let table_bytes = row_bytes.checked_mul(rows).ok_or_else(|| unsupported("the table size overflows".to_owned()))?;
+    let table = data.get(..table_bytes).ok_or_else(|| {
+        unsupported(format!("the file is truncated: the table needs {table_bytes} bytes, it holds {}", data.len()))
+    })?;
+
+    let mut builders: Vec<ColumnBuilder> = columns
+        .iter()
+        .map(|c| ColumnBuilder::new(c.field.layout(), c.field.values.null.as_deref(), usize::MAX))
+        .collect();
+    let raw_fields: Vec<ArrowField> = columns.iter().map(|c| c.field.to_arrow()).collect();
+    let mut batches = Vec::new();
+    let mut schema: Option<Arc<Schema>> = None;
+    for (start_row, chunk) in table.chunks(row_bytes.max(1) * 65_536).enumerate() {
+        for (row_in_chunk, row) in chunk.chunks_exact(row_bytes.max(1)).enumerate() {
+            let mut at = 0;
+            for (i, (builder, column)) in builders.iter_mut().zip(&columns).enumerate() {
+                let cell = row.get(at..at + column.bytes).unwrap_or(&[]);
+                at += column.bytes;
+                let cell = trim_fits_string(column.field.datatype, cell);
+                builder.push_binary(&cell, false).map_err(|message| VoTableError::BadValue {
+                    table: hdu,
+                    row: start_row * 65_536 + row_in_chunk,
+                    column: columns.get(i).map(|c| c.field.name.clone()).unwrap_or_default(),
+                    message,
+                })?;
+            }
+        }
+        let mut arrays = Vec::with_capacity(builders.len());
+        for ((builder, field), column) in builders.iter_mut().zip(&raw_fields).zip(&columns) {
+            let array = builder.finish(field)?;
+            arrays.push(match column.scale {
+                Some((scal, zero)) => apply_scale(&array, scal, zero).ok_or_else(|| {
+                    unsupported(format!("TSCAL/TZERO on column {:?} of type {}", column.field.name, array.data_type()))
+                })?,
+                None => array,
+            });
+        }
+        let batch_schema = schema.get_or_insert_with(|| {
+            Arc::new(Schema::new(
+                raw_fields
+                    .iter()
+                    .zip(&arrays)
+                    .map(|(f, a)| f.clone().with_data_type(a.data_type().clone()))
+                    .collect::<Vec<_>>(),
+            ))
+        });
+        batches.push(RecordBatch::try_new(batch_schema.clone(), arrays)?);
+    }
+    let schema = schema.unwrap_or_else(|| Arc::new(Schema::new(raw_fields)));
+    Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
+}
+
+/// `rT` with an optional repeat count r (default 1); for P/Q, the descriptor's type follows.
+fn split_tform(form: &str) -> Option<(usize, char)> {
+    let form = form.trim();
+    let digits = form.chars().take_while(char::is_ascii_digit).count();
+    let repeat = if digits == 0 { 1 } else { form.get(..digits)?.parse().ok()? };
+    let code = form.get(digits..)?.chars().next()?;
+    Some((repeat, code))
+}
+
+/// FITS strings are padded with blanks (or NULs): a char cell gives back its text.
+fn trim_fits_string(datatype: Datatype, cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if datatype != Datatype::Char {
+        return std::borrow::Cow::Borrowed(cell);
+    }
+    let end = cell.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |p| p + 1);
+    let mut padded = cell[..end].to_vec();
+    padded.resize(cell.len(), 0);
+    std::borrow::Cow::Owned(padded)
+}
+
+/// physical = zero + scal × stored. The unsigned conventions widen the integer type; any
+/// other scaling gives doubles. `None` for types it does not apply to.
+fn apply_scale(array: &ArrayRef, scal: f64, zero: f64) -> Option<ArrayRef> {
+    if let DataType::FixedSizeList(item, n) = array.data_type() {
+        let list = array.as_fixed_size_list();
+        let values = apply_scale(list.values(), scal, zero)?;
+        let item = Arc::new(item.as_ref().clone().with_data_type(values.data_type().clone()));
+        return FixedSizeListArray::try_new(item, *n, values, list.nulls().cloned())
+            .ok()
+            .map(|a| Arc::new(a) as ArrayRef);
+    }
+    let nulls = array.nulls().cloned();
+    let unsigned = scal == 1.0;
+    Some(match array.data_type() {
+        DataType::Int16 if unsigned && zero == 32768.0 => Arc::new(Int32Array::new(
+            array.as_primitive::<Int16Type>().values().iter().map(|&v| i32::from(v) + 32768).collect(),
+            nulls,
+        )),
+        DataType::Int32 if unsigned && zero == 2_147_483_648.0 => Arc::new(Int64Array::new(
+            array.as_primitive::<Int32Type>().values().iter().map(|&v| i64::from(v) + 2_147_483_648).collect(),
+            nulls,
+        )),
+        DataType::Int64 if unsigned && zero == 9_223_372_036_854_775_808.0 => Arc::new(UInt64Array::new(
+            array.as_primitive::<Int64Type>().values().iter().map(|&v| (v as u64) ^ (1 << 63)).collect(),
+            nulls,
+        )),
+        DataType::UInt8 if unsigned && zero == -128.0 => Arc::new(Int16Array::new(
+            array.as_primitive::<UInt8Type>().values().iter().map(|&v| i16::from(v) - 128).collect(),
+            nulls,
+        )),
+        data_type => {
+            let physical: Vec<f64> = match data_type {
+                DataType::UInt8 => array.as_primitive::<UInt8Type>().values().iter().map(|&v| f64::from(v)).collect(),
+                DataType::Int16 => array.as_primitive::<Int16Type>().values().iter().map(|&v| f64::from(v)).collect(),
+                DataType::Int32 => array.as_primitive::<Int32Type>().values().iter().map(|&v| f64::from(v)).collect(),
+                DataType::Int64 => array.as_primitive::<Int64Type>().values().iter().map(|&v| v as f64).collect(),
+                DataType::Float32 => {
+                    array.as_primitive::<Float32Type>().values().iter().map(|&v| f64::from(v)).collect()
+                }
+                DataType::Float64 => array.as_primitive::<Float64Type>().values().to_vec(),
+                _ => return None,
+            };
+            Arc::new(Float64Array::new(physical.into_iter().map(|v| zero + scal * v).collect(), nulls))
+        }
+    })
+}

@@ -1,0 +1,111 @@
+//! FITS binary tables read as astropy.io.fits reads them (golden/astropy_fits_tables.csv,
+//! written by golden/make_fits_golden.py): rows, and per column the sum of its numbers
+//! (arrays flattened, TSCAL/TZERO applied) or its first string.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use common::load;
+use skyglass_test_support::shared_file;
+use skyglass_votable::fits::read_fits_table;
+use std::path::Path;
+
+/// Sum of the finite numbers of a column, or its first non-blank string.
+fn summarise(arrays: &[ArrayRef]) -> String {
+    let mut sum = 0.0;
+    for array in arrays {
+        match numbers(array) {
+            Some(values) => sum += values.into_iter().filter(|v| v.is_finite()).sum::<f64>(),
+            None => {
+                if let DataType::Utf8 = array.data_type()
+                    && let Some(text) = array.as_string::<i32>().iter().flatten().map(str::trim).find(|s| !s.is_empty())
+                {
+                    return text.to_owned();
+                }
+                return String::new();
+            }
+        }
+    }
+    format!("{sum:?}")
+}
+
+fn numbers(array: &ArrayRef) -> Option<Vec<f64>> {
+    let valid = |i: usize| !array.is_null(i);
+    Some(match array.data_type() {
+        DataType::FixedSizeList(_, _) => {
+            let list = array.as_fixed_size_list();
+            (0..list.len()).filter(|&i| valid(i)).flat_map(|i| numbers(&list.value(i)).unwrap_or_default()).collect()
+        }
+        DataType::Boolean => (0..array.len()).map(|i| f64::from(u8::from(array.as_boolean().value(i)))).collect(),
+        DataType::UInt8 => array.as_primitive::<UInt8Type>().iter().flatten().map(f64::from).collect(),
+        DataType::Int16 => array.as_primitive::<Int16Type>().iter().flatten().map(f64::from).collect(),
+        DataType::Int32 => array.as_primitive::<Int32Type>().iter().flatten().map(f64::from).collect(),
+        DataType::Int64 => array.as_primitive::<Int64Type>().iter().flatten().map(|v| v as f64).collect(),
+        DataType::UInt64 => array.as_primitive::<UInt64Type>().iter().flatten().map(|v| v as f64).collect(),
+        DataType::Float32 => array.as_primitive::<Float32Type>().iter().flatten().map(f64::from).collect(),
+        DataType::Float64 => array.as_primitive::<Float64Type>().iter().flatten().collect(),
+        _ => return None,
+    })
+}
+
+#[test]
+fn binary_tables_match_astropy() {
+    let golden =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/astropy_fits_tables.csv"))
+            .unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    let mut position = std::collections::HashMap::new();
+    for line in golden.lines().skip(1) {
+        let parts: Vec<&str> = line.splitn(5, ',').collect();
+        let [file, hdu, rows, column, summary] = parts[..] else { panic!("bad golden line {line}") };
+        let hdu: usize = hdu.parse().unwrap();
+        let table =
+            read_fits_table(&load(&shared_file(file)), Some(hdu)).unwrap_or_else(|e| panic!("{file} HDU {hdu}: {e}"));
+        let index = position.entry((file.to_owned(), hdu)).or_insert(0usize);
+        let ours_rows: usize = table.batches.iter().map(|b| b.num_rows()).sum();
+        if ours_rows.to_string() != rows {
+            problems.push(format!("{file} HDU {hdu}: {ours_rows} rows, astropy {rows}"));
+        }
+        let field = table.schema.field(*index);
+        if field.name() != column {
+            problems.push(format!("{file} HDU {hdu}: column {} is {}, astropy {column}", *index, field.name()));
+        }
+        let arrays: Vec<ArrayRef> = table.batches.iter().map(|b| b.column(*index).clone()).collect();
+        let ours = summarise(&arrays);
+        let agree = match (ours.parse::<f64>(), summary.parse::<f64>()) {
+            (Ok(a), Ok(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300),
+            _ => ours == summary,
+        };
+        if !agree {
+            problems.push(format!("{file} HDU {hdu} column {column}: {ours:?}, astropy {summary:?}"));
+        }
+        *index += 1;
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} columns");
+    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn units_and_the_first_table_by_default() {
+    let table = read_fits_table(&load(&shared_file("timeseries/sunpy/gbm.fits")), None).unwrap();
+    assert_eq!(table.schema.field(0).name(), "CHANNEL");
+    assert_eq!(table.schema.field(1).metadata().get("unit").map(String::as_str), Some("keV"));
+}
+
+#[test]
+fn broken_fits_files_are_clear_errors() {
+    let bytes = load(&shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits"));
+    let err = read_fits_table(&bytes[..bytes.len() - 20_000], None).unwrap_err().to_string();
+    assert!(err.contains("truncated"), "{err}");
+    let err = read_fits_table(b"SIMPLE  = T", None).unwrap_err().to_string();
+    assert!(err.contains("truncated") || err.contains("no binary table"), "{err}");
+    let image = load(&shared_file("fits/astropy/m13.fits"));
+    assert!(read_fits_table(&image, None).unwrap_err().to_string().contains("no binary table"));
+}
