@@ -97,8 +97,6 @@ enum Open {
     Link(Link),
     Data,
     TableData,
-    Tr,
-    Td,
     Binary,
     Stream,
     /// Anything else (MIN, MAX, OPTION, FIELDref… handled at their start; unknown elements).
@@ -622,7 +620,7 @@ impl<R: BufRead> VoTableReader<R> {
     fn add_text(&mut self, content: &str) -> Result<()> {
         match self.stack.last() {
             Some(Open::Stream) => self.add_stream_text(content.as_bytes()),
-            Some(Open::Td | Open::Description | Open::Info(_) | Open::Link(_) | Open::Other) => {
+            Some(Open::Description | Open::Info(_) | Open::Link(_) | Open::Other) => {
                 if self.text.len() + content.len() > self.options.max_text_bytes {
                     return Err(VoTableError::Refused(format!(
                         "an element's text is larger than the limit of {} bytes",
@@ -637,24 +635,6 @@ impl<R: BufRead> VoTableReader<R> {
     }
 
     fn open(&mut self, start: &BytesStart<'_>) -> Result<()> {
-        // Cells and rows are nearly every element of a TABLEDATA: no allocation for them.
-        match start.local_name().as_ref() {
-            "TD" if matches!(self.stack.last(), Some(Open::Tr)) => {
-                self.text.clear();
-                self.stack.push(Open::Td);
-                return Ok(());
-            }
-            "TR" if matches!(self.stack.last(), Some(Open::TableData)) => {
-                self.text.clear();
-                if let Some(state) = self.table_mut() {
-                    state.cell_text.clear();
-                    state.cell_ends.clear();
-                }
-                self.stack.push(Open::Tr);
-                return Ok(());
-            }
-            _ => {}
-        }
         let name = start.local_name().as_ref().to_owned();
         let attrs = Attributes::read(start).map_err(|e| self.xml_error(e))?;
         self.text.clear();
@@ -779,15 +759,8 @@ impl<R: BufRead> VoTableReader<R> {
                 self.start_table_rows()?;
                 Open::Data
             }
+            // Its rows are read by `scan_rows`, never by quick-xml.
             "TABLEDATA" => Open::TableData,
-            "TR" => {
-                if let Some(state) = self.table_mut() {
-                    state.cell_text.clear();
-                    state.cell_ends.clear();
-                }
-                Open::Tr
-            }
-            "TD" => Open::Td,
             "BINARY" | "BINARY2" => {
                 let binary2 = name == "BINARY2";
                 if let Some(state) = self.table_mut() {
@@ -883,17 +856,6 @@ impl<R: BufRead> VoTableReader<R> {
         let Some(open) = self.stack.pop() else {
             return Err(self.xml_error("an end tag with no element open"));
         };
-        // Cells are the hot path: copy their text without giving up the buffer.
-        if let Open::Td = open {
-            let text = std::mem::take(&mut self.text);
-            if let Some(state) = self.table_mut() {
-                state.cell_text.extend_from_slice(text.as_bytes());
-                state.cell_ends.push(state.cell_text.len());
-            }
-            self.text = text;
-            self.text.clear();
-            return Ok(());
-        }
         let text = std::mem::take(&mut self.text);
         match open {
             Open::VoTable | Open::Definitions | Open::Other | Open::Data | Open::TableData | Open::Binary => {}
@@ -981,8 +943,6 @@ impl<R: BufRead> VoTableReader<R> {
                 Some(Open::Group(g)) => g.groups.push(*group),
                 _ => {}
             },
-            Open::Td => {}
-            Open::Tr => self.finish_tabledata_row()?,
             Open::Stream => self.finish_stream()?,
             Open::Table(mut state) => {
                 if !state.started {
