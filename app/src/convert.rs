@@ -12,12 +12,11 @@ pub struct ConvertArgs {
     pub input: String,
     /// The output table, or - for standard output.
     pub output: String,
-    /// The output format: votable, votable-binary2, csv, tsv, parquet (default: from OUT's extension,
+    /// The output format: votable, votable-binary2, csv, tsv, parquet, fits (default: from OUT's extension,
     /// votable for standard output).
     #[arg(long)]
     pub format: Option<String>,
-    /// The input format, when its name does not tell (always for standard input). FITS
-    /// binary tables (`fits`) can be read, not yet written.
+    /// The input format, when its name does not tell (always for standard input).
     #[arg(long)]
     pub input_format: Option<String>,
 }

@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Convert a position between frames (ICRS, FK5, Galactic, Ecliptic, Supergalactic).
     Coords(coords::CoordsArgs),
-    /// Convert a table between formats (VOTable TABLEDATA or BINARY2, CSV, TSV, Parquet; FITS in).
+    /// Convert a table between formats (VOTable TABLEDATA or BINARY2, CSV, TSV, Parquet, FITS).
     Convert(convert::ConvertArgs),
 }
 

@@ -301,3 +301,300 @@ fn apply_scale(array: &ArrayRef, scal: f64, zero: f64) -> Option<ArrayRef> {
         }
     })
 }
+
+/// Writes one table as a FITS file: an empty primary HDU and a BINTABLE. Strings become
+/// fixed-width `A` columns as wide as their longest value; nulls are NaN for floats, TNULL
+/// for integers, blank for strings and 0 for logicals. Variable-length arrays are not
+/// written yet.
+pub fn write_fits_table<W: std::io::Write>(out: &mut W, schema: &Schema, batches: &[RecordBatch]) -> Result<()> {
+    let (schema, batches) = crate::writer::without_null_type(schema, batches)?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut plans = Vec::with_capacity(schema.fields().len());
+    for (index, field) in schema.fields().iter().enumerate() {
+        plans.push(plan_fits_column(field, &batches, index)?);
+    }
+    let row_bytes: usize = plans.iter().map(|p| p.bytes).sum();
+
+    let mut primary = Header::default();
+    primary.logical("SIMPLE", true);
+    primary.integer("BITPIX", 8);
+    primary.integer("NAXIS", 0);
+    primary.logical("EXTEND", true);
+    primary.write(out)?;
+
+    let mut header = Header::default();
+    header.string("XTENSION", "BINTABLE");
+    header.integer("BITPIX", 8);
+    header.integer("NAXIS", 2);
+    header.integer("NAXIS1", row_bytes as i64);
+    header.integer("NAXIS2", rows as i64);
+    header.integer("PCOUNT", 0);
+    header.integer("GCOUNT", 1);
+    header.integer("TFIELDS", plans.len() as i64);
+    for (n, (field, plan)) in schema.fields().iter().zip(&plans).enumerate() {
+        let n = n + 1;
+        header.string(&format!("TTYPE{n}"), field.name());
+        header.string(&format!("TFORM{n}"), &plan.tform);
+        let metadata = field.metadata();
+        if let Some(unit) = metadata.get(crate::model::meta::UNIT) {
+            header.string(&format!("TUNIT{n}"), unit);
+        }
+        if let Some(ucd) = metadata.get(crate::model::meta::UCD) {
+            header.string(&format!("TUCD{n}"), ucd);
+        }
+        if let Some(description) = metadata.get(crate::model::meta::DESCRIPTION) {
+            header.string(&format!("TCOMM{n}"), description);
+        }
+        if let Some(null) = plan.tnull {
+            header.integer(&format!("TNULL{n}"), null);
+        }
+        if let Some(zero) = plan.tzero {
+            header.text(&format!("TZERO{n}"), zero);
+        }
+    }
+    header.write(out)?;
+
+    let mut row = Vec::with_capacity(row_bytes);
+    let mut written = 0usize;
+    for batch in &batches {
+        for r in 0..batch.num_rows() {
+            row.clear();
+            for (column, plan) in batch.columns().iter().zip(&plans) {
+                encode_fits_cell(column, r, plan, &mut row);
+            }
+            out.write_all(&row)?;
+            written += row.len();
+        }
+    }
+    let padding = (BLOCK - written % BLOCK) % BLOCK;
+    out.write_all(&vec![0u8; padding])?;
+    Ok(())
+}
+
+struct FitsPlan {
+    tform: String,
+    bytes: usize,
+    kind: FitsKind,
+    /// Elements per cell (1 for scalars).
+    count: usize,
+    tnull: Option<i64>,
+    tzero: Option<&'static str>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum FitsKind {
+    Logical,
+    Byte,
+    Short,
+    Int,
+    Long,
+    UnsignedLong,
+    Float,
+    Double,
+    ComplexFloat,
+    ComplexDouble,
+    Text,
+}
+
+fn plan_fits_column(field: &ArrowField, batches: &[RecordBatch], index: usize) -> Result<FitsPlan> {
+    let unsupported = || {
+        VoTableError::Unsupported(format!(
+            "column {:?} of type {} cannot be written to FITS yet",
+            field.name(),
+            field.data_type()
+        ))
+    };
+    let declared = field.metadata().get(crate::model::meta::DATATYPE).map(String::as_str);
+    let complex = matches!(declared, Some("floatComplex" | "doubleComplex"));
+    let (element, count) = match field.data_type() {
+        DataType::FixedSizeList(item, 2) if complex && item.data_type().is_floating() => (field.data_type().clone(), 1),
+        DataType::FixedSizeList(item, n) => (item.data_type().clone(), usize::try_from(*n).map_err(|_| unsupported())?),
+        other => (other.clone(), 1),
+    };
+    let (kind, code, size) = match &element {
+        DataType::Boolean => (FitsKind::Logical, 'L', 1),
+        DataType::UInt8 => (FitsKind::Byte, 'B', 1),
+        DataType::Int8 | DataType::Int16 => (FitsKind::Short, 'I', 2),
+        DataType::UInt16 | DataType::Int32 => (FitsKind::Int, 'J', 4),
+        DataType::UInt32 | DataType::Int64 => (FitsKind::Long, 'K', 8),
+        DataType::UInt64 => (FitsKind::UnsignedLong, 'K', 8),
+        DataType::Float32 => (FitsKind::Float, 'E', 4),
+        DataType::Float64 => (FitsKind::Double, 'D', 8),
+        DataType::FixedSizeList(item, 2) if item.data_type() == &DataType::Float32 => (FitsKind::ComplexFloat, 'C', 8),
+        DataType::FixedSizeList(item, 2) if item.data_type() == &DataType::Float64 => {
+            (FitsKind::ComplexDouble, 'M', 16)
+        }
+        DataType::Utf8 if count == 1 => {
+            // As wide as the longest value (at least one character).
+            let width = batches
+                .iter()
+                .flat_map(|b| b.column(index).as_string::<i32>().iter().flatten().map(str::len).collect::<Vec<_>>())
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            return Ok(FitsPlan {
+                tform: format!("{width}A"),
+                bytes: width,
+                kind: FitsKind::Text,
+                count: width,
+                tnull: None,
+                tzero: None,
+            });
+        }
+        _ => return Err(unsupported()),
+    };
+    let has_nulls = batches.iter().any(|b| b.column(index).null_count() > 0);
+    let tnull = match kind {
+        FitsKind::Byte | FitsKind::Short | FitsKind::Int | FitsKind::Long if has_nulls => Some(match kind {
+            FitsKind::Byte => 255,
+            FitsKind::Short => i64::from(i16::MIN),
+            FitsKind::Int => i64::from(i32::MIN),
+            _ => i64::MIN,
+        }),
+        _ => None,
+    };
+    let tzero = (kind == FitsKind::UnsignedLong).then_some("9223372036854775808");
+    Ok(FitsPlan { tform: format!("{count}{code}"), bytes: count * size, kind, count, tnull, tzero })
+}
+
+fn encode_fits_cell(column: &ArrayRef, row: usize, plan: &FitsPlan, out: &mut Vec<u8>) {
+    let null = column.is_null(row);
+    if plan.kind == FitsKind::Text {
+        let text = if null { "" } else { column.as_string::<i32>().value(row) };
+        let start = out.len();
+        out.extend_from_slice(&text.as_bytes()[..text.len().min(plan.bytes)]);
+        out.resize(start + plan.bytes, b' ');
+        return;
+    }
+    let values: ArrayRef = match column.data_type() {
+        DataType::FixedSizeList(_, _)
+            if plan.count > 1 || !matches!(plan.kind, FitsKind::ComplexFloat | FitsKind::ComplexDouble) =>
+        {
+            column.as_fixed_size_list().value(row)
+        }
+        _ => column.slice(row, 1),
+    };
+    for i in 0..plan.count {
+        let element_null = null || values.is_null(i);
+        let sentinel = plan.tnull.unwrap_or(0);
+        match plan.kind {
+            FitsKind::Logical => out.push(if element_null {
+                0
+            } else if values.as_boolean().value(i) {
+                b'T'
+            } else {
+                b'F'
+            }),
+            FitsKind::Byte => {
+                out.push(if element_null { sentinel as u8 } else { values.as_primitive::<UInt8Type>().value(i) })
+            }
+            FitsKind::Short => {
+                let v = if element_null {
+                    sentinel as i16
+                } else {
+                    match values.data_type() {
+                        DataType::Int8 => i16::from(values.as_primitive::<arrow_array::types::Int8Type>().value(i)),
+                        _ => values.as_primitive::<Int16Type>().value(i),
+                    }
+                };
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            FitsKind::Int => {
+                let v = if element_null {
+                    sentinel as i32
+                } else {
+                    match values.data_type() {
+                        DataType::UInt16 => i32::from(values.as_primitive::<arrow_array::types::UInt16Type>().value(i)),
+                        _ => values.as_primitive::<Int32Type>().value(i),
+                    }
+                };
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            FitsKind::Long => {
+                let v = if element_null {
+                    sentinel
+                } else {
+                    match values.data_type() {
+                        DataType::UInt32 => i64::from(values.as_primitive::<arrow_array::types::UInt32Type>().value(i)),
+                        _ => values.as_primitive::<Int64Type>().value(i),
+                    }
+                };
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            FitsKind::UnsignedLong => {
+                let v = if element_null { 0 } else { values.as_primitive::<arrow_array::types::UInt64Type>().value(i) };
+                out.extend_from_slice(&((v ^ (1 << 63)) as i64).to_be_bytes());
+            }
+            FitsKind::Float => {
+                let v = if element_null { f32::NAN } else { values.as_primitive::<Float32Type>().value(i) };
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            FitsKind::Double => {
+                let v = if element_null { f64::NAN } else { values.as_primitive::<Float64Type>().value(i) };
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            FitsKind::ComplexFloat | FitsKind::ComplexDouble => {
+                let parts = values.as_fixed_size_list().value(i);
+                for j in 0..2 {
+                    if plan.kind == FitsKind::ComplexFloat {
+                        let v = if element_null { f32::NAN } else { parts.as_primitive::<Float32Type>().value(j) };
+                        out.extend_from_slice(&v.to_be_bytes());
+                    } else {
+                        let v = if element_null { f64::NAN } else { parts.as_primitive::<Float64Type>().value(j) };
+                        out.extend_from_slice(&v.to_be_bytes());
+                    }
+                }
+            }
+            FitsKind::Text => {}
+        }
+    }
+}
+
+/// Header cards, 80 characters each, ended by END and padded to a 2880-byte block.
+#[derive(Default)]
+struct Header {
+    cards: Vec<String>,
+}
+
+impl Header {
+    fn card(&mut self, key: &str, value: &str) {
+        let mut card = format!("{key:<8}= {value}");
+        // Keep to 80 characters; longer strings are cut (CONTINUE cards are not written).
+        while card.len() > 80 {
+            card.pop();
+        }
+        if card.matches('\'').count() % 2 == 1 {
+            card.pop();
+            card.push('\'');
+        }
+        self.cards.push(format!("{card:<80}"));
+    }
+
+    fn logical(&mut self, key: &str, value: bool) {
+        self.card(key, &format!("{:>20}", if value { "T" } else { "F" }));
+    }
+
+    fn integer(&mut self, key: &str, value: i64) {
+        self.card(key, &format!("{value:>20}"));
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.card(key, &format!("{value:>20}"));
+    }
+
+    fn string(&mut self, key: &str, value: &str) {
+        let printable: String = value.chars().map(|c| if (' '..='~').contains(&c) { c } else { '?' }).collect();
+        let escaped = printable.replace('\'', "''");
+        self.card(key, &format!("'{escaped:<8}'"));
+    }
+
+    fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let mut bytes = Vec::with_capacity((self.cards.len() + 1) * CARD);
+        for card in &self.cards {
+            bytes.extend_from_slice(card.as_bytes());
+        }
+        bytes.extend_from_slice(format!("{:<80}", "END").as_bytes());
+        bytes.resize(bytes.len().div_ceil(BLOCK) * BLOCK, b' ');
+        out.write_all(&bytes)
+    }
+}

@@ -21,7 +21,7 @@ pub enum TableFormat {
     Csv,
     Tsv,
     Parquet,
-    /// A FITS binary table (the first BINTABLE of the file); read only, for now.
+    /// A FITS binary table (the first BINTABLE of the file).
     Fits,
 }
 
@@ -150,7 +150,7 @@ pub fn write_table<W: Write + Send>(
             let options = WriteOptions { infos_after, ..table.options.clone() };
             write_votable(out, &table.schema, &table.batches, serialization, &options)
         }
-        TableFormat::Fits => Err(VoTableError::Unsupported("writing FITS tables".to_owned())),
+        TableFormat::Fits => crate::fits::write_fits_table(out, &table.schema, &table.batches),
         TableFormat::Parquet => {
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()))

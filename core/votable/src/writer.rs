@@ -127,7 +127,7 @@ pub fn write_votable<W: Write>(
 
 /// Columns of Arrow's Null type (a CSV column with no value at all) become null strings,
 /// which VOTable can hold.
-fn without_null_type(schema: &Schema, batches: &[RecordBatch]) -> Result<(Schema, Vec<RecordBatch>)> {
+pub(crate) fn without_null_type(schema: &Schema, batches: &[RecordBatch]) -> Result<(Schema, Vec<RecordBatch>)> {
     if !schema.fields().iter().any(|f| f.data_type() == &DataType::Null) {
         return Ok((schema.clone(), batches.to_vec()));
     }
