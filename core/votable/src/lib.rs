@@ -28,6 +28,9 @@ pub mod model;
 pub mod reader;
 pub mod writer;
 
+/// The Arrow types this crate hands out, for callers that do not depend on arrow themselves.
+pub use arrow_array::RecordBatch as ArrowRecordBatch;
+pub use arrow_schema::SchemaRef as ArrowSchemaRef;
 pub use datatype::{ArraySize, Datatype};
 pub use detect::{PositionColumns, PositionKind, detect_position, detect_time};
 pub use error::{Result, VoTableError};
