@@ -131,6 +131,7 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
                 Some(schema) => schema,
                 None => return Err(VoTableError::Unsupported("an empty CSV file".to_owned())),
             };
+            let (schema, batches) = units_from_header(&schema, batches)?;
             Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
         }
     }
@@ -172,5 +173,63 @@ pub fn write_table<W: Write + Send>(
             }
             Ok(())
         }
+    }
+}
+
+/// Column names that carry a unit, `ra [deg]` or `flux (mJy)`, become the name and the
+/// field's `unit` metadata.
+fn units_from_header(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let split = |name: &str| -> Option<(String, String)> {
+        let name = name.trim();
+        let (open, close) = match name.chars().last()? {
+            ']' => ('[', ']'),
+            ')' => ('(', ')'),
+            _ => return None,
+        };
+        let start = name.rfind(open)?;
+        let unit = name.get(start + 1..name.len() - close.len_utf8())?.trim();
+        let base = name.get(..start)?.trim();
+        (!unit.is_empty() && !base.is_empty()).then(|| (base.to_owned(), unit.to_owned()))
+    };
+    if !schema.fields().iter().any(|f| split(f.name()).is_some()) {
+        return Ok((schema.clone(), batches));
+    }
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match split(f.name()) {
+            Some((name, unit)) => {
+                let mut metadata = f.metadata().clone();
+                metadata.insert(crate::model::meta::UNIT.to_owned(), unit);
+                f.as_ref().clone().with_name(name).with_metadata(metadata)
+            }
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let batches = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((schema, batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_in_csv_headers() {
+        let csv = "ra [deg],dec (deg),mag,name (alias)\n10.5,41.2,3.4,M31\n";
+        let table = read_table(std::io::Cursor::new(csv.as_bytes().to_vec()), TableFormat::Csv).unwrap();
+        let unit = |i: usize| table.schema.field(i).metadata().get(crate::model::meta::UNIT).cloned();
+        assert_eq!(table.schema.field(0).name(), "ra");
+        assert_eq!(unit(0).as_deref(), Some("deg"));
+        assert_eq!(table.schema.field(1).name(), "dec");
+        assert_eq!(table.schema.field(2).name(), "mag");
+        assert_eq!(unit(2), None);
+        // Parentheses read as a unit too, so a parenthesised remark becomes the unit: the
+        // price of reading "flux (mJy)".
+        assert_eq!(table.schema.field(3).name(), "name");
     }
 }
