@@ -38,22 +38,19 @@ pub fn read_fits_table(bytes: &[u8], hdu: Option<usize>) -> Result<TableData> {
         let (header, data_start) = read_header(bytes, offset).map_err(fits_error)?;
         let number = |key: &str| header.get(key).and_then(|v| v.parse::<i64>().ok());
         let is_table = header.get("XTENSION").is_some_and(|x| x == "BINTABLE");
+        // Sizes from the header are untrusted: saturate rather than overflow; a size past
+        // the end of the file ends the search below.
+        let bitpix = (number("BITPIX").unwrap_or(8).unsigned_abs() / 8) as usize;
+        let axes = number("NAXIS").unwrap_or(0).clamp(0, 999);
+        let elements = (1..=axes)
+            .map(|i| usize::try_from(number(&format!("NAXIS{i}")).unwrap_or(0).max(0)).unwrap_or(usize::MAX))
+            .fold(if axes == 0 { 0 } else { 1 }, usize::saturating_mul);
         let data_bytes = if index == 0 && !header.contains_key("XTENSION") {
-            let bitpix = number("BITPIX").unwrap_or(8).unsigned_abs() as usize / 8;
-            let axes = number("NAXIS").unwrap_or(0);
-            if axes == 0 {
-                0
-            } else {
-                (1..=axes).map(|i| number(&format!("NAXIS{i}")).unwrap_or(0).max(0) as usize).product::<usize>()
-                    * bitpix
-            }
+            elements.saturating_mul(bitpix)
         } else {
-            let bitpix = number("BITPIX").unwrap_or(8).unsigned_abs() as usize / 8;
-            let axes = number("NAXIS").unwrap_or(0);
-            let elements: usize =
-                (1..=axes).map(|i| number(&format!("NAXIS{i}")).unwrap_or(0).max(0) as usize).product();
-            elements * bitpix * number("GCOUNT").unwrap_or(1).max(1) as usize
-                + number("PCOUNT").unwrap_or(0).max(0) as usize
+            let groups = usize::try_from(number("GCOUNT").unwrap_or(1).max(1)).unwrap_or(usize::MAX);
+            let heap = usize::try_from(number("PCOUNT").unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+            elements.saturating_mul(bitpix).saturating_mul(groups).saturating_add(heap)
         };
         let wanted = match hdu {
             Some(n) => n == index,
@@ -65,7 +62,7 @@ pub fn read_fits_table(bytes: &[u8], hdu: Option<usize>) -> Result<TableData> {
             }
             return read_bintable(&header, bytes.get(data_start..).unwrap_or(&[]), index);
         }
-        offset = (data_start + data_bytes).div_ceil(BLOCK) * BLOCK;
+        offset = data_start.saturating_add(data_bytes).div_ceil(BLOCK).saturating_mul(BLOCK);
         index += 1;
     }
 }
@@ -117,9 +114,13 @@ struct FitsColumn {
 fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> Result<TableData> {
     let unsupported = |message: String| VoTableError::Unsupported(format!("FITS HDU {hdu}: {message}"));
     let number = |key: &str| header.get(key).and_then(|v| v.parse::<i64>().ok());
-    let row_bytes = number("NAXIS1").ok_or_else(|| unsupported("no NAXIS1".to_owned()))?.max(0) as usize;
-    let rows = number("NAXIS2").ok_or_else(|| unsupported("no NAXIS2".to_owned()))?.max(0) as usize;
-    let fields = number("TFIELDS").unwrap_or(0).max(0) as usize;
+    let size = |key: &str| -> Result<usize> {
+        let value = number(key).ok_or_else(|| unsupported(format!("no {key}")))?;
+        usize::try_from(value).map_err(|_| unsupported(format!("{key} = {value}")))
+    };
+    let row_bytes = size("NAXIS1")?;
+    let rows = size("NAXIS2")?;
+    let fields = size("TFIELDS")?.min(999);
     let mut columns = Vec::with_capacity(fields);
     for n in 1..=fields {
         let form = header.get(&format!("TFORM{n}")).ok_or_else(|| unsupported(format!("no TFORM{n}")))?;
@@ -139,7 +140,11 @@ fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> R
             'P' | 'Q' => return Err(unsupported(format!("variable-length array column {n} ({form})"))),
             other => return Err(unsupported(format!("unknown TFORM code {other:?} in column {n}"))),
         };
-        let bytes = if datatype == Datatype::Bit { repeat.div_ceil(8) } else { repeat * element_bytes };
+        // No column can be wider than the row: that bounds the repeat count first.
+        if repeat > row_bytes.saturating_mul(8) {
+            return Err(unsupported(format!("TFORM{n} = {form:?} is wider than the {row_bytes}-byte row")));
+        }
+        let bytes = if datatype == Datatype::Bit { repeat.div_ceil(8) } else { repeat.saturating_mul(element_bytes) };
         let arraysize_text = match (datatype, repeat) {
             (Datatype::Char, r) => Some(r.to_string()),
             (_, 1) => None,
@@ -179,7 +184,7 @@ fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> R
             scale,
         });
     }
-    let used: usize = columns.iter().map(|c| c.bytes).sum();
+    let used = columns.iter().map(|c| c.bytes).fold(0usize, usize::saturating_add);
     if used != row_bytes {
         return Err(unsupported(format!("the columns take {used} bytes of each {row_bytes}-byte row")));
     }
@@ -195,7 +200,7 @@ fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> R
     let raw_fields: Vec<ArrowField> = columns.iter().map(|c| c.field.to_arrow()).collect();
     let mut batches = Vec::new();
     let mut schema: Option<Arc<Schema>> = None;
-    for (start_row, chunk) in table.chunks(row_bytes.max(1) * 65_536).enumerate() {
+    for (start_row, chunk) in table.chunks(row_bytes.max(1).saturating_mul(65_536)).enumerate() {
         for (row_in_chunk, row) in chunk.chunks_exact(row_bytes.max(1)).enumerate() {
             let mut at = 0;
             for (i, (builder, column)) in builders.iter_mut().zip(&columns).enumerate() {

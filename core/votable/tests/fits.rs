@@ -156,3 +156,40 @@ fn astropy_reads_the_fits_tables_we_write() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod corrupted {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Bytes overwritten anywhere in a real FITS table: a table or an error, never a
+        /// panic (header sizes are untrusted).
+        #[test]
+        fn corrupted_fits_tables_never_panic(edits in prop::collection::vec((0usize..40_000, any::<u8>()), 1..30)) {
+            let mut bytes = load(&shared_file("timeseries/sunpy/gbm.fits"));
+            let len = bytes.len();
+            for (at, value) in edits {
+                bytes[at % len] = value;
+            }
+            let _ = read_fits_table(&bytes, None);
+            let _ = read_fits_table(&bytes, Some(2));
+        }
+
+        /// Header cards rewritten with arbitrary digits: sizes near overflow are refused.
+        #[test]
+        fn absurd_fits_sizes_never_panic(naxis1 in any::<u64>(), naxis2 in any::<u64>(), repeat in any::<u64>()) {
+            let mut bytes = load(&shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits"));
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            for (key, value) in [("NAXIS1  =", naxis1), ("NAXIS2  =", naxis2), ("TFORM1  =", repeat)] {
+                if let Some(at) = text.find(key) {
+                    let card = if key.starts_with("TFORM") { format!("{key} '{value}E'") } else { format!("{key} {value:>20}") };
+                    let card = format!("{card:<80}");
+                    bytes[at..at + 80].copy_from_slice(&card.as_bytes()[..80]);
+                }
+            }
+            let _ = read_fits_table(&bytes, None);
+        }
+    }
+}
