@@ -100,15 +100,13 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
         TableFormat::Parquet => {
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes)?;
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-                    .map_err(|e| VoTableError::Unsupported(format!("not a readable Parquet file: {e}")))?
-                    .with_batch_size(65_536)
-                    .build()
-                    .map_err(|e| VoTableError::Unsupported(format!("not a readable Parquet file: {e}")))?;
-            let schema = arrow_array::RecordBatchReader::schema(&reader);
-            let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
+            // The parquet and arrow-ipc crates panic on some corrupt files (an unknown type in
+            // the stored Arrow schema hits `unimplemented!`): contain that as a read error.
+            std::panic::catch_unwind(|| read_parquet(bytes)).unwrap_or_else(|_| {
+                Err(VoTableError::Unsupported(
+                    "not a readable Parquet file (the Parquet reader failed on it)".to_owned(),
+                ))
+            })
         }
         TableFormat::Csv | TableFormat::Tsv => {
             let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
@@ -135,6 +133,19 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
             Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
         }
     }
+}
+
+fn read_parquet(bytes: Vec<u8>) -> Result<TableData> {
+    let unreadable =
+        |e: parquet::errors::ParquetError| VoTableError::Unsupported(format!("not a readable Parquet file: {e}"));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(unreadable)?
+        .with_batch_size(65_536)
+        .build()
+        .map_err(unreadable)?;
+    let schema = arrow_array::RecordBatchReader::schema(&reader);
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
 }
 
 /// Writes a table; `infos_after` lets a caller add e.g. an OVERFLOW status to VOTables.
