@@ -23,6 +23,8 @@ pub enum TableFormat {
     Parquet,
     /// A FITS binary table (the first BINTABLE of the file).
     Fits,
+    /// astropy's Enhanced CSV; read only.
+    Ecsv,
 }
 
 /// One table with its rows, as any reader here returns it.
@@ -48,6 +50,7 @@ impl TableFormat {
             "tsv" | "tab" => TableFormat::Tsv,
             "parquet" | "pq" => TableFormat::Parquet,
             "fits" | "fit" | "fts" => TableFormat::Fits,
+            "ecsv" => TableFormat::Ecsv,
             _ => return None,
         })
     }
@@ -61,6 +64,7 @@ impl TableFormat {
             "tsv" => TableFormat::Tsv,
             "parquet" => TableFormat::Parquet,
             "fits" => TableFormat::Fits,
+            "ecsv" => TableFormat::Ecsv,
             _ => return None,
         })
     }
@@ -96,6 +100,11 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes)?;
             crate::fits::read_fits_table(&bytes, None)
+        }
+        TableFormat::Ecsv => {
+            let mut bytes = Vec::new();
+            input.read_to_end(&mut bytes)?;
+            crate::ecsv::read_ecsv(&bytes)
         }
         TableFormat::Parquet => {
             let mut bytes = Vec::new();
@@ -163,6 +172,7 @@ pub fn write_table<W: Write + Send>(
             write_votable(out, &table.schema, &table.batches, serialization, &options)
         }
         TableFormat::Fits => crate::fits::write_fits_table(out, &table.schema, &table.batches),
+        TableFormat::Ecsv => Err(VoTableError::Unsupported("writing ECSV".to_owned())),
         TableFormat::Parquet => {
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()))

@@ -21,6 +21,7 @@
 mod column;
 pub mod datatype;
 pub mod detect;
+pub mod ecsv;
 pub mod error;
 pub mod fits;
 pub mod formats;
