@@ -170,7 +170,9 @@ fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> Result<Tabl
 
 fn parse_format(name: &str) -> Result<TableFormat> {
     TableFormat::from_name(name).with_context(|| {
-        format!("unknown format {name:?}: expected votable, votable-binary2, csv, tsv, parquet, fits or ecsv (read only)")
+        format!(
+            "unknown format {name:?}: expected votable, votable-binary2, csv, tsv, parquet, fits or ecsv (read only)"
+        )
     })
 }
 
