@@ -63,6 +63,7 @@ window to open. What works today is on the command line:
 
   skyglass coords \"00:42:44.3 +41:16:09\"              a position in every frame
   skyglass coords \"121.17 -21.57\" --from galactic --to icrs
+  skyglass convert result.vot result.parquet         a table in another format
 
 Run `skyglass --help` for everything.";
 
