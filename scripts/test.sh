@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need: STILTS, whose votlint checks the VOTables we write.
-APT_PACKAGES=(stilts)
+# Debian packages the tests need: STILTS, whose votlint checks the VOTables we write, and
+# Mesa's software Vulkan driver (lavapipe), on which the renderer's tests draw without a GPU.
+APT_PACKAGES=(stilts mesa-vulkan-drivers)
 # Python packages the tests need at run time: astropy reads back the VOTables we write.
 # (The committed golden values were made by the scripts in */tests/golden/, which also
 # need mocpy.)

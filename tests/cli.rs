@@ -199,3 +199,67 @@ fn parquet_keeps_values_and_vo_metadata() {
     assert!(text.contains(r#"name="ra" datatype="double" unit="deg" ucd="pos.eq.ra;meta.main""#), "{text:.2000}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn hips(name: &str) -> String {
+    skyglass_test_support::shared_data().join("hips").join(name).to_str().unwrap().to_owned()
+}
+
+#[test]
+fn render_draws_the_reference_view() {
+    // The same view as core/render's fermi_tan_icrs reference, through the command line.
+    let out = std::env::temp_dir().join(format!("skyglass-render-{}.png", std::process::id()));
+    let fermi = hips("FermiColor");
+    let output = skyglass(&[
+        "render",
+        "--hips",
+        &fermi,
+        "--center",
+        "18:00:00 -30:00:00",
+        "--fov",
+        "30",
+        "--projection",
+        "TAN",
+        "--size",
+        "320x240",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ours = image::open(&out).unwrap().to_rgb8();
+    let reference_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/render/tests/references/fermi_tan_icrs.png");
+    let reference = image::open(reference_path).unwrap().to_rgb8();
+    assert_eq!(ours.dimensions(), reference.dimensions());
+    let close = ours
+        .pixels()
+        .zip(reference.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).all(|(x, y)| (i32::from(*x) - i32::from(y)).abs() <= 12))
+        .count();
+    assert!(close as f64 >= 0.995 * f64::from(320 * 240), "only {close} pixels agree");
+    std::fs::remove_file(out).unwrap();
+}
+
+#[test]
+fn render_refuses_bad_views_with_a_message_and_writes_nothing() {
+    let out = std::env::temp_dir().join(format!("skyglass-render-bad-{}.png", std::process::id()));
+    let fermi = hips("FermiColor");
+    let base = ["render", "--hips", fermi.as_str(), "-o", out.to_str().unwrap()];
+    let cases: [(&[&str], &str); 6] = [
+        (&["--center", "M31", "--fov", "10"], "bad --center"),
+        (&["--center", "10 95", "--fov", "10"], "bad --center"),
+        (&["--center", "10 20", "--fov", "10", "--projection", "XYZ"], "bad --projection"),
+        (&["--center", "10 20", "--fov", "200", "--projection", "TAN"], "wider than TAN"),
+        (&["--center", "10 20", "--fov", "-3"], "bad --fov"),
+        (&["--center", "10 20", "--fov", "10", "--size", "0x100"], "bad --size"),
+    ];
+    for (extra, message) in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let output = skyglass(&args);
+        assert!(!output.status.success(), "{extra:?} succeeded");
+        assert!(stderr(&output).contains(message), "{extra:?}: {}", stderr(&output));
+        assert!(!out.exists(), "{extra:?} left an image");
+    }
+    let missing = skyglass(&["render", "--hips", "/no/such/hips", "--center", "0 0", "--fov", "1", "-o", "x.png"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("no such HiPS folder"), "{}", stderr(&missing));
+}

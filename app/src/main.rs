@@ -3,6 +3,7 @@
 
 mod convert;
 mod coords;
+mod render;
 
 use anyhow::Result;
 use clap::{ArgAction, Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Coords(coords::CoordsArgs),
     /// Convert a table between formats (VOTable TABLEDATA or BINARY2, CSV, TSV, Parquet, FITS).
     Convert(convert::ConvertArgs),
+    /// Draw HiPS surveys to an image file, without a window (like hips2fits).
+    Render(render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Coords(args)) => coords::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
+        Some(Command::Render(args)) => render::run(&args),
         None => {
             println!("{}", NO_GUI_YET);
             Ok(())
@@ -64,6 +68,8 @@ window to open. What works today is on the command line:
   skyglass coords \"00:42:44.3 +41:16:09\"              a position in every frame
   skyglass coords \"121.17 -21.57\" --from galactic --to icrs
   skyglass convert result.vot result.parquet         a table in another format
+  skyglass render --hips DIR --center \"83.8 -5.4\" --fov 40 -o orion.png
+                                                     HiPS surveys drawn to an image
 
 Run `skyglass --help` for everything.";
 
@@ -74,6 +80,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // -v and -vv speak for Skyglass's own crates; the GPU stack stays at warnings.
+    let directives = if default_level == "error" || default_level == "warn" {
+        default_level.to_owned()
+    } else {
+        format!(
+            "warn,skyglass={default_level},skyglass_hips={default_level},skyglass_render={default_level},skyglass_sky={default_level},skyglass_votable={default_level}"
+        )
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -245,6 +245,17 @@ impl SpaceMoc {
         self.0.moc_ranges().iter().cloned()
     }
 
+    /// Whether any part of `cell` is covered: a HiPS tile exists only where its MOC says so.
+    pub fn intersects_cell(&self, cell: crate::Cell) -> bool {
+        let shift = 2 * u32::from(crate::healpix::MAX_ORDER - cell.order());
+        let start = cell.index() << shift;
+        let end = (cell.index() + 1) << shift;
+        let ranges: &[Range<u64>] = &self.0.moc_ranges().ranges().0;
+        // Ranges are sorted and disjoint: find the first that ends after `start`.
+        let first = ranges.partition_point(|range| range.end <= start);
+        ranges.get(first).is_some_and(|range| range.start < end)
+    }
+
     pub fn inner(&self) -> &RangeMOC<u64, Hpx<u64>> {
         &self.0
     }

@@ -1,0 +1,167 @@
+//! `skyglass render`: HiPS surveys drawn to an image file without a window, like CDS's
+//! hips2fits, through the same renderer as the sky view.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use skyglass_hips::HipsSurvey;
+use skyglass_render::loader::{LayerSpec, choose_format, render_view};
+use skyglass_render::{Colormap, GpuContext, LayerStyle, SkyRenderer, Stretch};
+use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport, parse_position};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A HiPS folder or file:// URL; repeat for more layers, drawn bottom first.
+    #[arg(long = "hips", required = true, value_name = "PATH_OR_URL")]
+    hips: Vec<String>,
+
+    /// The centre of the image, ICRS: degrees or sexagesimal ("10.68 41.27", "00:42:44 +41:16:09").
+    #[arg(long, allow_hyphen_values = true)]
+    center: String,
+
+    /// The field of view across the image's width, in degrees.
+    #[arg(long, allow_hyphen_values = true)]
+    fov: f64,
+
+    /// SIN, TAN, STG, ZEA, ARC, AIT, MOL, MER, CAR or HPX.
+    #[arg(long, default_value = "TAN")]
+    projection: String,
+
+    /// The frame of the image: north up in this frame, and its WCS in a FITS output.
+    #[arg(long, default_value = "icrs")]
+    frame: String,
+
+    /// Image size in pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1000x1000")]
+    size: String,
+
+    /// Colormap for FITS (value) layers: grey, viridis, inferno, magma, plasma, cividis,
+    /// cubehelix, rainbow, twilight, red, green, blue. Asking for one draws FITS tiles.
+    #[arg(long)]
+    colormap: Option<String>,
+
+    /// Stretch for FITS layers: linear, sqrt, log, asinh, pow2.
+    #[arg(long)]
+    stretch: Option<String>,
+
+    /// Values at the ends of the colormap (default: the survey's hips_pixel_cut).
+    #[arg(long, num_args = 2, value_names = ["LOW", "HIGH"], allow_hyphen_values = true)]
+    cuts: Option<Vec<f64>>,
+
+    /// Opacity of each layer after the first, 0 to 1 (default 1).
+    #[arg(long, default_value_t = 1.0)]
+    opacity: f32,
+
+    /// Output image: .png or .jpg.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub fn run(args: &RenderArgs) -> Result<()> {
+    let camera = camera_for(args)?;
+    let style = style_for(args)?;
+    let want_values = args.colormap.is_some() || args.stretch.is_some() || args.cuts.is_some();
+    let extension = output_extension(&args.output)?;
+
+    let surveys = args
+        .hips
+        .iter()
+        .map(|location| HipsSurvey::open(location).with_context(|| format!("cannot open HiPS {location}")))
+        .collect::<Result<Vec<_>>>()?;
+
+    let gpu = GpuContext::headless()?;
+    tracing::debug!("rendering on {}", gpu.describe());
+    let renderer = SkyRenderer::new(&gpu.device, &gpu.queue, skyglass_render::OFFSCREEN_FORMAT);
+    let specs = surveys
+        .iter()
+        .enumerate()
+        .map(|(position, survey)| {
+            let format = choose_format(survey, want_values)
+                .with_context(|| format!("{}: no tile format to draw", survey.location()))?;
+            let opacity = if position == 0 { 1.0 } else { args.opacity };
+            Ok(LayerSpec { survey, format, style: LayerStyle { opacity, ..style } })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (width, height, pixels, reports) = render_view(&gpu, &renderer, &camera, &specs)?;
+    for (survey, report) in surveys.iter().zip(&reports) {
+        tracing::info!(
+            "{}: order {}, {} tiles read, {} cells without a tile, {} unreadable",
+            survey.location(),
+            report.order,
+            report.loaded,
+            report.missing,
+            report.failed.len()
+        );
+    }
+    write_image(&args.output, extension, width, height, pixels)
+}
+
+fn camera_for(args: &RenderArgs) -> Result<ViewCamera> {
+    let centre =
+        parse_position(&args.center, Frame::Icrs).with_context(|| format!("bad --center {:?}", args.center))?;
+    let projection: Projection = args.projection.parse().context("bad --projection")?;
+    let frame: Frame = args.frame.parse().context("bad --frame")?;
+    if !(args.fov.is_finite() && args.fov > 0.0) {
+        bail!("bad --fov {}: a positive number of degrees", args.fov);
+    }
+    if args.fov > projection.max_fov().degrees() {
+        bail!("--fov {} is wider than {projection} can show ({}°)", args.fov, projection.max_fov().degrees());
+    }
+    let (width, height) = parse_size(&args.size)?;
+    let centre_in_frame = Frame::Icrs.convert(frame, centre);
+    let viewport = Viewport { width: f64::from(width), height: f64::from(height) };
+    Ok(ViewCamera::new(centre_in_frame, Angle::from_degrees(args.fov), projection, frame, viewport))
+}
+
+fn style_for(args: &RenderArgs) -> Result<LayerStyle> {
+    let mut style = LayerStyle::default();
+    if let Some(name) = &args.colormap {
+        style.colormap = name.parse::<Colormap>()?;
+    }
+    if let Some(name) = &args.stretch {
+        style.stretch = name.parse::<Stretch>()?;
+    }
+    if let Some(cuts) = &args.cuts {
+        let [low, high] = cuts.as_slice() else { bail!("--cuts takes two numbers") };
+        if !(low.is_finite() && high.is_finite()) || low == high {
+            bail!("bad --cuts {low} {high}: two different finite numbers");
+        }
+        style.cuts = Some([*low, *high]);
+    }
+    Ok(style)
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let parsed = text
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((w, h)) if (1..=16384).contains(&w) && (1..=16384).contains(&h) => Ok((w, h)),
+        _ => bail!("bad --size {text:?}: expected WIDTHxHEIGHT, each 1 to 16384 pixels"),
+    }
+}
+
+fn output_extension(path: &Path) -> Result<&'static str> {
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("png") => Ok("png"),
+        Some("jpg" | "jpeg") => Ok("jpeg"),
+        _ => bail!("{}: the output must end in .png or .jpg", path.display()),
+    }
+}
+
+fn write_image(path: &Path, extension: &str, width: u32, height: u32, pixels: Vec<u8>) -> Result<()> {
+    let image = image::RgbaImage::from_raw(width, height, pixels).context("rendered image has the wrong size")?;
+    // Written beside the target, then renamed: a failed run never leaves half an image.
+    let partial = path.with_extension(format!("{extension}.partial"));
+    let result = match extension {
+        "jpeg" => image::DynamicImage::ImageRgba8(image).to_rgb8().save_with_format(&partial, image::ImageFormat::Jpeg),
+        _ => image.save_with_format(&partial, image::ImageFormat::Png),
+    };
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&partial);
+        bail!("cannot write {}: {error}", path.display());
+    }
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! One HiPS layer on the GPU: its resident tiles, their lookup table, and its uniforms.
+//!
+//! Tiles live in a texture array of fixed capacity (least recently used evicted first);
+//! the survey's Allsky tiles, if any, live in one small mosaic texture and are never evicted,
+//! so every part of the sky always has something to show. A sorted table of
+//! `(uniq, slot)` pairs tells the shader which tiles are resident.
+
+use crate::renderer::SkyRenderer;
+use crate::style::LayerStyle;
+use skyglass_hips::{TileImage, TilePixels};
+use skyglass_sky::healpix::MAX_ORDER;
+use skyglass_sky::{Frame, Projection, ScreenPoint, ViewCamera};
+use std::collections::HashMap;
+
+/// Marks a slot as a tile of the base mosaic (see `BASE_FLAG` in hips.wgsl).
+const BASE_FLAG: u32 = 0x8000_0000;
+/// The deepest order the per-pixel path addresses: uniq indices must fit in 32 bits.
+pub const MAX_VIEW_ORDER: u8 = 13;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("tile is {got}x{got} px but the layer's tiles are {expected} px")]
+    WrongSize { got: u32, expected: u32 },
+    #[error("tile holds {got} but the layer draws {expected}")]
+    WrongKind { got: &'static str, expected: &'static str },
+    #[error("order {0} is deeper than the renderer draws ({MAX_VIEW_ORDER})")]
+    TooDeep(u8),
+}
+
+/// What a layer is made of; fixed for its lifetime.
+#[derive(Clone, Debug)]
+pub struct LayerDescriptor {
+    /// The survey's tile side in pixels.
+    pub tile_width: u32,
+    /// Float tiles (values through cuts and a colormap) rather than colour tiles.
+    pub values: bool,
+    /// The frame the survey is pixelised in.
+    pub frame: Frame,
+    /// The shallowest and deepest orders the survey has tiles for.
+    pub min_order: u8,
+    pub max_order: u8,
+    /// Cuts used when the style names none (the survey's `hips_pixel_cut`).
+    pub default_cuts: [f64; 2],
+    /// How many full tiles stay on the GPU at once.
+    pub capacity: u32,
+}
+
+/// Bookkeeping of which tile sits in which slot, and which to evict next.
+#[derive(Debug, Default)]
+pub struct TileSlots {
+    capacity: u32,
+    by_uniq: HashMap<u32, (u32, u64)>,
+    clock: u64,
+}
+
+impl TileSlots {
+    pub fn new(capacity: u32) -> TileSlots {
+        TileSlots { capacity, ..Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_uniq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_uniq.is_empty()
+    }
+
+    pub fn contains(&self, uniq: u32) -> bool {
+        self.by_uniq.contains_key(&uniq)
+    }
+
+    /// Marks a tile as used now, so it is evicted last.
+    pub fn touch(&mut self, uniq: u32) {
+        self.clock += 1;
+        if let Some(entry) = self.by_uniq.get_mut(&uniq) {
+            entry.1 = self.clock;
+        }
+    }
+
+    /// The slot for a new tile: a free one, else the least recently used one's (which is
+    /// forgotten). `None` only with a capacity of zero.
+    pub fn assign(&mut self, uniq: u32) -> Option<u32> {
+        self.clock += 1;
+        if let Some(entry) = self.by_uniq.get_mut(&uniq) {
+            entry.1 = self.clock;
+            return Some(entry.0);
+        }
+        let slot = if (self.by_uniq.len() as u32) < self.capacity {
+            self.by_uniq.len() as u32
+        } else {
+            let (&oldest, &(slot, _)) = self.by_uniq.iter().min_by_key(|(_, (_, used))| *used)?;
+            self.by_uniq.remove(&oldest);
+            slot
+        };
+        self.by_uniq.insert(uniq, (slot, self.clock));
+        Some(slot)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.by_uniq.iter().map(|(uniq, (slot, _))| (*uniq, *slot))
+    }
+}
+
+/// The uniq index of a cell in 32 bits: 4·4^order + index (orders up to 13).
+pub fn uniq(order: u8, index: u64) -> Option<u32> {
+    if order > MAX_VIEW_ORDER || index >= 12u64 << (2 * order) {
+        return None;
+    }
+    u32::try_from((4u64 << (2 * order)) + index).ok()
+}
+
+/// The uniform block of hips.wgsl's `Layer`, field for field.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct LayerUniform {
+    plane_x: [f32; 4],
+    plane_y: [f32; 4],
+    rot0: [f32; 4],
+    rot1: [f32; 4],
+    rot2: [f32; 4],
+    projection: u32,
+    tile_width: u32,
+    base_width: u32,
+    key_count: u32,
+    min_order: u32,
+    max_order: u32,
+    is_float: u32,
+    colormap: u32,
+    stretch: u32,
+    reverse: u32,
+    cut_low: f32,
+    cut_high: f32,
+    opacity: f32,
+    base_per_row: u32,
+    base_order: u32,
+    base_only: u32,
+}
+
+pub struct HipsLayer {
+    pub style: LayerStyle,
+    descriptor: LayerDescriptor,
+    tiles: wgpu::Texture,
+    slots: TileSlots,
+    /// (uniq | BASE_FLAG, BASE_FLAG | mosaic position) of the base tiles.
+    base_keys: Vec<(u32, u32)>,
+    base_width: u32,
+    base_per_row: u32,
+    base_order: Option<u8>,
+    keys: wgpu::Buffer,
+    keys_dirty: bool,
+    key_count: u32,
+    uniform: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+}
+
+impl HipsLayer {
+    /// A layer with no tiles yet. `base` is the survey's Allsky, split: `(order, tiles)`.
+    pub fn new(
+        renderer: &SkyRenderer,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        descriptor: LayerDescriptor,
+        base: Option<(u8, &[TileImage])>,
+    ) -> HipsLayer {
+        let limits = device.limits();
+        let capacity = descriptor.capacity.clamp(1, limits.max_texture_array_layers);
+        let tile_width = descriptor.tile_width.clamp(1, limits.max_texture_dimension_2d);
+        let format = if descriptor.values { wgpu::TextureFormat::R32Float } else { wgpu::TextureFormat::Rgba8Unorm };
+        let tiles = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("hips tiles"),
+            size: wgpu::Extent3d { width: tile_width, height: tile_width, depth_or_array_layers: capacity },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+
+        // The base mosaic: every Allsky tile side by side, in NESTED order.
+        let usable_base = base.filter(|(_, tiles)| {
+            tiles.first().is_some_and(|t| t.is_float() == descriptor.values && t.width > 0)
+                && tiles.iter().all(|t| t.width == tiles[0].width && t.height == t.width)
+        });
+        let (base_order, base_tiles) = match usable_base {
+            Some((order, tiles)) => (Some(order), tiles),
+            None => (None, &[][..]),
+        };
+        let base_width = base_tiles.first().map_or(1, |t| t.width);
+        let per_row = (base_tiles.len() as f64).sqrt().ceil().max(1.0) as u32;
+        let rows = (base_tiles.len() as u32).div_ceil(per_row).max(1);
+        let (mosaic_width, mosaic_height) = (per_row * base_width, rows * base_width);
+        let fits = mosaic_width <= limits.max_texture_dimension_2d && mosaic_height <= limits.max_texture_dimension_2d;
+        let (base_order, base_tiles) = if fits { (base_order, base_tiles) } else { (None, &[][..]) };
+        let mosaic = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("hips base mosaic"),
+            size: wgpu::Extent3d {
+                width: if fits { mosaic_width } else { 1 },
+                height: if fits { mosaic_height } else { 1 },
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let mut base_keys = Vec::with_capacity(base_tiles.len());
+        if let Some(order) = base_order {
+            for (index, tile) in base_tiles.iter().enumerate() {
+                let position = index as u32;
+                let origin =
+                    wgpu::Origin3d { x: (position % per_row) * base_width, y: (position / per_row) * base_width, z: 0 };
+                write_tile(queue, &mosaic, origin, tile);
+                if let Some(key) = uniq(order, index as u64) {
+                    base_keys.push((key | BASE_FLAG, BASE_FLAG | position));
+                }
+            }
+        }
+
+        let max_keys = capacity as u64 + base_keys.len() as u64;
+        let keys = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("hips tile keys"),
+            size: max_keys.max(1) * 8,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("hips layer uniform"),
+            size: std::mem::size_of::<LayerUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let tiles_view = tiles.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        let mosaic_view = mosaic.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        let bind_group = renderer.hips_bind_group(device, &uniform, &tiles_view, &mosaic_view, &keys);
+        HipsLayer {
+            style: LayerStyle::default(),
+            descriptor: LayerDescriptor { capacity, tile_width, ..descriptor },
+            tiles,
+            slots: TileSlots::new(capacity),
+            base_keys,
+            base_width,
+            base_per_row: per_row,
+            base_order,
+            keys,
+            keys_dirty: true,
+            key_count: 0,
+            uniform,
+            bind_group,
+        }
+    }
+
+    pub fn descriptor(&self) -> &LayerDescriptor {
+        &self.descriptor
+    }
+
+    /// The order of the base mosaic, if the layer has one.
+    pub fn base_order(&self) -> Option<u8> {
+        self.base_order
+    }
+
+    pub fn resident_tiles(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Bytes of GPU memory the layer's textures take.
+    pub fn texture_bytes(&self) -> u64 {
+        // RGBA8 and R32Float texels are both four bytes.
+        let texel = 4;
+        let tiles = u64::from(self.descriptor.tile_width).pow(2) * u64::from(self.descriptor.capacity);
+        let base = u64::from(self.base_width).pow(2) * self.base_keys.len() as u64;
+        (tiles + base) * texel
+    }
+
+    /// The order of tiles this layer wants for a view.
+    pub fn view_order(&self, camera: &ViewCamera) -> u8 {
+        let d = &self.descriptor;
+        view_order(camera, d.tile_width, d.min_order, d.max_order)
+    }
+
+    /// Whether the Allsky mosaic alone has a texel for every screen pixel of the view: then
+    /// it is all that is drawn, since full tiles would only alias.
+    pub fn base_suffices(&self, camera: &ViewCamera) -> bool {
+        self.base_order
+            .is_some_and(|order| pixel_order(camera) <= i64::from(order) + i64::from(self.base_width.trailing_zeros()))
+    }
+
+    pub fn has_tile(&self, order: u8, index: u64) -> bool {
+        uniq(order, index).is_some_and(|key| self.slots.contains(key))
+    }
+
+    /// Marks a resident tile as wanted for the current view.
+    pub fn touch(&mut self, order: u8, index: u64) {
+        if let Some(key) = uniq(order, index) {
+            self.slots.touch(key);
+        }
+    }
+
+    /// Uploads a tile, evicting the least recently used one when full.
+    pub fn insert_tile(
+        &mut self,
+        queue: &wgpu::Queue,
+        order: u8,
+        index: u64,
+        tile: &TileImage,
+    ) -> Result<(), LayerError> {
+        let key = uniq(order, index).ok_or(LayerError::TooDeep(order))?;
+        if tile.width != self.descriptor.tile_width || tile.height != self.descriptor.tile_width {
+            return Err(LayerError::WrongSize { got: tile.width, expected: self.descriptor.tile_width });
+        }
+        if tile.is_float() != self.descriptor.values {
+            let kind = |values: bool| if values { "values (FITS)" } else { "colours" };
+            return Err(LayerError::WrongKind { got: kind(tile.is_float()), expected: kind(self.descriptor.values) });
+        }
+        let Some(slot) = self.slots.assign(key) else { return Ok(()) };
+        write_tile(queue, &self.tiles, wgpu::Origin3d { x: 0, y: 0, z: slot }, tile);
+        self.keys_dirty = true;
+        Ok(())
+    }
+
+    /// Writes the uniforms for this view and, if tiles changed, the lookup table.
+    pub(crate) fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, target_height: u32) {
+        if self.keys_dirty {
+            let mut entries: Vec<(u32, u32)> = self.base_keys.iter().copied().chain(self.slots.entries()).collect();
+            entries.sort_unstable();
+            let flat: Vec<u32> = entries.iter().flat_map(|(key, slot)| [*key, *slot]).collect();
+            if !flat.is_empty() {
+                queue.write_buffer(&self.keys, 0, bytemuck::cast_slice(&flat));
+            }
+            self.key_count = entries.len() as u32;
+            self.keys_dirty = false;
+        }
+        let uniform = self.uniform_for(camera, target_height);
+        queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
+    }
+
+    pub(crate) fn bind_group(&self) -> &wgpu::BindGroup {
+        &self.bind_group
+    }
+
+    fn uniform_for(&self, camera: &ViewCamera, target_height: u32) -> LayerUniform {
+        let base_only = self.base_suffices(camera);
+        let view_order = match (base_only, self.base_order) {
+            (true, Some(base)) => base,
+            _ => self.view_order(camera),
+        };
+        // Screen pixel → plane is affine; the GPU's pixel y runs down like the camera's.
+        let viewport = camera.viewport();
+        let scale = viewport.height / f64::from(target_height.max(1));
+        let origin = camera.screen_to_plane(ScreenPoint { x: 0.0, y: 0.0 });
+        let step_x = camera.screen_to_plane(ScreenPoint { x: scale, y: 0.0 });
+        let step_y = camera.screen_to_plane(ScreenPoint { x: 0.0, y: scale });
+        let plane_x = [(step_x.x - origin.x) as f32, (step_y.x - origin.x) as f32, origin.x as f32, 0.0];
+        let plane_y = [(step_x.y - origin.y) as f32, (step_y.y - origin.y) as f32, origin.y as f32, 0.0];
+        let to_survey = camera.frame().rotation_to(self.descriptor.frame).after(&camera.native_frame().inverse());
+        let rows = to_survey.rows().map(|row| [row[0] as f32, row[1] as f32, row[2] as f32, 0.0]);
+        let cuts = self.style.cuts.unwrap_or(self.descriptor.default_cuts);
+        let min_order = self.base_order.unwrap_or(self.descriptor.min_order).min(self.descriptor.min_order);
+        LayerUniform {
+            plane_x,
+            plane_y,
+            rot0: rows[0],
+            rot1: rows[1],
+            rot2: rows[2],
+            projection: projection_code(camera.projection()),
+            tile_width: self.descriptor.tile_width,
+            base_width: self.base_width,
+            key_count: self.key_count,
+            min_order: u32::from(min_order.min(view_order)),
+            max_order: u32::from(view_order.min(MAX_VIEW_ORDER)),
+            is_float: u32::from(self.descriptor.values),
+            colormap: self.style.colormap.index(),
+            stretch: self.style.stretch.code(),
+            reverse: u32::from(self.style.reverse),
+            cut_low: cuts[0] as f32,
+            cut_high: if cuts[1] == cuts[0] { (cuts[0] + 1.0) as f32 } else { cuts[1] as f32 },
+            opacity: self.style.opacity.clamp(0.0, 1.0),
+            base_per_row: self.base_per_row,
+            base_order: self.base_order.map_or(u32::MAX, u32::from),
+            base_only: u32::from(base_only),
+        }
+    }
+}
+
+/// The order whose tile pixels are just finer than the view's pixels, for a survey with
+/// `tile_width`-pixel tiles (clamped to the survey's orders and the renderer's reach).
+pub fn view_order(camera: &ViewCamera, tile_width: u32, min_order: u8, max_order: u8) -> u8 {
+    let order = pixel_order(camera) - i64::from(tile_width.max(1).trailing_zeros());
+    let order = order.clamp(0, i64::from(MAX_ORDER)) as u8;
+    order.clamp(min_order.min(max_order), max_order).min(MAX_VIEW_ORDER)
+}
+
+/// The shallowest HEALPix order whose cells are no larger than the view's pixels.
+pub fn pixel_order(camera: &ViewCamera) -> i64 {
+    let pixel = camera.pixel_scale().radians();
+    // A HEALPix cell of order n spans about sqrt(π/3) / 2^n radians.
+    let cell0 = (std::f64::consts::PI / 3.0).sqrt();
+    let order = (cell0 / pixel).log2().ceil();
+    if order.is_finite() { order.clamp(0.0, f64::from(MAX_ORDER)) as i64 } else { 0 }
+}
+
+fn projection_code(projection: Projection) -> u32 {
+    Projection::ALL.iter().position(|p| *p == projection).unwrap_or(0) as u32
+}
+
+fn write_tile(queue: &wgpu::Queue, texture: &wgpu::Texture, origin: wgpu::Origin3d, tile: &TileImage) {
+    let bytes: &[u8] = match &tile.pixels {
+        TilePixels::Rgba8(data) => data,
+        TilePixels::Float(data) => bytemuck::cast_slice(data),
+    };
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo { texture, mip_level: 0, origin, aspect: wgpu::TextureAspect::All },
+        bytes,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(tile.width * 4),
+            rows_per_image: Some(tile.height),
+        },
+        wgpu::Extent3d { width: tile.width, height: tile.height, depth_or_array_layers: 1 },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_recently_used_tile_is_evicted() {
+        let mut slots = TileSlots::new(2);
+        assert_eq!(slots.assign(10), Some(0));
+        assert_eq!(slots.assign(11), Some(1));
+        slots.touch(10);
+        // 11 is older than 10 now: it goes.
+        assert_eq!(slots.assign(12), Some(1));
+        assert!(slots.contains(10) && slots.contains(12) && !slots.contains(11));
+        assert_eq!(slots.assign(12), Some(1), "a resident tile keeps its slot");
+    }
+
+    #[test]
+    fn uniq_indices_fit_32_bits_up_to_order_13() {
+        assert_eq!(uniq(0, 0), Some(4));
+        assert_eq!(uniq(3, 448), Some(256 + 448));
+        assert!(uniq(13, (12 << 26) - 1).is_some());
+        assert_eq!(uniq(14, 0), None);
+        assert_eq!(uniq(3, 768), None);
+    }
+}

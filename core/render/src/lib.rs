@@ -1,0 +1,17 @@
+//! The Skyglass sky renderer, on wgpu and independent of any UI.
+//!
+//! [`SkyRenderer`] holds the pipelines; a [`HipsLayer`] holds one survey's resident tiles on
+//! the GPU; [`loader`] decides which tiles a view needs and reads them from a survey. The
+//! GUI draws through the same code into its window; [`render_to_rgba`] draws offscreen for
+//! `skyglass render` and the tests.
+
+pub mod gpu;
+pub mod layer;
+pub mod loader;
+pub mod renderer;
+pub mod style;
+
+pub use gpu::{GpuContext, GpuError};
+pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
+pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, render_to_rgba};
+pub use style::{Colormap, LayerStyle, Stretch};

@@ -1,0 +1,272 @@
+//! The sky renderer: pipelines made once, then layers drawn into any wgpu target (a window's
+//! surface through egui, or an offscreen texture for `skyglass render`).
+
+use crate::gpu::{GpuContext, GpuError};
+use crate::layer::HipsLayer;
+use crate::style::Colormap;
+use skyglass_sky::ViewCamera;
+
+const HIPS_SHADER: &str = include_str!("../../../shaders/hips.wgsl");
+
+pub struct SkyRenderer {
+    hips_pipeline: wgpu::RenderPipeline,
+    hips_layout: wgpu::BindGroupLayout,
+    colormaps: wgpu::TextureView,
+}
+
+impl SkyRenderer {
+    /// Pipelines for targets of `target_format`.
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, target_format: wgpu::TextureFormat) -> SkyRenderer {
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("hips.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(HIPS_SHADER.into()),
+        });
+        let fragment_only = wgpu::ShaderStages::FRAGMENT;
+        let texture = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: fragment_only,
+            ty: wgpu::BindingType::Texture {
+                // textureLoad only: float tiles need no filtering support.
+                sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                view_dimension: if binding == 4 {
+                    wgpu::TextureViewDimension::D2
+                } else {
+                    wgpu::TextureViewDimension::D2Array
+                },
+                multisampled: false,
+            },
+            count: None,
+        };
+        let hips_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("hips layer"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: fragment_only,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                texture(1),
+                texture(2),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 3,
+                    visibility: fragment_only,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                texture(4),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("hips"),
+            bind_group_layouts: &[Some(&hips_layout)],
+            immediate_size: 0,
+        });
+        let hips_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("hips"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: target_format,
+                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        let colormaps = colormap_texture(device, queue);
+        SkyRenderer { hips_pipeline, hips_layout, colormaps }
+    }
+
+    pub(crate) fn hips_bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        tiles: &wgpu::TextureView,
+        base: &wgpu::TextureView,
+        keys: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("hips layer"),
+            layout: &self.hips_layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(tiles) },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(base) },
+                wgpu::BindGroupEntry { binding: 3, resource: keys.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
+            ],
+        })
+    }
+
+    /// Writes each layer's per-view data; call before the render pass.
+    pub fn prepare(&self, queue: &wgpu::Queue, camera: &ViewCamera, target_height: u32, layers: &mut [&mut HipsLayer]) {
+        for layer in layers.iter_mut() {
+            layer.prepare(queue, camera, target_height);
+        }
+    }
+
+    /// Draws the layers, bottom first, into the pass (whose viewport is the camera's).
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, layers: &[&HipsLayer]) {
+        pass.set_pipeline(&self.hips_pipeline);
+        for layer in layers {
+            if layer.style.opacity <= 0.0 {
+                continue;
+            }
+            pass.set_bind_group(0, layer.bind_group(), &[]);
+            pass.draw(0..3, 0..1);
+        }
+    }
+}
+
+/// Renders the layers into a new RGBA image of the camera's viewport size, over black.
+pub fn render_to_rgba(
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    layers: &mut [&mut HipsLayer],
+) -> Result<(u32, u32, Vec<u8>), GpuError> {
+    let viewport = camera.viewport();
+    let (width, height) = (viewport.width.round().max(1.0) as u32, viewport.height.round().max(1.0) as u32);
+    let limits = gpu.device.limits();
+    if width > limits.max_texture_dimension_2d || height > limits.max_texture_dimension_2d {
+        return Err(GpuError::Readback(format!(
+            "{width}x{height} is larger than this GPU renders ({} px a side)",
+            limits.max_texture_dimension_2d
+        )));
+    }
+    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("offscreen sky"),
+        size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: OFFSCREEN_FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = target.create_view(&wgpu::TextureViewDescriptor::default());
+    renderer.prepare(&gpu.queue, camera, height, layers);
+
+    // Rows of a texture-to-buffer copy are padded to 256 bytes.
+    let row_bytes = width * 4;
+    let padded_row = row_bytes.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("sky readback"),
+        size: u64::from(padded_row) * u64::from(height),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("sky") });
+    {
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("sky"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::BLACK), store: wgpu::StoreOp::Store },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        let shared: Vec<&HipsLayer> = layers.iter().map(|layer| &**layer).collect();
+        renderer.draw(&mut pass, &shared);
+    }
+    encoder.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture: &target,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer: &readback,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+    );
+    gpu.queue.submit([encoder.finish()]);
+
+    let slice = readback.slice(..);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        let _ = sender.send(result);
+    });
+    gpu.device
+        .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
+        .map_err(|error| GpuError::Readback(error.to_string()))?;
+    receiver
+        .recv()
+        .map_err(|error| GpuError::Readback(error.to_string()))?
+        .map_err(|error| GpuError::Readback(error.to_string()))?;
+    let mapped = slice.get_mapped_range().map_err(|error| GpuError::Readback(error.to_string()))?;
+    let mut pixels = Vec::with_capacity((row_bytes * height) as usize);
+    for row in mapped.chunks_exact(padded_row as usize) {
+        pixels.extend_from_slice(&row[..row_bytes as usize]);
+    }
+    drop(mapped);
+    readback.unmap();
+    // Everything is composited over opaque black.
+    for alpha in pixels.iter_mut().skip(3).step_by(4) {
+        *alpha = 255;
+    }
+    Ok((width, height, pixels))
+}
+
+/// Plain (not sRGB) RGBA: tile bytes reach the image unchanged, as other HiPS tools do.
+pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+fn colormap_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::TextureView {
+    let count = Colormap::ALL.len() as u32;
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("colormaps"),
+        size: wgpu::Extent3d { width: 256, height: count, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba8Unorm,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    let bytes: Vec<u8> = Colormap::ALL.iter().flat_map(|c| c.table()).flatten().collect();
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture: &texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        &bytes,
+        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(256 * 4), rows_per_image: Some(count) },
+        wgpu::Extent3d { width: 256, height: count, depth_or_array_layers: 1 },
+    );
+    texture.create_view(&wgpu::TextureViewDescriptor::default())
+}

@@ -1,0 +1,359 @@
+// One HiPS layer, drawn per pixel: each fragment is un-projected to a sky direction, which
+// gives its HEALPix cell and the offsets inside it, hence the tile texel to show. Exact for
+// every projection, including the all-sky ones whose edges a mesh would straddle.
+//
+// Conventions (as in core/hips): a tile texel at (column, row) holds the HEALPix offsets
+// dy = (column + 0.5) / w and dx = (row + 0.5) / w of its cell, where dx runs from the
+// south corner toward the east corner and dy from the south corner toward the west one.
+
+struct Layer {
+    // Screen pixel (x right, y down) to projection plane: plane = (dot(px, plane_x.xyz), dot(px, plane_y.xyz)), px = (x, y, 1).
+    plane_x: vec4<f32>,
+    plane_y: vec4<f32>,
+    // Native unit vector to the survey frame (rows).
+    rot0: vec4<f32>,
+    rot1: vec4<f32>,
+    rot2: vec4<f32>,
+    projection: u32,
+    tile_width: u32,
+    base_width: u32,
+    key_count: u32,
+    min_order: u32,
+    max_order: u32,
+    is_float: u32,
+    colormap: u32,
+    stretch: u32,
+    reverse: u32,
+    cut_low: f32,
+    cut_high: f32,
+    opacity: f32,
+    // Base (Allsky) tiles sit side by side in one mosaic, this many to a row.
+    base_per_row: u32,
+    // The Allsky mosaic's order (NO_BASE when there is none), and whether the view is so
+    // wide that the Allsky alone is drawn: it already has a texel per screen pixel, and
+    // full tiles would only alias.
+    base_order: u32,
+    base_only: u32,
+}
+
+// A resident tile: its uniq index (4·4^order + index) and where it is: a layer of `tiles`,
+// or, for an Allsky tile, a place in the base mosaic; both the key and the slot of an Allsky
+// tile have the high bit set.
+struct TileKey {
+    uniq: u32,
+    slot: u32,
+}
+
+@group(0) @binding(0) var<uniform> layer: Layer;
+@group(0) @binding(1) var tiles: texture_2d_array<f32>;
+@group(0) @binding(2) var base_tiles: texture_2d_array<f32>;
+@group(0) @binding(3) var<storage, read> keys: array<TileKey>;
+@group(0) @binding(4) var colormaps: texture_2d<f32>;
+
+const PI: f32 = 3.14159265358979;
+const HALF_PI: f32 = 1.57079632679490;
+const QUARTER_PI: f32 = 0.78539816339745;
+const SQRT2: f32 = 1.41421356237310;
+const BASE_FLAG: u32 = 0x80000000u;
+const NO_BASE: u32 = 0xffffffffu;
+
+const SIN: u32 = 0u;
+const TAN: u32 = 1u;
+const STG: u32 = 2u;
+const ZEA: u32 = 3u;
+const ARC: u32 = 4u;
+const AIT: u32 = 5u;
+const MOL: u32 = 6u;
+const MER: u32 = 7u;
+const CAR: u32 = 8u;
+const HPX: u32 = 9u;
+
+@vertex
+fn vs_main(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
+    // One triangle that covers the whole target.
+    let x = f32((index << 1u) & 2u) * 2.0 - 1.0;
+    let y = f32(index & 2u) * 2.0 - 1.0;
+    return vec4<f32>(x, y, 0.0, 1.0);
+}
+
+fn from_angles(phi: f32, theta: f32) -> vec3<f32> {
+    return vec3<f32>(cos(theta) * cos(phi), cos(theta) * sin(phi), sin(theta));
+}
+
+// Zenithal projections: x = R sin φ, y = −R cos φ; the vector is (−y·c, x·c, sin θ) with c = cos θ / R.
+fn zenithal(p: vec2<f32>, cos_over_r: f32, sin_theta: f32) -> vec3<f32> {
+    return vec3<f32>(-p.y * cos_over_r, p.x * cos_over_r, sin_theta);
+}
+
+// The native unit vector under a plane point; w = 0 where the projection does not reach.
+fn unproject(p: vec2<f32>) -> vec4<f32> {
+    let r2 = dot(p, p);
+    let r = sqrt(r2);
+    switch layer.projection {
+        case SIN: {
+            if r2 > 1.0 { return vec4<f32>(0.0); }
+            return vec4<f32>(zenithal(p, 1.0, sqrt(1.0 - r2)), 1.0);
+        }
+        case TAN: {
+            let k = inverseSqrt(1.0 + r2);
+            return vec4<f32>(zenithal(p, k, k), 1.0);
+        }
+        case STG: {
+            let t2 = r2 / 4.0;
+            let k = 1.0 / (1.0 + t2);
+            return vec4<f32>(zenithal(p, k, (1.0 - t2) * k), 1.0);
+        }
+        case ZEA: {
+            if r2 > 4.0 { return vec4<f32>(0.0); }
+            return vec4<f32>(zenithal(p, sqrt(1.0 - r2 / 4.0), 1.0 - r2 / 2.0), 1.0);
+        }
+        case ARC: {
+            if r > PI { return vec4<f32>(0.0); }
+            var k = 1.0;
+            if r > 1e-4 { k = sin(r) / r; }
+            return vec4<f32>(zenithal(p, k, cos(r)), 1.0);
+        }
+        case AIT: {
+            let z2 = 1.0 - (p.x / 4.0) * (p.x / 4.0) - (p.y / 2.0) * (p.y / 2.0);
+            if z2 < 0.5 { return vec4<f32>(0.0); }
+            let z = sqrt(z2);
+            let phi = 2.0 * atan2(z * p.x / 2.0, 2.0 * z2 - 1.0);
+            let theta = asin(clamp(p.y * z, -1.0, 1.0));
+            return vec4<f32>(from_angles(phi, theta), 1.0);
+        }
+        case MOL: {
+            let sin_gamma = p.y / SQRT2;
+            if abs(sin_gamma) > 1.0 { return vec4<f32>(0.0); }
+            let gamma = asin(sin_gamma);
+            let cos_gamma = cos(gamma);
+            let phi = PI * p.x / (2.0 * SQRT2 * max(cos_gamma, 1e-7));
+            if abs(phi) > PI { return vec4<f32>(0.0); }
+            let sin_theta = (2.0 * gamma + sin(2.0 * gamma)) / PI;
+            return vec4<f32>(from_angles(phi, asin(clamp(sin_theta, -1.0, 1.0))), 1.0);
+        }
+        case MER: {
+            if abs(p.x) > PI { return vec4<f32>(0.0); }
+            return vec4<f32>(from_angles(p.x, 2.0 * atan(exp(p.y)) - HALF_PI), 1.0);
+        }
+        case CAR: {
+            if abs(p.x) > PI || abs(p.y) > HALF_PI { return vec4<f32>(0.0); }
+            return vec4<f32>(from_angles(p.x, p.y), 1.0);
+        }
+        case HPX: {
+            if abs(p.x) > PI { return vec4<f32>(0.0); }
+            if abs(p.y) <= QUARTER_PI {
+                let sin_theta = p.y / (3.0 * PI / 8.0);
+                return vec4<f32>(from_angles(p.x, asin(clamp(sin_theta, -1.0, 1.0))), 1.0);
+            }
+            if abs(p.y) > HALF_PI { return vec4<f32>(0.0); }
+            let sigma = 2.0 - abs(p.y) / QUARTER_PI;
+            let theta = sign(p.y) * asin(clamp(1.0 - sigma * sigma / 3.0, -1.0, 1.0));
+            let facet = clamp(floor((p.x + PI) / HALF_PI), 0.0, 3.0);
+            let centre = -PI + (2.0 * facet + 1.0) * QUARTER_PI;
+            let offset = p.x - centre;
+            if sigma <= 0.0 || abs(offset / sigma) >= QUARTER_PI { return vec4<f32>(0.0); }
+            return vec4<f32>(from_angles(centre + offset / sigma, theta), 1.0);
+        }
+        default: {
+            return vec4<f32>(0.0);
+        }
+    }
+}
+
+// The base cell (face) of a direction and its continuous coordinates in that face, scaled to
+// `nside` cells a side: the integer parts are the nested (ix, iy), the fractions the offsets
+// (dx, dy). The HEALPix ang2pix algorithm without its final rounding; near the poles
+// 1 − |z| is taken as (x² + y²) / (1 + |z|), which keeps its digits in single precision.
+fn healpix_face_xy(v: vec3<f32>, nside: f32) -> vec3<f32> {
+    let z = v.z;
+    let za = abs(z);
+    var tt = atan2(v.y, v.x) / HALF_PI;
+    if tt < 0.0 { tt += 4.0; }
+    if tt >= 4.0 { tt -= 4.0; }
+    if za <= 2.0 / 3.0 {
+        let t1 = nside * (0.5 + tt);
+        let t2 = nside * 0.75 * z;
+        let a = t1 - t2;
+        let b = t1 + t2;
+        let ifp = floor(a / nside);
+        let ifm = floor(b / nside);
+        var face: f32;
+        if ifp == ifm {
+            face = (ifp % 4.0) + 4.0;
+        } else if ifp < ifm {
+            face = ifp % 4.0;
+        } else {
+            face = (ifm % 4.0) + 8.0;
+        }
+        return vec3<f32>(face, b - ifm * nside, nside - (a - ifp * nside));
+    }
+    let ntt = min(floor(tt), 3.0);
+    let tp = tt - ntt;
+    let tmp = nside * sqrt(3.0) * length(v.xy) / sqrt(1.0 + za);
+    let jp = tp * tmp;
+    let jm = (1.0 - tp) * tmp;
+    if z > 0.0 {
+        return vec3<f32>(ntt, nside - jm, nside - jp);
+    }
+    return vec3<f32>(ntt + 8.0, jp, jm);
+}
+
+// NaN by its bits: comparisons with NaN may be optimised away.
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn spread_bits(v: u32) -> u32 {
+    var x = v & 0x0000ffffu;
+    x = (x | (x << 8u)) & 0x00ff00ffu;
+    x = (x | (x << 4u)) & 0x0f0f0f0fu;
+    x = (x | (x << 2u)) & 0x33333333u;
+    x = (x | (x << 1u)) & 0x55555555u;
+    return x;
+}
+
+// The slot of a resident tile, or -1.
+fn find_tile(uniq: u32) -> i32 {
+    var low = 0u;
+    var high = layer.key_count;
+    while low < high {
+        let middle = (low + high) / 2u;
+        let key = keys[middle].uniq;
+        if key == uniq {
+            return i32(middle);
+        }
+        if key < uniq {
+            low = middle + 1u;
+        } else {
+            high = middle;
+        }
+    }
+    return -1;
+}
+
+fn texel(slot: u32, xy: vec2<i32>) -> vec4<f32> {
+    if (slot & BASE_FLAG) != 0u {
+        let position = slot & ~BASE_FLAG;
+        let corner = vec2<u32>(position % layer.base_per_row, position / layer.base_per_row) * layer.base_width;
+        return textureLoad(base_tiles, xy + vec2<i32>(corner), 0, 0);
+    }
+    return textureLoad(tiles, xy, i32(slot), 0);
+}
+
+// Bilinear within the tile, edges clamped. For value tiles a blank (NaN) neighbour is skipped.
+fn sample_tile(slot: u32, width: u32, offsets: vec2<f32>) -> vec4<f32> {
+    let w = f32(width);
+    // Texture x follows dy, texture y follows dx.
+    let p = vec2<f32>(offsets.y * w - 0.5, offsets.x * w - 0.5);
+    let p0 = floor(p);
+    let f = p - p0;
+    let last = i32(width) - 1;
+    let i0 = clamp(vec2<i32>(p0), vec2<i32>(0), vec2<i32>(last));
+    let i1 = clamp(vec2<i32>(p0) + vec2<i32>(1), vec2<i32>(0), vec2<i32>(last));
+    let c00 = texel(slot, vec2<i32>(i0.x, i0.y));
+    let c10 = texel(slot, vec2<i32>(i1.x, i0.y));
+    let c01 = texel(slot, vec2<i32>(i0.x, i1.y));
+    let c11 = texel(slot, vec2<i32>(i1.x, i1.y));
+    if layer.is_float == 0u {
+        return mix(mix(c00, c10, f.x), mix(c01, c11, f.x), f.y);
+    }
+    // Weighted mean of the valid corners; all blank stays blank.
+    var sum = 0.0;
+    var weight = 0.0;
+    let weights = vec4<f32>((1.0 - f.x) * (1.0 - f.y), f.x * (1.0 - f.y), (1.0 - f.x) * f.y, f.x * f.y);
+    let values = vec4<f32>(c00.r, c10.r, c01.r, c11.r);
+    for (var i = 0; i < 4; i++) {
+        let value = values[i];
+        if !is_nan(value) && weights[i] > 0.0 {
+            sum += value * weights[i];
+            weight += weights[i];
+        }
+    }
+    if weight <= 0.0 {
+        return vec4<f32>(bitcast<f32>(0x7fc00000u));
+    }
+    return vec4<f32>(sum / weight);
+}
+
+fn stretch(t: f32) -> f32 {
+    switch layer.stretch {
+        case 1u: { return sqrt(t); }
+        case 2u: { return log(1000.0 * t + 1.0) / log(1001.0); }
+        case 3u: { return asinh(10.0 * t) / asinh(10.0); }
+        case 4u: { return t * t; }
+        default: { return t; }
+    }
+}
+
+fn colour_of_value(value: f32) -> vec4<f32> {
+    var t = clamp((value - layer.cut_low) / (layer.cut_high - layer.cut_low), 0.0, 1.0);
+    t = stretch(t);
+    if layer.reverse != 0u { t = 1.0 - t; }
+    let index = i32(clamp(t * 255.0 + 0.5, 0.0, 255.0));
+    return textureLoad(colormaps, vec2<i32>(index, i32(layer.colormap)), 0);
+}
+
+// The uniq index of the cell of `order` holding a point given by its face coordinates at `deepest`.
+fn cell_uniq(face_xy: vec3<f32>, deepest: f32, order: u32) -> u32 {
+    let nside = f32(1u << order);
+    let ixy = min(floor(face_xy.yz * (nside / deepest)), vec2<f32>(nside - 1.0));
+    let index = u32(face_xy.x) * u32(nside) * u32(nside) + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u);
+    return (4u << (2u * order)) + index;
+}
+
+// The offsets (dx, dy) of the point inside its cell of `order`.
+fn cell_offsets(face_xy: vec3<f32>, deepest: f32, order: u32) -> vec2<f32> {
+    let nside = f32(1u << order);
+    let xy = face_xy.yz * (nside / deepest);
+    let ixy = min(floor(xy), vec2<f32>(nside - 1.0));
+    return clamp(xy - ixy, vec2<f32>(0.0), vec2<f32>(1.0));
+}
+
+// The colour of the layer at a point of a resident tile, alpha included.
+fn shade(slot: u32, width: u32, offsets: vec2<f32>) -> vec4<f32> {
+    let colour = sample_tile(slot, width, offsets);
+    if layer.is_float == 0u {
+        return vec4<f32>(colour.rgb, colour.a * layer.opacity);
+    }
+    if is_nan(colour.r) {
+        return vec4<f32>(0.0);
+    }
+    return vec4<f32>(colour_of_value(colour.r).rgb, layer.opacity);
+}
+
+@fragment
+fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    let px = vec3<f32>(position.xy, 1.0);
+    let plane = vec2<f32>(dot(px, layer.plane_x.xyz), dot(px, layer.plane_y.xyz));
+    let native = unproject(plane);
+    if native.w == 0.0 {
+        discard;
+    }
+    let n = native.xyz;
+    let v = normalize(vec3<f32>(dot(layer.rot0.xyz, n), dot(layer.rot1.xyz, n), dot(layer.rot2.xyz, n)));
+
+    // The deepest resident tile under the pixel: the view's order first, then its ancestors,
+    // then the Allsky tile.
+    let deepest = f32(1u << layer.max_order);
+    let face_xy = healpix_face_xy(v, deepest);
+    if layer.base_only == 0u {
+        var order = i32(layer.max_order);
+        loop {
+            if order < i32(layer.min_order) {
+                break;
+            }
+            let found = find_tile(cell_uniq(face_xy, deepest, u32(order)));
+            if found >= 0 {
+                return shade(keys[found].slot, layer.tile_width, cell_offsets(face_xy, deepest, u32(order)));
+            }
+            order -= 1;
+        }
+    }
+    if layer.base_order != NO_BASE && layer.base_order <= layer.max_order {
+        let found = find_tile(cell_uniq(face_xy, deepest, layer.base_order) | BASE_FLAG);
+        if found >= 0 {
+            return shade(keys[found].slot, layer.base_width, cell_offsets(face_xy, deepest, layer.base_order));
+        }
+    }
+    discard;
+}
