@@ -42,11 +42,17 @@ fn version_and_help() {
 }
 
 #[test]
-fn without_a_subcommand_it_says_plainly_there_is_no_window_yet() {
-    let output = skyglass(&[]);
-    assert!(output.status.success());
-    let text = stdout(&output);
-    assert!(text.contains("not built yet") && text.contains("skyglass coords"), "{text}");
+fn without_a_display_the_app_says_so_and_exits() {
+    // The desktop app needs a display; without one it must fail fast with a reason, not hang.
+    let output = Command::new(env!("CARGO_BIN_EXE_skyglass"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .expect("the skyglass binary runs");
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("cannot open the window") && text.contains("DISPLAY"), "{text}");
 }
 
 #[test]

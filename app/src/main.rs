@@ -3,6 +3,7 @@
 
 mod convert;
 mod coords;
+mod gui;
 mod render;
 
 use anyhow::Result;
@@ -53,25 +54,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Coords(args)) => coords::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Render(args)) => render::run(&args),
-        None => {
-            println!("{}", NO_GUI_YET);
-            Ok(())
-        }
+        None => gui::run(),
     }
 }
-
-/// Printed when `skyglass` runs without a subcommand, until the sky view exists.
-const NO_GUI_YET: &str = "\
-Skyglass is at its foundation stage: the desktop sky view is not built yet, so there is no
-window to open. What works today is on the command line:
-
-  skyglass coords \"00:42:44.3 +41:16:09\"              a position in every frame
-  skyglass coords \"121.17 -21.57\" --from galactic --to icrs
-  skyglass convert result.vot result.parquet         a table in another format
-  skyglass render --hips DIR --center \"83.8 -5.4\" --fov 40 -o orion.png
-                                                     HiPS surveys drawn to an image
-
-Run `skyglass --help` for everything.";
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default_level = match (quiet, verbose) {

@@ -18,5 +18,5 @@ pub mod tile;
 
 pub use decode::{DecodeError, TileImage, TilePixels, decode, split_allsky};
 pub use properties::{HipsFrame, HipsProperties, PropertiesError};
-pub use survey::{HipsSurvey, OpenError, TileError};
+pub use survey::{EmbeddedFiles, HipsSurvey, OpenError, TileError};
 pub use tile::{TileFormat, allsky_path, tile_path};

@@ -30,11 +30,20 @@ pub enum TileError {
     Decode { path: String, source: DecodeError },
 }
 
+/// Files of a survey built into the program: (path relative to the HiPS root, contents).
+pub type EmbeddedFiles = &'static [(&'static str, &'static [u8])];
+
+#[derive(Debug)]
+enum Source {
+    Folder(PathBuf),
+    Embedded(EmbeddedFiles),
+}
+
 /// An opened survey. Reading tiles is synchronous; callers put it on a worker thread.
 #[derive(Debug)]
 pub struct HipsSurvey {
     location: String,
-    root: PathBuf,
+    source: Source,
     properties: HipsProperties,
     coverage: Option<SpaceMoc>,
 }
@@ -55,19 +64,39 @@ impl HipsSurvey {
         };
         let properties = HipsProperties::parse(&text)
             .map_err(|source| OpenError::Properties { location: location.to_owned(), source })?;
-        // A missing or unreadable MOC only costs requests for tiles that do not exist.
-        let coverage = match std::fs::read(root.join("Moc.fits")) {
-            Ok(bytes) => match Moc::from_fits(&bytes) {
+        let mut survey =
+            HipsSurvey { location: location.to_owned(), source: Source::Folder(root), properties, coverage: None };
+        survey.read_coverage();
+        Ok(survey)
+    }
+
+    /// A survey whose files are built into the program (the offline sky). `location` names it
+    /// in messages.
+    pub fn embedded(location: &str, files: EmbeddedFiles) -> Result<HipsSurvey, OpenError> {
+        let Some((_, bytes)) = files.iter().find(|(path, _)| *path == "properties") else {
+            return Err(OpenError::NoProperties { location: location.to_owned() });
+        };
+        let properties = HipsProperties::parse(&String::from_utf8_lossy(bytes))
+            .map_err(|source| OpenError::Properties { location: location.to_owned(), source })?;
+        let mut survey =
+            HipsSurvey { location: location.to_owned(), source: Source::Embedded(files), properties, coverage: None };
+        survey.read_coverage();
+        Ok(survey)
+    }
+
+    /// A missing or unreadable MOC only costs requests for tiles that do not exist.
+    fn read_coverage(&mut self) {
+        self.coverage = match self.read_file("Moc.fits") {
+            Ok(Some(bytes)) => match Moc::from_fits(&bytes) {
                 Ok(Moc::Space(moc)) => Some(moc),
                 Ok(_) => None,
                 Err(error) => {
-                    tracing::warn!("{location}/Moc.fits ignored: {error}");
+                    tracing::warn!("{}/Moc.fits ignored: {error}", self.location);
                     None
                 }
             },
-            Err(_) => None,
+            _ => None,
         };
-        Ok(HipsSurvey { location: location.to_owned(), root, properties, coverage })
     }
 
     pub fn location(&self) -> &str {
@@ -116,7 +145,13 @@ impl HipsSurvey {
     }
 
     fn read_file(&self, relative: &str) -> Result<Option<Vec<u8>>, TileError> {
-        match std::fs::read(self.root.join(relative)) {
+        let root = match &self.source {
+            Source::Folder(root) => root,
+            Source::Embedded(files) => {
+                return Ok(files.iter().find(|(path, _)| *path == relative).map(|(_, bytes)| bytes.to_vec()));
+            }
+        };
+        match std::fs::read(root.join(relative)) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
             Err(source) => Err(TileError::Io { path: format!("{}/{relative}", self.location), source }),

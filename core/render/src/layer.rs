@@ -328,7 +328,9 @@ impl HipsLayer {
     }
 
     /// Writes the uniforms for this view and, if tiles changed, the lookup table.
-    pub(crate) fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, target_height: u32) {
+    /// `origin` is where the camera's screen (0, 0) sits in the target, in target pixels
+    /// (a view inside a window starts at its rectangle's corner).
+    pub(crate) fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2]) {
         if self.keys_dirty {
             let mut entries: Vec<(u32, u32)> = self.base_keys.iter().copied().chain(self.slots.entries()).collect();
             entries.sort_unstable();
@@ -339,7 +341,7 @@ impl HipsLayer {
             self.key_count = entries.len() as u32;
             self.keys_dirty = false;
         }
-        let uniform = self.uniform_for(camera, target_height);
+        let uniform = self.uniform_for(camera, origin);
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
     }
 
@@ -347,20 +349,18 @@ impl HipsLayer {
         &self.bind_group
     }
 
-    fn uniform_for(&self, camera: &ViewCamera, target_height: u32) -> LayerUniform {
+    fn uniform_for(&self, camera: &ViewCamera, origin: [f64; 2]) -> LayerUniform {
         let base_only = self.base_suffices(camera);
         let view_order = match (base_only, self.base_order) {
             (true, Some(base)) => base,
             _ => self.view_order(camera),
         };
-        // Screen pixel → plane is affine; the GPU's pixel y runs down like the camera's.
-        let viewport = camera.viewport();
-        let scale = viewport.height / f64::from(target_height.max(1));
-        let origin = camera.screen_to_plane(ScreenPoint { x: 0.0, y: 0.0 });
-        let step_x = camera.screen_to_plane(ScreenPoint { x: scale, y: 0.0 });
-        let step_y = camera.screen_to_plane(ScreenPoint { x: 0.0, y: scale });
-        let plane_x = [(step_x.x - origin.x) as f32, (step_y.x - origin.x) as f32, origin.x as f32, 0.0];
-        let plane_y = [(step_x.y - origin.y) as f32, (step_y.y - origin.y) as f32, origin.y as f32, 0.0];
+        // Target pixel → plane is affine; the GPU's pixel y runs down like the camera's.
+        let at = |x: f64, y: f64| camera.screen_to_plane(ScreenPoint { x: x - origin[0], y: y - origin[1] });
+        let zero = at(0.0, 0.0);
+        let (step_x, step_y) = (at(1.0, 0.0), at(0.0, 1.0));
+        let plane_x = [(step_x.x - zero.x) as f32, (step_y.x - zero.x) as f32, zero.x as f32, 0.0];
+        let plane_y = [(step_x.y - zero.y) as f32, (step_y.y - zero.y) as f32, zero.y as f32, 0.0];
         let to_survey = camera.frame().rotation_to(self.descriptor.frame).after(&camera.native_frame().inverse());
         let rows = to_survey.rows().map(|row| [row[0] as f32, row[1] as f32, row[2] as f32, 0.0]);
         let cuts = self.style.cuts.unwrap_or(self.descriptor.default_cuts);

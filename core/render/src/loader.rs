@@ -9,7 +9,7 @@ use crate::layer::{HipsLayer, LayerDescriptor};
 use crate::renderer::{SkyRenderer, render_to_rgba};
 use crate::style::LayerStyle;
 use skyglass_hips::{HipsSurvey, TileError, TileFormat};
-use skyglass_sky::healpix::cells_in_view;
+use skyglass_sky::healpix::cells_in_view_in;
 use skyglass_sky::{Cell, ViewCamera};
 use std::collections::BTreeSet;
 
@@ -57,10 +57,10 @@ pub struct LoadReport {
     pub failed: Vec<String>,
 }
 
-/// The cells a view needs at the layer's order for it.
+/// The cells (of the survey's grid, in its frame) a view needs at the layer's order for it.
 pub fn needed_cells(layer: &HipsLayer, camera: &ViewCamera) -> (u8, Vec<u64>) {
     let order = layer.view_order(camera);
-    (order, cells_in_view(camera, order).unwrap_or_default())
+    (order, cells_in_view_in(camera, order, layer.descriptor().frame).unwrap_or_default())
 }
 
 /// Reads and uploads every tile the view needs, with ancestors where tiles are missing.

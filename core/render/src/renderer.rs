@@ -120,10 +120,11 @@ impl SkyRenderer {
         })
     }
 
-    /// Writes each layer's per-view data; call before the render pass.
-    pub fn prepare(&self, queue: &wgpu::Queue, camera: &ViewCamera, target_height: u32, layers: &mut [&mut HipsLayer]) {
+    /// Writes each layer's per-view data; call before the render pass. `origin` is where the
+    /// camera's screen (0, 0) sits in the target, in target pixels.
+    pub fn prepare(&self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2], layers: &mut [&mut HipsLayer]) {
         for layer in layers.iter_mut() {
-            layer.prepare(queue, camera, target_height);
+            layer.prepare(queue, camera, origin);
         }
     }
 
@@ -167,7 +168,7 @@ pub fn render_to_rgba(
         view_formats: &[],
     });
     let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-    renderer.prepare(&gpu.queue, camera, height, layers);
+    renderer.prepare(&gpu.queue, camera, [0.0, 0.0], layers);
 
     // Rows of a texture-to-buffer copy are padded to 256 bytes.
     let row_bytes = width * 4;

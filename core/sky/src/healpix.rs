@@ -4,6 +4,7 @@
 use crate::angle::Angle;
 use crate::camera::{ScreenPoint, ViewCamera};
 use crate::coord::LonLat;
+use crate::frame::Frame;
 use cdshealpix::nested;
 use cdshealpix::nested::bmoc::BMOC;
 use cdshealpix::sph_geom::ContainsSouthPoleMethod;
@@ -155,7 +156,15 @@ fn polygon_bmoc(order: u8, vertices: &[LonLat], inside: Option<LonLat>) -> Resul
 /// reach past the projection's edge) use a cone around the centre that holds every visible
 /// point.
 pub fn cells_in_view(camera: &ViewCamera, order: u8) -> Result<Vec<u64>, HealpixError> {
+    cells_in_view_in(camera, order, camera.frame())
+}
+
+/// [`cells_in_view`] for a HEALPix grid laid out in `frame` (a survey's frame), which may
+/// differ from the view's.
+pub fn cells_in_view_in(camera: &ViewCamera, order: u8, frame: Frame) -> Result<Vec<u64>, HealpixError> {
     check_order(order)?;
+    // Distances are the same in every frame: measure in the view's, cover in the grid's.
+    let to_grid = |p: LonLat| camera.frame().convert(frame, p);
     let viewport = camera.viewport();
     let centre_on_screen = ScreenPoint { x: viewport.width / 2.0, y: viewport.height / 2.0 };
     let view_centre = camera.screen_to_sky(centre_on_screen).unwrap_or(camera.centre());
@@ -167,7 +176,8 @@ pub fn cells_in_view(camera: &ViewCamera, order: u8) -> Result<Vec<u64>, Healpix
             // The true border strays from the polygon's great-circle edges by under an eighth
             // of a cell: the ring of neighbours around the partly covered cells holds it.
             let mut set = BTreeSet::new();
-            for cell in polygon_bmoc(order, &outline, Some(view_centre))?.flat_iter_cell() {
+            let outline: Vec<LonLat> = outline.into_iter().map(to_grid).collect();
+            for cell in polygon_bmoc(order, &outline, Some(to_grid(view_centre)))?.flat_iter_cell() {
                 set.insert(cell.hash);
                 if !cell.is_full {
                     set.extend(nested::neighbours(order, cell.hash, false).sorted_values_vec());
@@ -199,7 +209,7 @@ pub fn cells_in_view(camera: &ViewCamera, order: u8) -> Result<Vec<u64>, Healpix
     }
     let sample_step = camera.pixel_scale().radians() * viewport.width.max(viewport.height) / f64::from(steps);
     let radius = Angle::from_radians(reach + 4.0 * sample_step) + cell_size;
-    cone_coverage(order, view_centre, radius)
+    cone_coverage(order, to_grid(view_centre), radius)
 }
 
 /// Adds `rings` rings of neighbouring cells around a set of cells of `order`, for prefetching

@@ -1,0 +1,347 @@
+//! The desktop app: the sky view with its layer panel, tool bar and status bar (eframe on
+//! wgpu). Tiles are read on worker threads ([`fetch`]); the sky is drawn by `core/render`
+//! inside egui's frame through a paint callback ([`sky`]).
+
+mod fetch;
+mod sky;
+mod view;
+
+use anyhow::{Result, anyhow};
+use egui_wgpu::RenderState;
+use fetch::TileFetcher;
+use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
+use skyglass_hips::HipsSurvey;
+use skyglass_render::{Colormap, Stretch};
+use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera, parse_position};
+use view::ViewState;
+
+/// Opens the window and runs until it is closed.
+pub fn run() -> Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Skyglass")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([480.0, 320.0]),
+        renderer: eframe::Renderer::Wgpu,
+        ..Default::default()
+    };
+    eframe::run_native("Skyglass", options, Box::new(|cc| Ok(Box::new(SkyglassApp::new(cc)?))))
+        .map_err(|error| anyhow!("cannot open the window: {error}"))
+}
+
+pub struct SkyglassApp {
+    view: ViewState,
+    layers: Vec<Layer>,
+    next_layer_id: u64,
+    fetcher: TileFetcher,
+    /// Text typed in the go-to box, and what went wrong with it.
+    go_to: String,
+    go_to_error: Option<String>,
+    /// A HiPS folder or file URL to add, and what went wrong opening it.
+    add_location: String,
+    add_error: Option<String>,
+    /// The sky position under the pointer, in the view's frame.
+    pointer: Option<LonLat>,
+    status: Option<String>,
+}
+
+impl SkyglassApp {
+    fn new(cc: &eframe::CreationContext<'_>) -> Result<SkyglassApp, Box<dyn std::error::Error + Send + Sync>> {
+        let Some(render_state) = cc.wgpu_render_state.as_ref() else {
+            return Err("Skyglass draws with wgpu, which did not start".into());
+        };
+        SkyResources::install(render_state);
+        let ctx = cc.egui_ctx.clone();
+        let fetcher = TileFetcher::start(move || ctx.request_repaint());
+        let mut app = SkyglassApp {
+            view: ViewState::default(),
+            layers: Vec::new(),
+            next_layer_id: 1,
+            fetcher,
+            go_to: String::new(),
+            go_to_error: None,
+            add_location: String::new(),
+            add_error: None,
+            pointer: None,
+            status: None,
+        };
+        if let Some((name, files)) = BUNDLED.first() {
+            app.add_survey(HipsSurvey::embedded(name, files));
+        }
+        Ok(app)
+    }
+
+    fn add_survey(&mut self, survey: Result<HipsSurvey, skyglass_hips::OpenError>) {
+        match survey {
+            Ok(survey) => match Layer::new(self.next_layer_id, survey) {
+                Some(layer) => {
+                    self.next_layer_id += 1;
+                    self.layers.push(layer);
+                    self.add_error = None;
+                }
+                None => self.add_error = Some("the survey has no tile format Skyglass can draw".into()),
+            },
+            Err(error) => self.add_error = Some(error.to_string()),
+        }
+    }
+
+    fn tool_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label("Projection");
+            let mut projection = self.view.projection;
+            egui::ComboBox::from_id_salt("projection").selected_text(projection.code()).show_ui(ui, |ui| {
+                for p in Projection::ALL {
+                    ui.selectable_value(&mut projection, p, p.code());
+                }
+            });
+            if projection != self.view.projection {
+                self.view.set_projection(projection);
+            }
+            ui.label("Frame");
+            let mut frame = self.view.frame;
+            egui::ComboBox::from_id_salt("frame").selected_text(frame.name()).show_ui(ui, |ui| {
+                for f in Frame::ALL {
+                    ui.selectable_value(&mut frame, f, f.name());
+                }
+            });
+            if frame != self.view.frame {
+                self.view.set_frame(frame);
+            }
+            ui.separator();
+            ui.label("Go to");
+            let field =
+                ui.add(egui::TextEdit::singleline(&mut self.go_to).hint_text("RA Dec (ICRS)").desired_width(220.0));
+            if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                match parse_position(&self.go_to, Frame::Icrs) {
+                    Ok(position) => {
+                        self.view.go_to_icrs(position);
+                        self.go_to_error = None;
+                    }
+                    Err(error) => self.go_to_error = Some(error.to_string()),
+                }
+            }
+            if let Some(error) = &self.go_to_error {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+        });
+    }
+
+    fn layer_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Layers");
+        ui.label("Top of the list is drawn last, over the others.");
+        let mut remove = None;
+        let mut raise = None;
+        let count = self.layers.len();
+        for position in (0..count).rev() {
+            let layer = &mut self.layers[position];
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut layer.visible, "");
+                ui.strong(layer.title().to_owned());
+            });
+            ui.horizontal(|ui| {
+                ui.add(egui::Slider::new(&mut layer.style.opacity, 0.0..=1.0).text("opacity"));
+            });
+            ui.horizontal(|ui| {
+                if position + 1 < count && ui.small_button("▲ up").clicked() {
+                    raise = Some(position);
+                }
+                if position > 0 && ui.small_button("▼ down").clicked() {
+                    raise = Some(position - 1);
+                }
+                if ui.small_button("remove").clicked() {
+                    remove = Some(position);
+                }
+            });
+            if layer.can_show_values() {
+                let mut values = layer.is_values();
+                if ui.checkbox(&mut values, "FITS values (cuts, colormap)").changed() {
+                    layer.set_values(values);
+                }
+            }
+            if layer.is_values() {
+                let id = layer.id;
+                egui::ComboBox::from_id_salt(("colormap", id)).selected_text(layer.style.colormap.name()).show_ui(
+                    ui,
+                    |ui| {
+                        for colormap in Colormap::ALL {
+                            ui.selectable_value(&mut layer.style.colormap, *colormap, colormap.name());
+                        }
+                    },
+                );
+                egui::ComboBox::from_id_salt(("stretch", id)).selected_text(layer.style.stretch.name()).show_ui(
+                    ui,
+                    |ui| {
+                        for stretch in Stretch::ALL {
+                            ui.selectable_value(&mut layer.style.stretch, stretch, stretch.name());
+                        }
+                    },
+                );
+                let properties = layer.survey.properties();
+                let default_cuts = properties.pixel_cut.or(properties.data_range).unwrap_or([0.0, 1.0]);
+                let mut cuts = layer.style.cuts.unwrap_or(default_cuts);
+                let speed = ((cuts[1] - cuts[0]).abs() / 200.0).max(1e-9);
+                ui.horizontal(|ui| {
+                    ui.label("cuts");
+                    ui.add(egui::DragValue::new(&mut cuts[0]).speed(speed));
+                    ui.add(egui::DragValue::new(&mut cuts[1]).speed(speed));
+                });
+                if cuts != default_cuts {
+                    layer.style.cuts = Some(cuts);
+                }
+                ui.checkbox(&mut layer.style.reverse, "reverse colormap");
+            }
+            if let Some(credit) = &layer.survey.properties().copyright {
+                ui.small(format!("© {credit}"));
+            }
+            if let Some(problem) = &layer.problem {
+                ui.colored_label(ui.visuals().warn_fg_color, problem);
+            }
+        }
+        if let Some(position) = remove {
+            self.layers.remove(position);
+        }
+        if let Some(position) = raise {
+            self.layers.swap(position, position + 1);
+        }
+        ui.separator();
+        ui.heading("Add a layer");
+        for (name, files) in BUNDLED {
+            if ui.button(*name).clicked() {
+                self.add_survey(HipsSurvey::embedded(name, files));
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.add_location)
+                    .hint_text("HiPS folder or file:// URL")
+                    .desired_width(200.0),
+            );
+            if ui.button("Add").clicked() && !self.add_location.trim().is_empty() {
+                let location = self.add_location.trim().to_owned();
+                self.add_survey(HipsSurvey::open(&location));
+            }
+        });
+        if let Some(error) = &self.add_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            match self.pointer {
+                Some(position) => {
+                    let icrs = self.view.frame.convert(Frame::Icrs, position);
+                    let galactic = self.view.frame.convert(Frame::Galactic, position);
+                    ui.monospace(format!(
+                        "ICRS {} {}   Galactic {:.4} {:+.4}",
+                        icrs.lon().to_hms(2),
+                        icrs.lat().to_dms(1),
+                        galactic.lon().degrees(),
+                        galactic.lat().degrees()
+                    ));
+                }
+                None => {
+                    ui.monospace("—");
+                }
+            }
+            ui.separator();
+            ui.monospace(format!("FoV {}", format_fov(self.view.fov)));
+            if let Some(status) = &self.status {
+                ui.separator();
+                ui.label(status);
+            }
+        });
+    }
+
+    fn sky_view(&mut self, ui: &mut egui::Ui, render_state: Option<&RenderState>) {
+        let (rect, response) = ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+        let pixels_per_point = f64::from(ui.ctx().pixels_per_point());
+        let size = [f64::from(rect.width()) * pixels_per_point, f64::from(rect.height()) * pixels_per_point];
+        let camera = self.view.camera(size[0], size[1]);
+        let to_screen = |pos: egui::Pos2| ScreenPoint {
+            x: f64::from(pos.x - rect.min.x) * pixels_per_point,
+            y: f64::from(pos.y - rect.min.y) * pixels_per_point,
+        };
+
+        if response.dragged() {
+            let delta = response.drag_delta();
+            self.view.pan(&camera, [f64::from(delta.x) * pixels_per_point, f64::from(delta.y) * pixels_per_point]);
+        }
+        if response.double_clicked()
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            self.view.centre_on(&camera, to_screen(pos));
+        }
+        let hover = response.hover_pos();
+        if let Some(pos) = hover {
+            let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+            let factor = f64::from(zoom) * (f64::from(scroll) * 0.002).exp();
+            if (factor - 1.0).abs() > 1e-6 {
+                self.view.zoom_at(&camera, factor, to_screen(pos));
+            }
+        }
+        self.keyboard(ui, &camera);
+        self.pointer = hover.and_then(|pos| camera.screen_to_sky(to_screen(pos)));
+
+        // The camera as it is after this frame's gestures.
+        let camera = self.view.camera(size[0], size[1]);
+        if let Some(render_state) = render_state {
+            sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera);
+        }
+        let layers = self.layers.iter().filter(|layer| layer.visible).map(|layer| (layer.id, layer.style)).collect();
+        let origin = [f64::from(rect.min.x) * pixels_per_point, f64::from(rect.min.y) * pixels_per_point];
+        ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, SkyCallback { camera, origin, layers }));
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui, camera: &ViewCamera) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let viewport = camera.viewport();
+        let step = viewport.width.min(viewport.height) * 0.1;
+        let centre = ScreenPoint { x: viewport.width / 2.0, y: viewport.height / 2.0 };
+        ui.input(|input| {
+            let pans = [
+                (egui::Key::ArrowLeft, [step, 0.0]),
+                (egui::Key::ArrowRight, [-step, 0.0]),
+                (egui::Key::ArrowUp, [0.0, step]),
+                (egui::Key::ArrowDown, [0.0, -step]),
+            ];
+            for (key, delta) in pans {
+                if input.key_pressed(key) {
+                    self.view.pan(camera, delta);
+                }
+            }
+            if input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals) {
+                self.view.zoom_at(camera, 1.5, centre);
+            }
+            if input.key_pressed(egui::Key::Minus) {
+                self.view.zoom_at(camera, 1.0 / 1.5, centre);
+            }
+        });
+    }
+}
+
+fn format_fov(fov: Angle) -> String {
+    let degrees = fov.degrees();
+    if degrees >= 1.0 {
+        format!("{degrees:.2}°")
+    } else if degrees * 60.0 >= 1.0 {
+        format!("{:.2}′", degrees * 60.0)
+    } else {
+        format!("{:.2}″", degrees * 3600.0)
+    }
+}
+
+impl eframe::App for SkyglassApp {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        egui::Panel::top("tools").show(ui, |ui| self.tool_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("layers").resizable(true).default_size(260.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.layer_panel(ui));
+        });
+        let render_state = frame.wgpu_render_state().cloned();
+        egui::CentralPanel::no_frame().show(ui, |ui| self.sky_view(ui, render_state.as_ref()));
+    }
+}

@@ -1,0 +1,267 @@
+//! The sky inside egui: layers as the UI knows them, their GPU side kept in egui-wgpu's
+//! callback resources, and the paint callback that draws them with `core/render`.
+
+use super::fetch::{Fetched, Request, TileFetcher, TileKey};
+use egui_wgpu::wgpu;
+use egui_wgpu::{CallbackResources, CallbackTrait, RenderState, ScreenDescriptor};
+use skyglass_hips::{EmbeddedFiles, HipsSurvey, TileFormat};
+use skyglass_render::loader::{choose_format, needed_cells};
+use skyglass_render::{HipsLayer, LayerDescriptor, LayerStyle, SkyRenderer};
+use skyglass_sky::{Cell, LonLat, ViewCamera};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Tiles kept on the GPU per layer: 192 MiB for 512 px colour tiles.
+const TILES_PER_LAYER: u32 = 192;
+
+/// Surveys built into the binary, so that the first launch shows a sky with no network.
+pub const BUNDLED: &[(&str, EmbeddedFiles)] = &[
+    (
+        "Fermi LAT colour (bundled)",
+        &[
+            ("properties", include_bytes!("../../../assets/hips/FermiColor/properties")),
+            ("Norder3/Allsky.jpg", include_bytes!("../../../assets/hips/FermiColor/Norder3/Allsky.jpg")),
+        ],
+    ),
+    (
+        "Planck HFI 143 GHz (bundled)",
+        &[
+            ("properties", include_bytes!("../../../assets/hips/Planck-HFI143/properties")),
+            ("Norder3/Allsky.jpg", include_bytes!("../../../assets/hips/Planck-HFI143/Norder3/Allsky.jpg")),
+        ],
+    ),
+];
+
+/// A layer as the UI sees it.
+pub struct Layer {
+    pub id: u64,
+    pub survey: Arc<HipsSurvey>,
+    pub format: TileFormat,
+    pub style: LayerStyle,
+    pub visible: bool,
+    /// The GPU side exists (its Allsky, if any, has been read).
+    ready: bool,
+    /// Tiles the survey does not have, so never asked for again.
+    absent: HashSet<(u8, u64)>,
+    /// The last error reading this layer's tiles, shown once in the panel.
+    pub problem: Option<String>,
+}
+
+impl Layer {
+    pub fn new(id: u64, survey: HipsSurvey) -> Option<Layer> {
+        let format = choose_format(&survey, false)?;
+        Some(Layer {
+            id,
+            survey: Arc::new(survey),
+            format,
+            style: LayerStyle::default(),
+            visible: true,
+            ready: false,
+            absent: HashSet::new(),
+            problem: None,
+        })
+    }
+
+    pub fn title(&self) -> &str {
+        &self.survey.properties().title
+    }
+
+    pub fn is_values(&self) -> bool {
+        self.format.is_values()
+    }
+
+    pub fn can_show_values(&self) -> bool {
+        self.survey.properties().formats.iter().any(|f| f.is_values())
+    }
+
+    /// Switches between colour and FITS tiles; the GPU side is rebuilt.
+    pub fn set_values(&mut self, values: bool) {
+        if let Some(format) = choose_format(&self.survey, values)
+            && format != self.format
+        {
+            self.format = format;
+            self.ready = false;
+            self.absent.clear();
+        }
+    }
+}
+
+/// The GPU side of every layer, in egui-wgpu's callback resources.
+pub struct SkyResources {
+    renderer: SkyRenderer,
+    layers: HashMap<u64, (TileFormat, HipsLayer)>,
+}
+
+impl SkyResources {
+    pub fn install(render_state: &RenderState) {
+        let renderer = SkyRenderer::new(&render_state.device, &render_state.queue, render_state.target_format);
+        render_state.renderer.write().callback_resources.insert(SkyResources { renderer, layers: HashMap::new() });
+    }
+}
+
+/// Takes the tiles the workers have read and puts them on the GPU; asks for the tiles the
+/// view still lacks, centre first.
+pub fn sync_tiles(render_state: &RenderState, fetcher: &TileFetcher, layers: &mut [Layer], camera: &ViewCamera) {
+    let mut renderer = render_state.renderer.write();
+    let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
+    let queue = &render_state.queue;
+
+    for result in fetcher.take_results() {
+        match result {
+            Fetched::Allsky { layer: id, tiles } => {
+                let Some(layer) = layers.iter_mut().find(|l| l.id == id) else { continue };
+                let base = match tiles {
+                    Ok(base) => base,
+                    Err(error) => {
+                        tracing::warn!("{error}");
+                        layer.problem = Some(error);
+                        None
+                    }
+                };
+                let properties = layer.survey.properties();
+                let descriptor = LayerDescriptor {
+                    tile_width: properties.tile_width,
+                    values: layer.format.is_values(),
+                    frame: properties.frame.sky_frame(),
+                    min_order: properties.min_order,
+                    max_order: properties.max_order,
+                    default_cuts: properties.pixel_cut.or(properties.data_range).unwrap_or([0.0, 1.0]),
+                    capacity: TILES_PER_LAYER,
+                };
+                let base = base.as_ref().map(|(order, tiles)| (*order, tiles.as_slice()));
+                let gpu_layer = HipsLayer::new(&resources.renderer, &render_state.device, queue, descriptor, base);
+                resources.layers.insert(id, (layer.format, gpu_layer));
+                layer.ready = true;
+            }
+            Fetched::Tile { layer: id, order, index, tile } => {
+                let Some(layer) = layers.iter_mut().find(|l| l.id == id) else { continue };
+                let Some((format, gpu_layer)) = resources.layers.get_mut(&id) else { continue };
+                if *format != layer.format {
+                    continue;
+                }
+                match tile {
+                    Ok(Some(tile)) => {
+                        if let Err(error) = gpu_layer.insert_tile(queue, order, index, &tile) {
+                            layer.absent.insert((order, index));
+                            report_once(layer, format!("tile {order}/{index}: {error}"));
+                        }
+                    }
+                    Ok(None) => {
+                        layer.absent.insert((order, index));
+                    }
+                    Err(error) => {
+                        // A broken tile: its parent is drawn instead, and it is not asked for again.
+                        layer.absent.insert((order, index));
+                        report_once(layer, error);
+                    }
+                }
+            }
+        }
+    }
+    // Layers removed from the UI leave the GPU too.
+    resources.layers.retain(|id, _| layers.iter().any(|l| l.id == *id));
+
+    let mut wanted = Vec::new();
+    for layer in layers.iter_mut() {
+        if !layer.visible {
+            continue;
+        }
+        let key = TileKey::Allsky { layer: layer.id };
+        let gpu = resources.layers.get_mut(&layer.id).filter(|(format, _)| *format == layer.format);
+        let Some((_, gpu_layer)) = gpu else {
+            if !layer.ready && !fetcher.is_busy(&key) {
+                wanted.push(Request { key, survey: layer.survey.clone(), format: layer.format });
+            }
+            continue;
+        };
+        if gpu_layer.base_suffices(camera) {
+            continue;
+        }
+        let (order, cells) = needed_cells(gpu_layer, camera);
+        let shallowest = layer.survey.properties().min_order.min(order);
+        let survey_frame = layer.survey.properties().frame.sky_frame();
+        let centre = camera.frame().convert(survey_frame, camera.centre());
+        for index in by_distance_from_centre(order, cells, centre) {
+            // The tile itself, or, where the survey lacks it, its nearest ancestor that exists.
+            let mut cell = Cell::new(order, index).ok();
+            while let Some(current) = cell {
+                let (o, i) = (current.order(), current.index());
+                if gpu_layer.has_tile(o, i) {
+                    gpu_layer.touch(o, i);
+                    break;
+                }
+                if !layer.absent.contains(&(o, i)) {
+                    let key = TileKey::Tile { layer: layer.id, order: o, index: i };
+                    wanted.push(Request { key, survey: layer.survey.clone(), format: layer.format });
+                    break;
+                }
+                cell = if o > shallowest { current.parent() } else { None };
+            }
+        }
+    }
+    wanted.dedup_by(|a, b| a.key == b.key);
+    fetcher.want(wanted);
+}
+
+fn report_once(layer: &mut Layer, message: String) {
+    if layer.problem.is_none() {
+        tracing::warn!("{}: {message}", layer.survey.location());
+    }
+    layer.problem = Some(message);
+}
+
+/// The cells sorted so that the ones nearest the view's centre (given in the survey's
+/// frame, as the cells are) load first.
+fn by_distance_from_centre(order: u8, mut cells: Vec<u64>, centre: LonLat) -> Vec<u64> {
+    let centre = centre.to_vec3();
+    cells.sort_by_cached_key(|index| {
+        let Ok(cell) = Cell::new(order, *index) else { return u64::MAX };
+        (cell.centre().to_vec3().angle_to(centre).radians() * 1e6) as u64
+    });
+    cells
+}
+
+/// What one frame draws: the camera, where the view sits in the window, the layers in order.
+pub struct SkyCallback {
+    pub camera: ViewCamera,
+    /// The view's top-left corner in window pixels.
+    pub origin: [f64; 2],
+    pub layers: Vec<(u64, LayerStyle)>,
+}
+
+impl CallbackTrait for SkyCallback {
+    fn prepare(
+        &self,
+        _device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &ScreenDescriptor,
+        _encoder: &mut wgpu::CommandEncoder,
+        resources: &mut CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        let Some(sky) = resources.get_mut::<SkyResources>() else { return Vec::new() };
+        let SkyResources { renderer, layers } = sky;
+        let mut drawn: Vec<&mut HipsLayer> = Vec::new();
+        // Layers in draw order; a HashMap hands out one &mut per key.
+        let mut by_id: HashMap<u64, &mut HipsLayer> = layers.iter_mut().map(|(id, (_, l))| (*id, l)).collect();
+        for (id, style) in &self.layers {
+            if let Some(layer) = by_id.remove(id) {
+                layer.style = *style;
+                drawn.push(layer);
+            }
+        }
+        renderer.prepare(queue, &self.camera, self.origin, &mut drawn);
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        render_pass: &mut wgpu::RenderPass<'static>,
+        resources: &CallbackResources,
+    ) {
+        let Some(sky) = resources.get::<SkyResources>() else { return };
+        let drawn: Vec<&HipsLayer> =
+            self.layers.iter().filter_map(|(id, _)| sky.layers.get(id).map(|(_, layer)| layer)).collect();
+        sky.renderer.draw(render_pass, &drawn);
+    }
+}
