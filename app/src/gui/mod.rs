@@ -143,10 +143,10 @@ impl SkyglassApp {
                 ui.add(egui::Slider::new(&mut layer.style.opacity, 0.0..=1.0).text("opacity"));
             });
             ui.horizontal(|ui| {
-                if position + 1 < count && ui.small_button("▲ up").clicked() {
+                if position + 1 < count && ui.small_button("move up").clicked() {
                     raise = Some(position);
                 }
-                if position > 0 && ui.small_button("▼ down").clicked() {
+                if position > 0 && ui.small_button("move down").clicked() {
                     raise = Some(position - 1);
                 }
                 if ui.small_button("remove").clicked() {
