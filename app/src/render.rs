@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// A HiPS folder or file:// URL; repeat for more layers, drawn bottom first.
+    /// A HiPS folder, file:// or http(s):// URL (cached on disk); repeat for more layers,
+    /// drawn bottom first.
     #[arg(long = "hips", required = true, value_name = "PATH_OR_URL")]
     hips: Vec<String>,
 

@@ -10,9 +10,10 @@ use anyhow::{Result, anyhow};
 use egui_wgpu::RenderState;
 use fetch::TileFetcher;
 use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
-use skyglass_hips::HipsSurvey;
+use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
 use skyglass_render::{Colormap, Stretch};
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera, parse_position};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use view::ViewState;
 
 /// Opens the window and runs until it is closed.
@@ -25,8 +26,28 @@ pub fn run() -> Result<()> {
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
-    eframe::run_native("Skyglass", options, Box::new(|cc| Ok(Box::new(SkyglassApp::new(cc)?))))
+    eframe::run_native("Skyglass", options, Box::new(|cc| Ok(Box::new(SkyglassApp::new(cc, Startup::default())?))))
         .map_err(|error| anyhow!("cannot open the window: {error}"))
+}
+
+/// What the app does when it starts.
+pub struct Startup {
+    /// Try to open the default colour optical survey over the network, over the bundled sky.
+    pub online_default: bool,
+}
+
+impl Default for Startup {
+    fn default() -> Self {
+        Startup { online_default: true }
+    }
+}
+
+/// A survey being opened on another thread (opening an HTTP survey reads its properties).
+struct Opening {
+    label: String,
+    result: Receiver<Result<HipsSurvey, String>>,
+    /// The default survey tried at start-up: failing just means being offline.
+    quiet: bool,
 }
 
 pub struct SkyglassApp {
@@ -43,10 +64,15 @@ pub struct SkyglassApp {
     /// The sky position under the pointer, in the view's frame.
     pointer: Option<LonLat>,
     status: Option<String>,
+    opening: Vec<Opening>,
+    ctx: egui::Context,
 }
 
 impl SkyglassApp {
-    fn new(cc: &eframe::CreationContext<'_>) -> Result<SkyglassApp, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        startup: Startup,
+    ) -> Result<SkyglassApp, Box<dyn std::error::Error + Send + Sync>> {
         let Some(render_state) = cc.wgpu_render_state.as_ref() else {
             return Err("Skyglass draws with wgpu, which did not start".into());
         };
@@ -64,11 +90,61 @@ impl SkyglassApp {
             add_error: None,
             pointer: None,
             status: None,
+            opening: Vec::new(),
+            ctx: cc.egui_ctx.clone(),
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
         }
+        if startup.online_default
+            && let Some(survey) = KNOWN_SURVEYS.iter().find(|s| s.title == DEFAULT_ONLINE_SURVEY)
+        {
+            let urls = survey.urls.iter().map(|u| (*u).to_owned()).collect();
+            app.open_in_background(survey.title, urls, true);
+        }
         Ok(app)
+    }
+
+    /// Opens a survey from the first of `urls` that answers, without blocking the UI.
+    fn open_in_background(&mut self, label: &str, urls: Vec<String>, quiet: bool) {
+        let (sender, result) = channel();
+        let ctx = self.ctx.clone();
+        let spawned = std::thread::Builder::new().name("open-hips".into()).spawn(move || {
+            let mut outcome = Err(String::from("no URL to open"));
+            for url in &urls {
+                outcome = HipsSurvey::open(url).map_err(|error| error.to_string());
+                if outcome.is_ok() {
+                    break;
+                }
+            }
+            let _ = sender.send(outcome);
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.opening.push(Opening { label: label.to_owned(), result, quiet }),
+            Err(error) => self.add_error = Some(format!("cannot open {label}: {error}")),
+        }
+    }
+
+    /// Layers whose surveys finished opening join the top of the list.
+    fn collect_opened(&mut self) {
+        let mut still = Vec::new();
+        for opening in std::mem::take(&mut self.opening) {
+            match opening.result.try_recv() {
+                Ok(Ok(survey)) => self.add_survey(Ok(survey)),
+                Ok(Err(error)) if opening.quiet => {
+                    tracing::info!("{}: {error}", opening.label);
+                    self.status = Some(format!("offline: {} unreachable, showing the bundled sky", opening.label));
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!("{}: {error}", opening.label);
+                    self.add_error = Some(error);
+                }
+                Err(TryRecvError::Empty) => still.push(opening),
+                Err(TryRecvError::Disconnected) => {}
+            }
+        }
+        self.opening = still;
     }
 
     fn add_survey(&mut self, survey: Result<HipsSurvey, skyglass_hips::OpenError>) {
@@ -211,17 +287,34 @@ impl SkyglassApp {
                 self.add_survey(HipsSurvey::embedded(name, files));
             }
         }
+        egui::CollapsingHeader::new("Surveys online").show(ui, |ui| {
+            let mut regime = "";
+            for survey in KNOWN_SURVEYS {
+                if survey.regime != regime {
+                    regime = survey.regime;
+                    ui.label(egui::RichText::new(regime).small().weak());
+                }
+                if ui.button(survey.title).clicked() {
+                    let urls = survey.urls.iter().map(|u| (*u).to_owned()).collect();
+                    self.open_in_background(survey.title, urls, false);
+                }
+            }
+        });
         ui.horizontal(|ui| {
             ui.add(
-                egui::TextEdit::singleline(&mut self.add_location)
-                    .hint_text("HiPS folder or file:// URL")
-                    .desired_width(200.0),
+                egui::TextEdit::singleline(&mut self.add_location).hint_text("HiPS folder or URL").desired_width(200.0),
             );
             if ui.button("Add").clicked() && !self.add_location.trim().is_empty() {
                 let location = self.add_location.trim().to_owned();
-                self.add_survey(HipsSurvey::open(&location));
+                self.open_in_background(&location.clone(), vec![location], false);
             }
         });
+        for opening in &self.opening {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("opening {}", opening.label));
+            });
+        }
         if let Some(error) = &self.add_error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
@@ -336,6 +429,7 @@ fn format_fov(fov: Angle) -> String {
 
 impl eframe::App for SkyglassApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.collect_opened();
         egui::Panel::top("tools").show(ui, |ui| self.tool_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("layers").resizable(true).default_size(260.0).show(ui, |ui| {

@@ -1,12 +1,15 @@
 //! A HiPS survey opened from a local folder or a `file://` URL: its properties, its coverage
 //! (`Moc.fits`) and its tiles.
 
+use crate::cache::{DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, DiskCache, MemoryCache, default_cache_dir};
 use crate::decode::{self, DecodeError, TileImage};
 use crate::properties::{HipsProperties, PropertiesError};
 use crate::tile::{TileFormat, allsky_path, tile_path};
 use skyglass_sky::{Cell, Moc, SpaceMoc};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -18,14 +21,18 @@ pub enum OpenError {
     Properties { location: String, source: PropertiesError },
     #[error("{location}: {source}")]
     Io { location: String, source: std::io::Error },
-    #[error("{0}: only local folders and file:// URLs can be opened so far")]
+    #[error("{0}: HiPS are opened from folders, file://, http:// or https:// URLs")]
     UnsupportedScheme(String),
+    #[error("cannot reach {location}: {reason}")]
+    Network { location: String, reason: String },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TileError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("cannot fetch {url}: {reason}")]
+    Network { url: String, reason: String },
     #[error("{path}: {source}")]
     Decode { path: String, source: DecodeError },
 }
@@ -33,10 +40,170 @@ pub enum TileError {
 /// Files of a survey built into the program: (path relative to the HiPS root, contents).
 pub type EmbeddedFiles = &'static [(&'static str, &'static [u8])];
 
-#[derive(Debug)]
 enum Source {
     Folder(PathBuf),
     Embedded(EmbeddedFiles),
+    Http(Box<HttpSource>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Folder(path) => write!(f, "Folder({})", path.display()),
+            Source::Embedded(files) => write!(f, "Embedded({} files)", files.len()),
+            Source::Http(http) => write!(f, "Http({})", http.base),
+        }
+    }
+}
+
+/// How surveys on HTTP servers are fetched and cached.
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    /// The disk cache folder; `None` for no disk cache.
+    pub disk_cache: Option<PathBuf>,
+    pub disk_cache_bytes: u64,
+    pub memory_cache_bytes: usize,
+    /// Further tries after a failure that may pass (no connection, time-out, 5xx, 429).
+    pub retries: u32,
+    /// The first wait before a retry; it doubles each time.
+    pub backoff: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            disk_cache: default_cache_dir(),
+            disk_cache_bytes: DEFAULT_DISK_BYTES,
+            memory_cache_bytes: DEFAULT_MEMORY_BYTES,
+            retries: 2,
+            backoff: Duration::from_millis(250),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+struct HttpSource {
+    base: String,
+    client: reqwest::blocking::Client,
+    /// This survey's folder in the cache, named after its URL.
+    cache_prefix: String,
+    disk: Option<Arc<DiskCache>>,
+    memory: MemoryCache,
+    options: FetchOptions,
+}
+
+enum Fetch {
+    Found(Vec<u8>),
+    Absent,
+}
+
+impl HttpSource {
+    fn new(base: &str, options: &FetchOptions) -> Result<HttpSource, String> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("Skyglass/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| error.to_string())?;
+        let base = base.trim_end_matches('/').to_owned();
+        let cache_prefix = base
+            .split_once("://")
+            .map_or(base.as_str(), |(_, rest)| rest)
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                    .collect::<String>()
+            })
+            .map(|part| if part == "." || part == ".." { "_".to_owned() } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        let disk =
+            options.disk_cache.as_ref().map(|root| Arc::new(DiskCache::new(root.clone(), options.disk_cache_bytes)));
+        Ok(HttpSource {
+            base,
+            client,
+            cache_prefix,
+            disk,
+            memory: MemoryCache::new(options.memory_cache_bytes),
+            options: options.clone(),
+        })
+    }
+
+    /// A file of the survey: memory, then disk, then the server (whose answer is cached).
+    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>, TileError> {
+        let key = format!("{}/{relative}", self.cache_prefix);
+        if let Some(bytes) = self.memory.get(&key) {
+            return Ok(Some(bytes.to_vec()));
+        }
+        if let Some(bytes) = self.disk.as_ref().and_then(|disk| disk.get(&key)) {
+            self.memory.put(&key, Arc::new(bytes.clone()));
+            return Ok(Some(bytes));
+        }
+        let url = format!("{}/{relative}", self.base);
+        match self.fetch(&url)? {
+            Fetch::Found(bytes) => {
+                if let Some(disk) = &self.disk {
+                    disk.put(&key, &bytes);
+                }
+                self.memory.put(&key, Arc::new(bytes.clone()));
+                Ok(Some(bytes))
+            }
+            Fetch::Absent => Ok(None),
+        }
+    }
+
+    fn fetch(&self, url: &str) -> Result<Fetch, TileError> {
+        let mut wait = self.options.backoff;
+        let mut attempt = 0;
+        loop {
+            let outcome = self.client.get(url).send().and_then(|response| {
+                let status = response.status();
+                if status.is_success() {
+                    response.bytes().map(|bytes| Ok(Fetch::Found(bytes.to_vec())))
+                } else {
+                    Ok(Err(status))
+                }
+            });
+            let retry_reason = match outcome {
+                Ok(Ok(found)) => return Ok(found),
+                // A tile the survey does not have.
+                Ok(Err(status)) if status.as_u16() == 404 || status.as_u16() == 410 || status.as_u16() == 403 => {
+                    return Ok(Fetch::Absent);
+                }
+                Ok(Err(status)) if status.is_server_error() || status.as_u16() == 429 => format!("HTTP {status}"),
+                Ok(Err(status)) => {
+                    return Err(TileError::Network { url: url.to_owned(), reason: format!("HTTP {status}") });
+                }
+                Err(error) => error_chain(&error),
+            };
+            if attempt >= self.options.retries {
+                return Err(TileError::Network { url: url.to_owned(), reason: retry_reason });
+            }
+            attempt += 1;
+            std::thread::sleep(wait);
+            wait *= 2;
+        }
+    }
+}
+
+/// The innermost causes of an error, which hold the useful part ("connection refused"),
+/// without the outer layers that repeat the URL.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    // reqwest's outer message names the URL, which the caller's message already does.
+    if parts.len() > 1 && parts[0].starts_with("error sending request") {
+        parts.remove(0);
+    }
+    parts.dedup();
+    parts.join(": ")
 }
 
 /// An opened survey. Reading tiles is synchronous; callers put it on a worker thread.
@@ -49,8 +216,18 @@ pub struct HipsSurvey {
 }
 
 impl HipsSurvey {
-    /// Opens a survey from a folder path or a `file://` URL.
+    /// Opens a survey from a folder path, a `file://` URL or an `http(s)://` URL (cached on
+    /// disk in the platform's cache folder).
     pub fn open(location: &str) -> Result<HipsSurvey, OpenError> {
+        HipsSurvey::open_with(location, &FetchOptions::default())
+    }
+
+    /// [`HipsSurvey::open`] with explicit fetch and cache settings for HTTP surveys.
+    pub fn open_with(location: &str, options: &FetchOptions) -> Result<HipsSurvey, OpenError> {
+        let lower = location.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return HipsSurvey::open_http(location, options);
+        }
         let root = local_root(location)?;
         if !root.is_dir() {
             return Err(OpenError::NotFound(location.to_owned()));
@@ -66,6 +243,24 @@ impl HipsSurvey {
             .map_err(|source| OpenError::Properties { location: location.to_owned(), source })?;
         let mut survey =
             HipsSurvey { location: location.to_owned(), source: Source::Folder(root), properties, coverage: None };
+        survey.read_coverage();
+        Ok(survey)
+    }
+
+    fn open_http(location: &str, options: &FetchOptions) -> Result<HipsSurvey, OpenError> {
+        let network = |reason: String| OpenError::Network { location: location.to_owned(), reason };
+        let http = HttpSource::new(location, options).map_err(network)?;
+        // The properties come through the cache too: a survey seen once opens offline.
+        let text = match http.read("properties") {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(None) => return Err(OpenError::NoProperties { location: location.to_owned() }),
+            Err(TileError::Network { reason, .. }) => return Err(network(reason)),
+            Err(error) => return Err(network(error.to_string())),
+        };
+        let properties = HipsProperties::parse(&text)
+            .map_err(|source| OpenError::Properties { location: location.to_owned(), source })?;
+        let mut survey =
+            HipsSurvey { location: location.to_owned(), source: Source::Http(Box::new(http)), properties, coverage: None };
         survey.read_coverage();
         Ok(survey)
     }
@@ -150,6 +345,7 @@ impl HipsSurvey {
             Source::Embedded(files) => {
                 return Ok(files.iter().find(|(path, _)| *path == relative).map(|(_, bytes)| bytes.to_vec()));
             }
+            Source::Http(http) => return http.read(relative),
         };
         match std::fs::read(root.join(relative)) {
             Ok(bytes) => Ok(Some(bytes)),

@@ -189,3 +189,26 @@ fn allsky_of_the_wrong_shape_is_refused() {
     assert!(split_allsky(&tiles[0], 3).is_err());
     assert!(split_allsky(&tiles[0], 4).is_err());
 }
+
+#[test]
+fn the_real_hips_list_parses() {
+    let text = std::fs::read_to_string(shared_data().join("hips/hipslist/surveys.txt")).unwrap();
+    let entries = skyglass_hips::parse_hips_list(&text);
+    assert_eq!(entries.len(), 4);
+    let muse = &entries[0];
+    assert_eq!(muse.id, "CDS/C/MUSE-M42");
+    assert_eq!(muse.title, "MUSE map of the central Orion Nebula (M 42)");
+    assert_eq!(muse.regime.as_deref(), Some("Optical"));
+    assert_eq!(
+        muse.urls,
+        vec![
+            "http://alasky.unistra.fr/MUSE/MUSE-M42",
+            "http://alaskybis.unistra.fr/MUSE/MUSE-M42",
+            "https://alaskybis.unistra.fr/MUSE/MUSE-M42"
+        ]
+    );
+    // Each record is a properties file in its own right.
+    let properties: String = muse.properties.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+    assert_eq!(HipsProperties::parse(&properties).unwrap().max_order, 12);
+    assert!(entries.iter().skip(1).all(|e| e.regime.as_deref() == Some("Infrared")));
+}
