@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use skyglass_hips::HipsSurvey;
 use skyglass_render::loader::{LayerSpec, choose_format, render_view};
-use skyglass_render::{Colormap, GpuContext, LayerStyle, SkyRenderer, Stretch};
+use skyglass_render::{Colormap, GpuContext, GridStyle, LayerStyle, SkyRenderer, Stretch};
 use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport, parse_position};
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,10 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1.0)]
     opacity: f32,
 
+    /// Draw a coordinate grid of this frame over the layers (icrs, galactic, …); lines only.
+    #[arg(long, value_name = "FRAME")]
+    grid: Option<String>,
+
     /// Output image: .png or .jpg.
     #[arg(short, long)]
     output: PathBuf,
@@ -83,7 +87,11 @@ pub fn run(args: &RenderArgs) -> Result<()> {
             Ok(LayerSpec { survey, format, style: LayerStyle { opacity, ..style } })
         })
         .collect::<Result<Vec<_>>>()?;
-    let (width, height, pixels, reports) = render_view(&gpu, &renderer, &camera, &specs)?;
+    let grid = args.grid.as_deref().map(|name| -> Result<GridStyle> {
+        Ok(GridStyle { frame: name.parse().context("bad --grid")?, ..GridStyle::default() })
+    });
+    let grid = grid.transpose()?;
+    let (width, height, pixels, reports) = render_view(&gpu, &renderer, &camera, &specs, grid)?;
     for (survey, report) in surveys.iter().zip(&reports) {
         tracing::info!(
             "{}: order {}, {} tiles read, {} cells without a tile, {} unreadable",

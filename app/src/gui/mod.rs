@@ -11,7 +11,7 @@ use egui_wgpu::RenderState;
 use fetch::TileFetcher;
 use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
-use skyglass_render::{Colormap, Stretch};
+use skyglass_render::{Colormap, GridStyle, Stretch, grid_labels};
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera, parse_position};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use view::ViewState;
@@ -66,6 +66,8 @@ pub struct SkyglassApp {
     status: Option<String>,
     opening: Vec<Opening>,
     ctx: egui::Context,
+    /// The coordinate grid's frame, when the grid is shown.
+    grid: Option<Frame>,
 }
 
 impl SkyglassApp {
@@ -92,6 +94,7 @@ impl SkyglassApp {
             status: None,
             opening: Vec::new(),
             ctx: cc.egui_ctx.clone(),
+            grid: None,
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -183,6 +186,17 @@ impl SkyglassApp {
             if frame != self.view.frame {
                 self.view.set_frame(frame);
             }
+            let mut show_grid = self.grid.is_some();
+            ui.checkbox(&mut show_grid, "Grid");
+            let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
+            if show_grid {
+                egui::ComboBox::from_id_salt("grid frame").selected_text(grid_frame.name()).show_ui(ui, |ui| {
+                    for f in [Frame::Icrs, Frame::Galactic, Frame::EclipticJ2000, Frame::Supergalactic] {
+                        ui.selectable_value(&mut grid_frame, f, f.name());
+                    }
+                });
+            }
+            self.grid = show_grid.then_some(grid_frame);
             ui.separator();
             ui.label("Go to");
             let field =
@@ -384,7 +398,20 @@ impl SkyglassApp {
         }
         let layers = self.layers.iter().filter(|layer| layer.visible).map(|layer| (layer.id, layer.style)).collect();
         let origin = [f64::from(rect.min.x) * pixels_per_point, f64::from(rect.min.y) * pixels_per_point];
-        ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, SkyCallback { camera, origin, layers }));
+        let grid = self.grid.map(|frame| GridStyle {
+            frame,
+            line_width: 1.2 * pixels_per_point as f32,
+            ..GridStyle::default()
+        });
+        let labels = self.grid.map(|frame| grid_labels(&camera, frame)).unwrap_or_default();
+        ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, SkyCallback { camera, origin, layers, grid }));
+        let painter = ui.painter_at(rect);
+        let colour = egui::Color32::from_rgb(140, 200, 255);
+        for label in labels {
+            let at = rect.min + egui::vec2((label.x / pixels_per_point) as f32, (label.y / pixels_per_point) as f32);
+            let anchor = if label.meridian { egui::Align2::CENTER_BOTTOM } else { egui::Align2::LEFT_CENTER };
+            painter.text(at, anchor, label.text, egui::FontId::proportional(12.0), colour);
+        }
     }
 
     fn keyboard(&mut self, ui: &egui::Ui, camera: &ViewCamera) {

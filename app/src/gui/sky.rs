@@ -6,7 +6,7 @@ use egui_wgpu::wgpu;
 use egui_wgpu::{CallbackResources, CallbackTrait, RenderState, ScreenDescriptor};
 use skyglass_hips::{EmbeddedFiles, HipsSurvey, TileFormat};
 use skyglass_render::loader::{choose_format, needed_cells};
-use skyglass_render::{HipsLayer, LayerDescriptor, LayerStyle, SkyRenderer};
+use skyglass_render::{GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, SkyRenderer};
 use skyglass_sky::{Cell, LonLat, ViewCamera};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -90,12 +90,18 @@ impl Layer {
 pub struct SkyResources {
     renderer: SkyRenderer,
     layers: HashMap<u64, (TileFormat, HipsLayer)>,
+    grid: GridLayer,
 }
 
 impl SkyResources {
     pub fn install(render_state: &RenderState) {
         let renderer = SkyRenderer::new(&render_state.device, &render_state.queue, render_state.target_format);
-        render_state.renderer.write().callback_resources.insert(SkyResources { renderer, layers: HashMap::new() });
+        let grid = GridLayer::new(&renderer, &render_state.device, GridStyle::default());
+        render_state.renderer.write().callback_resources.insert(SkyResources {
+            renderer,
+            layers: HashMap::new(),
+            grid,
+        });
     }
 }
 
@@ -227,6 +233,7 @@ pub struct SkyCallback {
     /// The view's top-left corner in window pixels.
     pub origin: [f64; 2],
     pub layers: Vec<(u64, LayerStyle)>,
+    pub grid: Option<GridStyle>,
 }
 
 impl CallbackTrait for SkyCallback {
@@ -239,7 +246,11 @@ impl CallbackTrait for SkyCallback {
         resources: &mut CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(sky) = resources.get_mut::<SkyResources>() else { return Vec::new() };
-        let SkyResources { renderer, layers } = sky;
+        let SkyResources { renderer, layers, grid } = sky;
+        if let Some(style) = self.grid {
+            grid.style = style;
+            grid.prepare(queue, &self.camera, self.origin);
+        }
         let mut drawn: Vec<&mut HipsLayer> = Vec::new();
         // Layers in draw order; a HashMap hands out one &mut per key.
         let mut by_id: HashMap<u64, &mut HipsLayer> = layers.iter_mut().map(|(id, (_, l))| (*id, l)).collect();
@@ -263,5 +274,8 @@ impl CallbackTrait for SkyCallback {
         let drawn: Vec<&HipsLayer> =
             self.layers.iter().filter_map(|(id, _)| sky.layers.get(id).map(|(_, layer)| layer)).collect();
         sky.renderer.draw(render_pass, &drawn);
+        if self.grid.is_some() {
+            sky.renderer.draw_grid(render_pass, &sky.grid);
+        }
     }
 }

@@ -259,8 +259,12 @@ impl HipsSurvey {
         };
         let properties = HipsProperties::parse(&text)
             .map_err(|source| OpenError::Properties { location: location.to_owned(), source })?;
-        let mut survey =
-            HipsSurvey { location: location.to_owned(), source: Source::Http(Box::new(http)), properties, coverage: None };
+        let mut survey = HipsSurvey {
+            location: location.to_owned(),
+            source: Source::Http(Box::new(http)),
+            properties,
+            coverage: None,
+        };
         survey.read_coverage();
         Ok(survey)
     }

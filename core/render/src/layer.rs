@@ -355,12 +355,7 @@ impl HipsLayer {
             (true, Some(base)) => base,
             _ => self.view_order(camera),
         };
-        // Target pixel → plane is affine; the GPU's pixel y runs down like the camera's.
-        let at = |x: f64, y: f64| camera.screen_to_plane(ScreenPoint { x: x - origin[0], y: y - origin[1] });
-        let zero = at(0.0, 0.0);
-        let (step_x, step_y) = (at(1.0, 0.0), at(0.0, 1.0));
-        let plane_x = [(step_x.x - zero.x) as f32, (step_y.x - zero.x) as f32, zero.x as f32, 0.0];
-        let plane_y = [(step_x.y - zero.y) as f32, (step_y.y - zero.y) as f32, zero.y as f32, 0.0];
+        let (plane_x, plane_y) = plane_affine(camera, origin);
         let to_survey = camera.frame().rotation_to(self.descriptor.frame).after(&camera.native_frame().inverse());
         let rows = to_survey.rows().map(|row| [row[0] as f32, row[1] as f32, row[2] as f32, 0.0]);
         let cuts = self.style.cuts.unwrap_or(self.descriptor.default_cuts);
@@ -408,7 +403,19 @@ pub fn pixel_order(camera: &ViewCamera) -> i64 {
     if order.is_finite() { order.clamp(0.0, f64::from(MAX_ORDER)) as i64 } else { 0 }
 }
 
-fn projection_code(projection: Projection) -> u32 {
+/// Target pixel → projection plane, an affine map: the rows of `plane = M (x, y, 1)`. The
+/// GPU's pixel y runs down like the camera's; `origin` is the camera's (0, 0) in the target.
+pub(crate) fn plane_affine(camera: &ViewCamera, origin: [f64; 2]) -> ([f32; 4], [f32; 4]) {
+    let at = |x: f64, y: f64| camera.screen_to_plane(ScreenPoint { x: x - origin[0], y: y - origin[1] });
+    let zero = at(0.0, 0.0);
+    let (step_x, step_y) = (at(1.0, 0.0), at(0.0, 1.0));
+    (
+        [(step_x.x - zero.x) as f32, (step_y.x - zero.x) as f32, zero.x as f32, 0.0],
+        [(step_x.y - zero.y) as f32, (step_y.y - zero.y) as f32, zero.y as f32, 0.0],
+    )
+}
+
+pub(crate) fn projection_code(projection: Projection) -> u32 {
     Projection::ALL.iter().position(|p| *p == projection).unwrap_or(0) as u32
 }
 

@@ -6,12 +6,14 @@
 //! `skyglass render` and the tests.
 
 pub mod gpu;
+pub mod grid;
 pub mod layer;
 pub mod loader;
 pub mod renderer;
 pub mod style;
 
 pub use gpu::{GpuContext, GpuError};
+pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
 pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, render_to_rgba};
 pub use style::{Colormap, LayerStyle, Stretch};

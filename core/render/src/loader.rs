@@ -5,6 +5,7 @@
 //! Allsky base; a broken tile is reported once and never stops the render.
 
 use crate::gpu::{GpuContext, GpuError};
+use crate::grid::{GridLayer, GridStyle};
 use crate::layer::{HipsLayer, LayerDescriptor};
 use crate::renderer::{SkyRenderer, render_to_rgba};
 use crate::style::LayerStyle;
@@ -137,6 +138,7 @@ pub fn render_view(
     renderer: &SkyRenderer,
     camera: &ViewCamera,
     specs: &[LayerSpec<'_>],
+    grid: Option<GridStyle>,
 ) -> Result<(u32, u32, Vec<u8>, Vec<LoadReport>), RenderError> {
     let mut layers = Vec::with_capacity(specs.len());
     let mut reports = Vec::with_capacity(specs.len());
@@ -148,7 +150,8 @@ pub fn render_view(
         layers.push(layer);
     }
     let mut refs: Vec<&mut HipsLayer> = layers.iter_mut().collect();
-    let (width, height, pixels) = render_to_rgba(gpu, renderer, camera, &mut refs)?;
+    let grid = grid.map(|style| GridLayer::new(renderer, &gpu.device, style));
+    let (width, height, pixels) = render_to_rgba(gpu, renderer, camera, &mut refs, grid.as_ref())?;
     Ok((width, height, pixels, reports))
 }
 

@@ -2,24 +2,34 @@
 //! surface through egui, or an offscreen texture for `skyglass render`).
 
 use crate::gpu::{GpuContext, GpuError};
+use crate::grid::GridLayer;
 use crate::layer::HipsLayer;
 use crate::style::Colormap;
 use skyglass_sky::ViewCamera;
 
+const PROJECTION_SHADER: &str = include_str!("../../../shaders/projection.wgsl");
 const HIPS_SHADER: &str = include_str!("../../../shaders/hips.wgsl");
+const GRID_SHADER: &str = include_str!("../../../shaders/grid.wgsl");
 
 pub struct SkyRenderer {
     hips_pipeline: wgpu::RenderPipeline,
     hips_layout: wgpu::BindGroupLayout,
+    grid_pipeline: wgpu::RenderPipeline,
+    grid_layout: wgpu::BindGroupLayout,
     colormaps: wgpu::TextureView,
 }
 
 impl SkyRenderer {
     /// Pipelines for targets of `target_format`.
     pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, target_format: wgpu::TextureFormat) -> SkyRenderer {
+        // WGSL has no includes: the shared projection code is prepended to each shader.
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("hips.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(HIPS_SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{HIPS_SHADER}").into()),
+        });
+        let grid_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("grid.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{GRID_SHADER}").into()),
         });
         let fragment_only = wgpu::ShaderStages::FRAGMENT;
         let texture = |binding| wgpu::BindGroupLayoutEntry {
@@ -95,8 +105,51 @@ impl SkyRenderer {
             multiview_mask: None,
             cache: None,
         });
+        let grid_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("grid"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: fragment_only,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
+        let grid_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("grid"),
+            bind_group_layouts: &[Some(&grid_layout)],
+            immediate_size: 0,
+        });
+        let grid_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("grid"),
+            layout: Some(&grid_pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &grid_shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &grid_shader,
+                entry_point: Some("fs_grid"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: target_format,
+                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
         let colormaps = colormap_texture(device, queue);
-        SkyRenderer { hips_pipeline, hips_layout, colormaps }
+        SkyRenderer { hips_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
     }
 
     pub(crate) fn hips_bind_group(
@@ -118,6 +171,21 @@ impl SkyRenderer {
                 wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
             ],
         })
+    }
+
+    pub(crate) fn grid_bind_group(&self, device: &wgpu::Device, uniform: &wgpu::Buffer) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("grid"),
+            layout: &self.grid_layout,
+            entries: &[wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }],
+        })
+    }
+
+    /// Draws the coordinate grid over what is in the pass (after `GridLayer::prepare`).
+    pub fn draw_grid(&self, pass: &mut wgpu::RenderPass<'_>, grid: &GridLayer) {
+        pass.set_pipeline(&self.grid_pipeline);
+        pass.set_bind_group(0, grid.bind_group(), &[]);
+        pass.draw(0..3, 0..1);
     }
 
     /// Writes each layer's per-view data; call before the render pass. `origin` is where the
@@ -147,6 +215,7 @@ pub fn render_to_rgba(
     renderer: &SkyRenderer,
     camera: &ViewCamera,
     layers: &mut [&mut HipsLayer],
+    grid: Option<&GridLayer>,
 ) -> Result<(u32, u32, Vec<u8>), GpuError> {
     let viewport = camera.viewport();
     let (width, height) = (viewport.width.round().max(1.0) as u32, viewport.height.round().max(1.0) as u32);
@@ -169,6 +238,9 @@ pub fn render_to_rgba(
     });
     let view = target.create_view(&wgpu::TextureViewDescriptor::default());
     renderer.prepare(&gpu.queue, camera, [0.0, 0.0], layers);
+    if let Some(grid) = grid {
+        grid.prepare(&gpu.queue, camera, [0.0, 0.0]);
+    }
 
     // Rows of a texture-to-buffer copy are padded to 256 bytes.
     let row_bytes = width * 4;
@@ -196,6 +268,9 @@ pub fn render_to_rgba(
         });
         let shared: Vec<&HipsLayer> = layers.iter().map(|layer| &**layer).collect();
         renderer.draw(&mut pass, &shared);
+        if let Some(grid) = grid {
+            renderer.draw_grid(&mut pass, grid);
+        }
     }
     encoder.copy_texture_to_buffer(
         wgpu::TexelCopyTextureInfo {

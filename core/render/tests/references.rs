@@ -132,7 +132,7 @@ fn renders_match_independent_references() {
             .iter()
             .map(|(survey, format, style)| LayerSpec { survey, format: *format, style: *style })
             .collect();
-        let (width, height, pixels, reports) = render_view(&gpu, &renderer, &camera(&case), &specs).unwrap();
+        let (width, height, pixels, reports) = render_view(&gpu, &renderer, &camera(&case), &specs, None).unwrap();
         for report in &reports {
             assert!(report.failed.is_empty(), "{name}: {:?}", report.failed);
         }
