@@ -214,19 +214,25 @@ fn shade(slot: u32, width: u32, offsets: vec2<f32>) -> vec4<f32> {
     return vec4<f32>(colour_of_value(colour.r).rgb, layer.opacity);
 }
 
-@fragment
-fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+// Where a pixel's sample comes from: the deepest resident tile under it (the view's order
+// first, then its ancestors, then the Allsky tile), or nothing.
+struct Hit {
+    found: bool,
+    slot: u32,
+    width: u32,
+    offsets: vec2<f32>,
+}
+
+fn locate(position: vec4<f32>) -> Hit {
+    var hit = Hit(false, 0u, 0u, vec2<f32>(0.0));
     let px = vec3<f32>(position.xy, 1.0);
     let plane = vec2<f32>(dot(px, layer.plane_x.xyz), dot(px, layer.plane_y.xyz));
     let native = unproject(layer.projection, plane);
     if native.w == 0.0 {
-        discard;
+        return hit;
     }
     let n = native.xyz;
     let v = normalize(vec3<f32>(dot(layer.rot0.xyz, n), dot(layer.rot1.xyz, n), dot(layer.rot2.xyz, n)));
-
-    // The deepest resident tile under the pixel: the view's order first, then its ancestors,
-    // then the Allsky tile.
     let deepest = f32(1u << layer.max_order);
     let face_xy = healpix_face_xy(v, deepest);
     if layer.base_only == 0u {
@@ -237,7 +243,7 @@ fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
             }
             let found = find_tile(cell_uniq(face_xy, deepest, u32(order)));
             if found >= 0 {
-                return shade(keys[found].slot, layer.tile_width, cell_offsets(face_xy, deepest, u32(order)));
+                return Hit(true, keys[found].slot, layer.tile_width, cell_offsets(face_xy, deepest, u32(order)));
             }
             order -= 1;
         }
@@ -245,8 +251,32 @@ fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     if layer.base_order != NO_BASE && layer.base_order <= layer.max_order {
         let found = find_tile(cell_uniq(face_xy, deepest, layer.base_order) | BASE_FLAG);
         if found >= 0 {
-            return shade(keys[found].slot, layer.base_width, cell_offsets(face_xy, deepest, layer.base_order));
+            return Hit(true, keys[found].slot, layer.base_width, cell_offsets(face_xy, deepest, layer.base_order));
         }
     }
-    discard;
+    return hit;
+}
+
+@fragment
+fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    let hit = locate(position);
+    if !hit.found {
+        discard;
+    }
+    return shade(hit.slot, hit.width, hit.offsets);
+}
+
+// The values themselves (FITS layers), for images that keep them: red holds the value,
+// green 1 where there is one (the target is cleared to 0).
+@fragment
+fn fs_values(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    let hit = locate(position);
+    if !hit.found {
+        discard;
+    }
+    let value = sample_tile(hit.slot, hit.width, hit.offsets).r;
+    if is_nan(value) {
+        discard;
+    }
+    return vec4<f32>(value, 1.0, 0.0, 1.0);
 }

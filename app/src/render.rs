@@ -4,9 +4,10 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use skyglass_hips::HipsSurvey;
-use skyglass_render::loader::{LayerSpec, choose_format, render_view};
+use skyglass_render::loader::{LayerSpec, choose_format, render_view, render_view_values};
 use skyglass_render::{Colormap, GpuContext, GridStyle, LayerStyle, SkyRenderer, Stretch};
 use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport, parse_position};
+use skyglass_votable::fits::FitsHeader;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -57,7 +58,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "FRAME")]
     grid: Option<String>,
 
-    /// Output image: .png or .jpg.
+    /// Output image: .png, .jpg, or .fits (with its WCS; the values of a FITS survey, else
+    /// the colour image as three planes).
     #[arg(short, long)]
     output: PathBuf,
 }
@@ -65,8 +67,8 @@ pub struct RenderArgs {
 pub fn run(args: &RenderArgs) -> Result<()> {
     let camera = camera_for(args)?;
     let style = style_for(args)?;
-    let want_values = args.colormap.is_some() || args.stretch.is_some() || args.cuts.is_some();
     let extension = output_extension(&args.output)?;
+    let want_values = args.colormap.is_some() || args.stretch.is_some() || args.cuts.is_some() || extension == "fits";
 
     let surveys = args
         .hips
@@ -87,6 +89,9 @@ pub fn run(args: &RenderArgs) -> Result<()> {
             Ok(LayerSpec { survey, format, style: LayerStyle { opacity, ..style } })
         })
         .collect::<Result<Vec<_>>>()?;
+    if extension == "fits" {
+        return write_fits(args, &gpu, &renderer, &camera, &specs);
+    }
     let grid = args.grid.as_deref().map(|name| -> Result<GridStyle> {
         Ok(GridStyle { frame: name.parse().context("bad --grid")?, ..GridStyle::default() })
     });
@@ -155,8 +160,90 @@ fn output_extension(path: &Path) -> Result<&'static str> {
     match extension.as_deref() {
         Some("png") => Ok("png"),
         Some("jpg" | "jpeg") => Ok("jpeg"),
-        _ => bail!("{}: the output must end in .png or .jpg", path.display()),
+        Some("fits" | "fit" | "fts") => Ok("fits"),
+        _ => bail!("{}: the output must end in .png, .jpg or .fits", path.display()),
     }
+}
+
+/// A FITS image of the view with its WCS: the top layer's values when it is a FITS survey
+/// (as hips2fits does), else the composited colours as three 8-bit planes (R, G, B).
+fn write_fits(
+    args: &RenderArgs,
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    specs: &[LayerSpec<'_>],
+) -> Result<()> {
+    let Some(top) = specs.last() else { bail!("no layer to draw") };
+    let mut header = FitsHeader::default();
+    header.logical("SIMPLE", true);
+    let data: Vec<u8> = if top.format.is_values() {
+        if specs.len() > 1 {
+            tracing::warn!("a FITS image keeps the values of one survey: only the top layer is written");
+        }
+        let (width, height, values, _) = render_view_values(gpu, renderer, camera, top)?;
+        header.integer("BITPIX", -32);
+        header.integer("NAXIS", 2);
+        header.integer("NAXIS1", i64::from(width));
+        header.integer("NAXIS2", i64::from(height));
+        // FITS rows go bottom-up.
+        values.chunks_exact(width as usize).rev().flatten().flat_map(|v| v.to_be_bytes()).collect()
+    } else {
+        let (width, height, pixels, _) = render_view(gpu, renderer, camera, specs, None)?;
+        header.integer("BITPIX", 8);
+        header.integer("NAXIS", 3);
+        header.integer("NAXIS1", i64::from(width));
+        header.integer("NAXIS2", i64::from(height));
+        header.integer("NAXIS3", 3);
+        (0..3)
+            .flat_map(|channel| {
+                pixels.chunks_exact(width as usize * 4).rev().flat_map(move |row| row.iter().skip(channel).step_by(4))
+            })
+            .copied()
+            .collect()
+    };
+    let wcs = camera.wcs();
+    header.integer("WCSAXES", 2);
+    for axis in 0..2 {
+        let n = axis + 1;
+        header.string(&format!("CTYPE{n}"), &wcs.ctype[axis]);
+        header.string(&format!("CUNIT{n}"), "deg");
+        header.real(&format!("CRPIX{n}"), wcs.crpix[axis]);
+        header.real(&format!("CRVAL{n}"), wcs.crval[axis]);
+        header.real(&format!("CDELT{n}"), wcs.cdelt[axis]);
+    }
+    for (i, row) in wcs.pc.iter().enumerate() {
+        for (j, value) in row.iter().enumerate() {
+            header.real(&format!("PC{}_{}", i + 1, j + 1), *value);
+        }
+    }
+    header.real("LONPOLE", wcs.lonpole);
+    header.real("LATPOLE", wcs.latpole);
+    if let Some((system, equinox)) = wcs.radesys {
+        header.string("RADESYS", system);
+        if let Some(equinox) = equinox {
+            header.real("EQUINOX", equinox);
+        }
+    }
+    header.string("ORIGIN", concat!("Skyglass ", env!("CARGO_PKG_VERSION")));
+    header.string("HIPS", &top.survey.properties().title);
+    if let Some(credit) = &top.survey.properties().copyright {
+        header.string("HIPSCRED", credit);
+    }
+    let mut bytes = Vec::with_capacity(data.len() + 5760);
+    header.write(&mut bytes).context("cannot write the FITS header")?;
+    bytes.extend_from_slice(&data);
+    bytes.resize(bytes.len().div_ceil(2880) * 2880, 0);
+    write_atomically(&args.output, "fits", &bytes)
+}
+
+fn write_atomically(path: &Path, extension: &str, bytes: &[u8]) -> Result<()> {
+    let partial = path.with_extension(format!("{extension}.partial"));
+    if let Err(error) = std::fs::write(&partial, bytes) {
+        let _ = std::fs::remove_file(&partial);
+        bail!("cannot write {}: {error}", path.display());
+    }
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write_image(path: &Path, extension: &str, width: u32, height: u32, pixels: Vec<u8>) -> Result<()> {

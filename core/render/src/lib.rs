@@ -15,5 +15,5 @@ pub mod style;
 pub use gpu::{GpuContext, GpuError};
 pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
-pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, render_to_rgba};
+pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, VALUES_FORMAT, render_to_rgba, render_values};
 pub use style::{Colormap, LayerStyle, Stretch};

@@ -7,7 +7,7 @@
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::{GridLayer, GridStyle};
 use crate::layer::{HipsLayer, LayerDescriptor};
-use crate::renderer::{SkyRenderer, render_to_rgba};
+use crate::renderer::{SkyRenderer, render_to_rgba, render_values};
 use crate::style::LayerStyle;
 use skyglass_hips::{HipsSurvey, TileError, TileFormat};
 use skyglass_sky::healpix::cells_in_view_in;
@@ -153,6 +153,21 @@ pub fn render_view(
     let grid = grid.map(|style| GridLayer::new(renderer, &gpu.device, style));
     let (width, height, pixels) = render_to_rgba(gpu, renderer, camera, &mut refs, grid.as_ref())?;
     Ok((width, height, pixels, reports))
+}
+
+/// One FITS layer's values for a view, offscreen (for FITS images that keep the values).
+pub fn render_view_values(
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    spec: &LayerSpec<'_>,
+) -> Result<(u32, u32, Vec<f32>, LoadReport), RenderError> {
+    let capacity = tile_capacity(camera, spec.survey.properties().tile_width);
+    let mut layer = open_layer(renderer, &gpu.device, &gpu.queue, spec.survey, spec.format, capacity)?;
+    layer.style = spec.style;
+    let report = load_view(&gpu.queue, &mut layer, spec.survey, spec.format, camera);
+    let (width, height, values) = render_values(gpu, renderer, camera, &mut layer)?;
+    Ok((width, height, values, report))
 }
 
 #[derive(Debug, thiserror::Error)]

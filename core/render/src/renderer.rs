@@ -13,6 +13,8 @@ const GRID_SHADER: &str = include_str!("../../../shaders/grid.wgsl");
 
 pub struct SkyRenderer {
     hips_pipeline: wgpu::RenderPipeline,
+    /// Draws a FITS layer's values into an `VALUES_FORMAT` target (no blending).
+    values_pipeline: wgpu::RenderPipeline,
     hips_layout: wgpu::BindGroupLayout,
     grid_pipeline: wgpu::RenderPipeline,
     grid_layout: wgpu::BindGroupLayout,
@@ -105,6 +107,31 @@ impl SkyRenderer {
             multiview_mask: None,
             cache: None,
         });
+        let values_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("hips values"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_values"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: VALUES_FORMAT,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
         let grid_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("grid"),
             entries: &[wgpu::BindGroupLayoutEntry {
@@ -149,7 +176,7 @@ impl SkyRenderer {
             cache: None,
         });
         let colormaps = colormap_texture(device, queue);
-        SkyRenderer { hips_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
+        SkyRenderer { hips_pipeline, values_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
     }
 
     pub(crate) fn hips_bind_group(
@@ -217,6 +244,49 @@ pub fn render_to_rgba(
     layers: &mut [&mut HipsLayer],
     grid: Option<&GridLayer>,
 ) -> Result<(u32, u32, Vec<u8>), GpuError> {
+    let (width, height) = target_size(gpu, camera)?;
+    renderer.prepare(&gpu.queue, camera, [0.0, 0.0], layers);
+    if let Some(grid) = grid {
+        grid.prepare(&gpu.queue, camera, [0.0, 0.0]);
+    }
+    let shared: Vec<&HipsLayer> = layers.iter().map(|layer| &**layer).collect();
+    let mut pixels = draw_offscreen(gpu, width, height, OFFSCREEN_FORMAT, |pass| {
+        renderer.draw(pass, &shared);
+        if let Some(grid) = grid {
+            renderer.draw_grid(pass, grid);
+        }
+    })?;
+    // Everything is composited over opaque black.
+    for alpha in pixels.iter_mut().skip(3).step_by(4) {
+        *alpha = 255;
+    }
+    Ok((width, height, pixels))
+}
+
+/// Renders one FITS layer's values (not colours) for the camera's viewport: row-major, top
+/// row first, NaN where the layer has no value.
+pub fn render_values(
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    layer: &mut HipsLayer,
+) -> Result<(u32, u32, Vec<f32>), GpuError> {
+    let (width, height) = target_size(gpu, camera)?;
+    layer.prepare(&gpu.queue, camera, [0.0, 0.0]);
+    let bytes = draw_offscreen(gpu, width, height, VALUES_FORMAT, |pass| {
+        pass.set_pipeline(&renderer.values_pipeline);
+        pass.set_bind_group(0, layer.bind_group(), &[]);
+        pass.draw(0..3, 0..1);
+    })?;
+    let texels: &[[f32; 2]] = bytemuck::cast_slice(&bytes);
+    let values = texels.iter().map(|[value, covered]| if *covered > 0.5 { *value } else { f32::NAN }).collect();
+    Ok((width, height, values))
+}
+
+/// Two floats a pixel: the value and whether there is one.
+pub const VALUES_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rg32Float;
+
+fn target_size(gpu: &GpuContext, camera: &ViewCamera) -> Result<(u32, u32), GpuError> {
     let viewport = camera.viewport();
     let (width, height) = (viewport.width.round().max(1.0) as u32, viewport.height.round().max(1.0) as u32);
     let limits = gpu.device.limits();
@@ -226,24 +296,32 @@ pub fn render_to_rgba(
             limits.max_texture_dimension_2d
         )));
     }
+    Ok((width, height))
+}
+
+/// Draws into a new texture of `format`, cleared to zero, and reads it back: rows top first,
+/// without padding.
+fn draw_offscreen(
+    gpu: &GpuContext,
+    width: u32,
+    height: u32,
+    format: wgpu::TextureFormat,
+    draw: impl FnOnce(&mut wgpu::RenderPass<'_>),
+) -> Result<Vec<u8>, GpuError> {
     let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
         label: Some("offscreen sky"),
         size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
-        format: OFFSCREEN_FORMAT,
+        format,
         usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
         view_formats: &[],
     });
     let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-    renderer.prepare(&gpu.queue, camera, [0.0, 0.0], layers);
-    if let Some(grid) = grid {
-        grid.prepare(&gpu.queue, camera, [0.0, 0.0]);
-    }
-
+    let texel_bytes = format.block_copy_size(None).unwrap_or(4);
     // Rows of a texture-to-buffer copy are padded to 256 bytes.
-    let row_bytes = width * 4;
+    let row_bytes = width * texel_bytes;
     let padded_row = row_bytes.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
     let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("sky readback"),
@@ -259,18 +337,17 @@ pub fn render_to_rgba(
                 view: &view,
                 depth_slice: None,
                 resolve_target: None,
-                ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::BLACK), store: wgpu::StoreOp::Store },
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                    store: wgpu::StoreOp::Store,
+                },
             })],
             depth_stencil_attachment: None,
             timestamp_writes: None,
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        let shared: Vec<&HipsLayer> = layers.iter().map(|layer| &**layer).collect();
-        renderer.draw(&mut pass, &shared);
-        if let Some(grid) = grid {
-            renderer.draw_grid(&mut pass, grid);
-        }
+        draw(&mut pass);
     }
     encoder.copy_texture_to_buffer(
         wgpu::TexelCopyTextureInfo {
@@ -304,17 +381,13 @@ pub fn render_to_rgba(
         .map_err(|error| GpuError::Readback(error.to_string()))?
         .map_err(|error| GpuError::Readback(error.to_string()))?;
     let mapped = slice.get_mapped_range().map_err(|error| GpuError::Readback(error.to_string()))?;
-    let mut pixels = Vec::with_capacity((row_bytes * height) as usize);
+    let mut bytes = Vec::with_capacity((row_bytes * height) as usize);
     for row in mapped.chunks_exact(padded_row as usize) {
-        pixels.extend_from_slice(&row[..row_bytes as usize]);
+        bytes.extend_from_slice(&row[..row_bytes as usize]);
     }
     drop(mapped);
     readback.unmap();
-    // Everything is composited over opaque black.
-    for alpha in pixels.iter_mut().skip(3).step_by(4) {
-        *alpha = 255;
-    }
-    Ok((width, height, pixels))
+    Ok(bytes)
 }
 
 /// Plain (not sRGB) RGBA: tile bytes reach the image unchanged, as other HiPS tools do.

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 use skyglass_hips::{HipsSurvey, TileFormat};
-use skyglass_render::loader::{LayerSpec, render_view};
+use skyglass_render::loader::{LayerSpec, render_view, render_view_values};
 use skyglass_render::{GpuContext, LayerStyle, OFFSCREEN_FORMAT, SkyRenderer};
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ViewCamera, Viewport};
 use skyglass_test_support::shared_data;
@@ -164,4 +164,46 @@ fn renders_match_independent_references() {
         }
     }
     assert!(failures.is_empty(), "renders differ from their references:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn fits_values_match_the_references_through_their_colormap() {
+    // The values path (FITS images) reaches the same sky: its values, coloured on the CPU with
+    // the case's cuts, stretch and colormap, agree with the independent reference image.
+    let gpu = GpuContext::headless().unwrap();
+    let renderer = SkyRenderer::new(&gpu.device, &gpu.queue, OFFSCREEN_FORMAT);
+    let hips = shared_data().join("hips");
+    let mut checked = 0;
+    for case in cases() {
+        let layers = case["layers"].as_array().unwrap();
+        let [layer] = layers.as_slice() else { continue };
+        if layer["format"] != "fits" {
+            continue;
+        }
+        let name = case["name"].as_str().unwrap();
+        let survey = HipsSurvey::open(hips.join(layer["hips"].as_str().unwrap()).to_str().unwrap()).unwrap();
+        let style = style(layer);
+        let spec = LayerSpec { survey: &survey, format: TileFormat::Fits, style };
+        let (_, _, values, _) = render_view_values(&gpu, &renderer, &camera(&case), &spec).unwrap();
+        let table = style.colormap.table();
+        let [low, high] = style.cuts.unwrap();
+        let coloured: Vec<u8> = values
+            .iter()
+            .flat_map(|value| {
+                if value.is_nan() {
+                    return [0, 0, 0, 255];
+                }
+                let t = ((f64::from(*value) - low) / (high - low)).clamp(0.0, 1.0);
+                let index = (style.stretch.apply(t) * 255.0 + 0.5).clamp(0.0, 255.0) as usize;
+                table[index]
+            })
+            .collect();
+        let reference = image::open(references().join(format!("{name}.png"))).unwrap().to_rgb8();
+        let result = compare(&coloured, &reference);
+        println!("{name} (values): {:.3}% agree, PSNR {:.1} dB", 100.0 * result.agreeing, result.psnr);
+        assert!(result.agreeing >= MIN_AGREEING && result.psnr >= MIN_PSNR_DB, "{name}");
+        assert!(result.edge_disagreement <= MAX_EDGE_DISAGREEMENT, "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "the DSS2 and Planck FITS cases");
 }

@@ -49,6 +49,25 @@ pub struct ViewCamera {
 
 const MIN_FOV: Angle = Angle::from_radians(1e-9);
 
+/// The FITS WCS (Calabretta & Greisen 2002) of an image drawn by a camera: FITS pixel
+/// (1, 1) is the centre of the bottom-left pixel; the image's first row on screen is its
+/// last FITS row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wcs {
+    pub ctype: [String; 2],
+    pub crpix: [f64; 2],
+    /// Degrees, in the camera's frame.
+    pub crval: [f64; 2],
+    /// Degrees per pixel of intermediate world coordinates.
+    pub cdelt: [f64; 2],
+    /// The rotation matrix (row-major), the identity unless the view is turned.
+    pub pc: [[f64; 2]; 2],
+    pub lonpole: f64,
+    pub latpole: f64,
+    /// `RADESYS` and `EQUINOX` for equatorial frames.
+    pub radesys: Option<(&'static str, Option<f64>)>,
+}
+
 impl ViewCamera {
     /// A camera looking at `centre` (in `frame`) with a horizontal field of view `fov`.
     /// The field of view is clamped to what the projection can show, and a viewport
@@ -173,6 +192,38 @@ impl ViewCamera {
         let mirrored_x = right * cos_r + up * sin_r;
         let y = -right * sin_r + up * cos_r;
         PlanePoint { x: -mirrored_x, y }
+    }
+
+    /// The WCS of an image of this view, one image pixel per viewport pixel.
+    pub fn wcs(&self) -> Wcs {
+        let (lon, lat) = match self.frame {
+            Frame::Icrs | Frame::Fk5J2000 => ("RA--", "DEC-"),
+            Frame::Galactic => ("GLON", "GLAT"),
+            Frame::EclipticJ2000 => ("ELON", "ELAT"),
+            Frame::Supergalactic => ("SLON", "SLAT"),
+        };
+        let code = self.projection.code();
+        let step = self.plane_per_pixel.to_degrees();
+        // Screen x = mirrored plane x turned by the rotation; FITS y runs up the screen.
+        let (sin_r, cos_r) = self.rotation.radians().sin_cos();
+        let lat0 = self.centre.lat().degrees();
+        // The native pole's longitude as core/sky's native frames put it (see `native_frame`).
+        let lonpole = if self.projection.is_zenithal() || lat0 < 0.0 { 180.0 } else { 0.0 };
+        Wcs {
+            ctype: [format!("{lon}-{code}"), format!("{lat}-{code}")],
+            crpix: [(self.viewport.width + 1.0) / 2.0, (self.viewport.height + 1.0) / 2.0],
+            crval: [self.centre.lon().degrees(), lat0],
+            cdelt: [-step, step],
+            // (+ 0.0 turns -0.0 into 0.0 in the header.)
+            pc: [[cos_r, sin_r + 0.0], [-sin_r + 0.0, cos_r]],
+            lonpole,
+            latpole: 90.0,
+            radesys: match self.frame {
+                Frame::Icrs => Some(("ICRS", None)),
+                Frame::Fk5J2000 => Some(("FK5", Some(2000.0))),
+                _ => None,
+            },
+        }
     }
 
     fn update(&mut self) {

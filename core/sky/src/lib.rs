@@ -30,7 +30,7 @@ pub mod projection;
 pub mod rotation;
 
 pub use angle::Angle;
-pub use camera::{NdcPoint, ScreenPoint, ViewCamera, Viewport};
+pub use camera::{NdcPoint, ScreenPoint, ViewCamera, Viewport, Wcs};
 pub use coord::{CoordError, LonLat, Vec3};
 pub use frame::{Frame, UnknownFrame};
 pub use healpix::{Cell, HealpixError};

@@ -320,14 +320,14 @@ pub fn write_fits_table<W: std::io::Write>(out: &mut W, schema: &Schema, batches
     }
     let row_bytes: usize = plans.iter().map(|p| p.bytes).sum();
 
-    let mut primary = Header::default();
+    let mut primary = FitsHeader::default();
     primary.logical("SIMPLE", true);
     primary.integer("BITPIX", 8);
     primary.integer("NAXIS", 0);
     primary.logical("EXTEND", true);
     primary.write(out)?;
 
-    let mut header = Header::default();
+    let mut header = FitsHeader::default();
     header.string("XTENSION", "BINTABLE");
     header.integer("BITPIX", 8);
     header.integer("NAXIS", 2);
@@ -555,14 +555,16 @@ fn encode_fits_cell(column: &ArrayRef, row: usize, plan: &FitsPlan, out: &mut Ve
     }
 }
 
-/// Header cards, 80 characters each, ended by END and padded to a 2880-byte block.
+/// A FITS header being written: cards of 80 characters, ended by END and padded to a
+/// 2880-byte block. Used for tables here and for images by `skyglass render`.
 #[derive(Default)]
-struct Header {
+pub struct FitsHeader {
     cards: Vec<String>,
 }
 
-impl Header {
-    fn card(&mut self, key: &str, value: &str) {
+impl FitsHeader {
+    /// A card with its value written as given (already formatted).
+    pub fn card(&mut self, key: &str, value: &str) {
         let mut card = format!("{key:<8}= {value}");
         // Keep to 80 characters; longer strings are cut (CONTINUE cards are not written).
         while card.len() > 80 {
@@ -575,25 +577,32 @@ impl Header {
         self.cards.push(format!("{card:<80}"));
     }
 
-    fn logical(&mut self, key: &str, value: bool) {
+    pub fn logical(&mut self, key: &str, value: bool) {
         self.card(key, &format!("{:>20}", if value { "T" } else { "F" }));
     }
 
-    fn integer(&mut self, key: &str, value: i64) {
+    pub fn integer(&mut self, key: &str, value: i64) {
         self.card(key, &format!("{value:>20}"));
+    }
+
+    /// A real number, exactly (shortest round-trip form, with an exponent in FITS style).
+    pub fn real(&mut self, key: &str, value: f64) {
+        let text = if value.is_finite() { format!("{value:?}").replace('e', "E") } else { "0.0".to_owned() };
+        let text = if text.contains(['.', 'E']) { text } else { format!("{text}.0") };
+        self.card(key, &format!("{text:>20}"));
     }
 
     fn text(&mut self, key: &str, value: &str) {
         self.card(key, &format!("{value:>20}"));
     }
 
-    fn string(&mut self, key: &str, value: &str) {
+    pub fn string(&mut self, key: &str, value: &str) {
         let printable: String = value.chars().map(|c| if (' '..='~').contains(&c) { c } else { '?' }).collect();
         let escaped = printable.replace('\'', "''");
         self.card(key, &format!("'{escaped:<8}'"));
     }
 
-    fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+    pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
         let mut bytes = Vec::with_capacity((self.cards.len() + 1) * CARD);
         for card in &self.cards {
             bytes.extend_from_slice(card.as_bytes());
