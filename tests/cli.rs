@@ -88,11 +88,21 @@ fn coords_converts_from_galactic() {
 }
 
 #[test]
+fn coords_resolves_names_offline() {
+    // M31's position in OpenNGC, through the bundled index.
+    let output = skyglass(&["coords", "Messier 31", "--to", "icrs"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("M 31 (offline name index)"), "{}", stdout(&output));
+    let (lon, lat) = degrees_for(&stdout(&output), "icrs");
+    assert!((lon - 10.684792).abs() < 1e-6 && (lat - 41.269056).abs() < 1e-6, "{lon} {lat}");
+}
+
+#[test]
 fn bad_positions_are_clear_errors_not_panics() {
     for (input, expected) in [
         ("10:61:00 +41:00:00", "minutes must be below 60"),
         ("10 95", "outside -90°..+90°"),
-        ("M31", "looks like an object name"),
+        ("Vulcan", "not in the offline name index"),
         ("10.5x 41", "unexpected character 'x'"),
     ] {
         let output = skyglass(&["coords", input]);
@@ -251,7 +261,7 @@ fn render_refuses_bad_views_with_a_message_and_writes_nothing() {
     let fermi = hips("FermiColor");
     let base = ["render", "--hips", fermi.as_str(), "-o", out.to_str().unwrap()];
     let cases: [(&[&str], &str); 6] = [
-        (&["--center", "M31", "--fov", "10"], "bad --center"),
+        (&["--center", "Vulcan", "--fov", "10"], "not in the offline name index"),
         (&["--center", "10 95", "--fov", "10"], "bad --center"),
         (&["--center", "10 20", "--fov", "10", "--projection", "XYZ"], "bad --projection"),
         (&["--center", "10 20", "--fov", "200", "--projection", "TAN"], "wider than TAN"),

@@ -1,8 +1,9 @@
 //! `skyglass coords`: a position as the user types it, shown in one frame or all of them.
 
+use crate::names::resolve_position;
 use anyhow::{Context, Result};
 use clap::Args;
-use skyglass_sky::{Frame, LonLat, parse_position};
+use skyglass_sky::{Frame, LonLat};
 
 #[derive(Debug, Args)]
 pub struct CoordsArgs {
@@ -24,8 +25,11 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
 }
 
 pub fn run(args: &CoordsArgs) -> Result<()> {
-    let position = parse_position(&args.position, args.from)
+    let (position, name) = resolve_position(&args.position, args.from)
         .with_context(|| format!("cannot read the position {:?}", args.position))?;
+    if let Some(name) = name {
+        println!("{name} (offline name index)");
+    }
     tracing::debug!(?position, from = %args.from, "parsed position");
     let targets: Vec<Frame> = match args.to {
         Some(frame) => vec![frame],

@@ -4,6 +4,7 @@
 mod convert;
 mod coords;
 mod gui;
+mod names;
 mod render;
 
 use anyhow::Result;

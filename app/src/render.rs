@@ -1,12 +1,13 @@
 //! `skyglass render`: HiPS surveys drawn to an image file without a window, like CDS's
 //! hips2fits, through the same renderer as the sky view.
 
+use crate::names::resolve_position;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use skyglass_hips::HipsSurvey;
 use skyglass_render::loader::{LayerSpec, choose_format, render_view, render_view_values};
 use skyglass_render::{Colormap, GpuContext, GridStyle, LayerStyle, SkyRenderer, Stretch};
-use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport, parse_position};
+use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport};
 use skyglass_votable::fits::FitsHeader;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,8 @@ pub struct RenderArgs {
     #[arg(long = "hips", required = true, value_name = "PATH_OR_URL")]
     hips: Vec<String>,
 
-    /// The centre of the image, ICRS: degrees or sexagesimal ("10.68 41.27", "00:42:44 +41:16:09").
+    /// The centre of the image, ICRS: degrees or sexagesimal ("10.68 41.27", "00:42:44 +41:16:09"),
+    /// or a name from the offline index ("M31", "Betelgeuse", "NGC 1976").
     #[arg(long, allow_hyphen_values = true)]
     center: String,
 
@@ -111,8 +113,8 @@ pub fn run(args: &RenderArgs) -> Result<()> {
 }
 
 fn camera_for(args: &RenderArgs) -> Result<ViewCamera> {
-    let centre =
-        parse_position(&args.center, Frame::Icrs).with_context(|| format!("bad --center {:?}", args.center))?;
+    let (centre, _) =
+        resolve_position(&args.center, Frame::Icrs).with_context(|| format!("bad --center {:?}", args.center))?;
     let projection: Projection = args.projection.parse().context("bad --projection")?;
     let frame: Frame = args.frame.parse().context("bad --frame")?;
     if !(args.fov.is_finite() && args.fov > 0.0) {

@@ -6,13 +6,14 @@ mod fetch;
 mod sky;
 mod view;
 
+use crate::names::resolve_position;
 use anyhow::{Result, anyhow};
 use egui_wgpu::RenderState;
 use fetch::TileFetcher;
 use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
 use skyglass_render::{Colormap, GridStyle, Stretch, grid_labels};
-use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera, parse_position};
+use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use view::ViewState;
 
@@ -199,15 +200,19 @@ impl SkyglassApp {
             self.grid = show_grid.then_some(grid_frame);
             ui.separator();
             ui.label("Go to");
-            let field =
-                ui.add(egui::TextEdit::singleline(&mut self.go_to).hint_text("RA Dec (ICRS)").desired_width(220.0));
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.go_to)
+                    .hint_text("RA Dec (ICRS) or a name: M31, Vega")
+                    .desired_width(220.0),
+            );
             if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                match parse_position(&self.go_to, Frame::Icrs) {
-                    Ok(position) => {
+                match resolve_position(&self.go_to, Frame::Icrs) {
+                    Ok((position, name)) => {
                         self.view.go_to_icrs(position);
                         self.go_to_error = None;
+                        self.status = name.map(|name| format!("{name} (offline name index)"));
                     }
-                    Err(error) => self.go_to_error = Some(error.to_string()),
+                    Err(error) => self.go_to_error = Some(format!("{error:#}")),
                 }
             }
             if let Some(error) = &self.go_to_error {
