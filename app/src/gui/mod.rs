@@ -4,6 +4,8 @@
 
 mod fetch;
 mod sky;
+#[cfg(test)]
+mod tests;
 mod view;
 
 use crate::names::resolve_position;
@@ -167,9 +169,8 @@ impl SkyglassApp {
 
     fn tool_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.label("Projection");
             let mut projection = self.view.projection;
-            egui::ComboBox::from_id_salt("projection").selected_text(projection.code()).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("Projection").selected_text(projection.code()).show_ui(ui, |ui| {
                 for p in Projection::ALL {
                     ui.selectable_value(&mut projection, p, p.code());
                 }
@@ -177,9 +178,8 @@ impl SkyglassApp {
             if projection != self.view.projection {
                 self.view.set_projection(projection);
             }
-            ui.label("Frame");
             let mut frame = self.view.frame;
-            egui::ComboBox::from_id_salt("frame").selected_text(frame.name()).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("Frame").selected_text(frame.name()).show_ui(ui, |ui| {
                 for f in Frame::ALL {
                     ui.selectable_value(&mut frame, f, f.name());
                 }
@@ -191,7 +191,7 @@ impl SkyglassApp {
             ui.checkbox(&mut show_grid, "Grid");
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
             if show_grid {
-                egui::ComboBox::from_id_salt("grid frame").selected_text(grid_frame.name()).show_ui(ui, |ui| {
+                egui::ComboBox::from_label("grid frame").selected_text(grid_frame.name()).show_ui(ui, |ui| {
                     for f in [Frame::Icrs, Frame::Galactic, Frame::EclipticJ2000, Frame::Supergalactic] {
                         ui.selectable_value(&mut grid_frame, f, f.name());
                     }
@@ -230,9 +230,12 @@ impl SkyglassApp {
         for position in (0..count).rev() {
             let layer = &mut self.layers[position];
             ui.separator();
+            let title = egui::RichText::new(layer.title().to_owned()).strong();
             ui.horizontal(|ui| {
-                ui.checkbox(&mut layer.visible, "");
-                ui.strong(layer.title().to_owned());
+                ui.checkbox(&mut layer.visible, title);
+                if !layer.is_ready() {
+                    ui.spinner();
+                }
             });
             ui.horizontal(|ui| {
                 ui.add(egui::Slider::new(&mut layer.style.opacity, 0.0..=1.0).text("opacity"));
@@ -256,7 +259,7 @@ impl SkyglassApp {
             }
             if layer.is_values() {
                 let id = layer.id;
-                egui::ComboBox::from_id_salt(("colormap", id)).selected_text(layer.style.colormap.name()).show_ui(
+                egui::ComboBox::new(("colormap", id), "colormap").selected_text(layer.style.colormap.name()).show_ui(
                     ui,
                     |ui| {
                         for colormap in Colormap::ALL {
@@ -264,7 +267,7 @@ impl SkyglassApp {
                         }
                     },
                 );
-                egui::ComboBox::from_id_salt(("stretch", id)).selected_text(layer.style.stretch.name()).show_ui(
+                egui::ComboBox::new(("stretch", id), "stretch").selected_text(layer.style.stretch.name()).show_ui(
                     ui,
                     |ui| {
                         for stretch in Stretch::ALL {
@@ -403,6 +406,8 @@ impl SkyglassApp {
         }
         let layers = self.layers.iter().filter(|layer| layer.visible).map(|layer| (layer.id, layer.style)).collect();
         let origin = [f64::from(rect.min.x) * pixels_per_point, f64::from(rect.min.y) * pixels_per_point];
+        // Space is black wherever no survey has data.
+        ui.painter().rect_filled(rect, 0.0, egui::Color32::BLACK);
         let grid = self.grid.map(|frame| GridStyle {
             frame,
             line_width: 1.2 * pixels_per_point as f32,

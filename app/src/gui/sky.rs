@@ -66,6 +66,11 @@ impl Layer {
         &self.survey.properties().title
     }
 
+    /// Whether the layer's GPU side exists (its Allsky has been read, or found missing).
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
     pub fn is_values(&self) -> bool {
         self.format.is_values()
     }

@@ -1,0 +1,84 @@
+//! The app as a user sees it, rendered headless through egui_kittest on wgpu (software
+//! Vulkan where there is no GPU): it opens on the bundled sky with no network, and the
+//! go-to box takes names from the offline index.
+
+use super::{SkyglassApp, Startup};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness() -> Harness<'static, SkyglassApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1000.0, 700.0))
+        .wgpu()
+        .build_eframe(|cc| SkyglassApp::new(cc, Startup { online_default: false }).expect("the app starts"))
+}
+
+/// Steps until the layers' Allsky images have been read on the worker threads.
+fn wait_for_the_sky(harness: &mut Harness<'static, SkyglassApp>) {
+    for _ in 0..200 {
+        harness.step();
+        if harness.state().layers.iter().all(|layer| layer.is_ready()) {
+            harness.step();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the bundled sky did not load");
+}
+
+/// The mean brightness of a rectangle of the rendered window.
+fn brightness(image: &image::RgbaImage, x: std::ops::Range<u32>, y: std::ops::Range<u32>) -> f64 {
+    let mut sum = 0.0;
+    let mut count = 0.0;
+    for row in y {
+        for column in x.clone() {
+            let p = image.get_pixel(column, row).0;
+            sum += f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2]);
+            count += 3.0;
+        }
+    }
+    sum / count
+}
+
+#[test]
+fn the_first_launch_shows_the_bundled_sky_offline() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.get_by_label("Fermi Color HEALPix survey");
+    harness.get_by_label_contains("HEASARC");
+    let image = harness.render().expect("a frame renders");
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        image.save(std::env::temp_dir().join("skyglass-app-first-launch.png")).expect("saved");
+    }
+    // The default view is the whole sky in galactic AIT: the Milky Way, bright, across the
+    // middle of the sky view (right of the 260-point layer panel); dark sky above it.
+    let (width, height) = image.dimensions();
+    let middle = height / 2;
+    let plane = brightness(&image, width / 2..width * 3 / 4, middle - 3..middle + 3);
+    let above = brightness(&image, width / 2..width * 3 / 4, middle - 100..middle - 90);
+    assert!(plane > 120.0 && plane > 2.0 * above, "plane {plane}, above {above}");
+}
+
+#[test]
+fn go_to_takes_names_from_the_offline_index() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.focus();
+    go_to.type_text("M31");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+    harness.get_by_label("M 31 (offline name index)");
+    let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
+    assert!((centre.lon().degrees() - 10.6848).abs() < 1e-3 && (centre.lat().degrees() - 41.2691).abs() < 1e-3);
+
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.focus();
+    go_to.type_text(" nonsense");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+    harness.get_by_label_contains("not in the offline name index");
+}
