@@ -152,7 +152,7 @@ pub fn sync_tiles(render_state: &RenderState, fetcher: &TileFetcher, layers: &mu
                 }
                 match tile {
                     Ok(Some(tile)) => {
-                        if let Err(error) = gpu_layer.insert_tile(queue, order, index, &tile) {
+                        if let Err(error) = gpu_layer.insert_tile(&render_state.device, queue, order, index, &tile) {
                             layer.absent.insert((order, index));
                             report_once(layer, format!("tile {order}/{index}: {error}"));
                         }

@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let survey = HipsSurvey::open(hips.join(name).to_str().unwrap_or_default())?;
         let mut layer = open_layer(&renderer, &gpu.device, &gpu.queue, &survey, format, 128)?;
         layer.style = style;
-        tiles += load_view(&gpu.queue, &mut layer, &survey, format, &camera).loaded;
+        tiles += load_view(&gpu.device, &gpu.queue, &mut layer, &survey, format, &camera).loaded;
         layers.push(layer);
     }
     let target = gpu.device.create_texture(&wgpu::TextureDescriptor {

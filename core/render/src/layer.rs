@@ -1,6 +1,7 @@
 //! One HiPS layer on the GPU: its resident tiles, their lookup table, and its uniforms.
 //!
-//! Tiles live in a texture array of fixed capacity (least recently used evicted first);
+//! Tiles live in a texture array that grows as tiles arrive, up to the layer's capacity
+//! (then the least recently used is evicted first);
 //! the survey's Allsky tiles, if any, live in one small mosaic texture and are never evicted,
 //! so every part of the sky always has something to show. A sorted table of
 //! `(uniq, slot)` pairs tells the shader which tiles are resident.
@@ -14,6 +15,8 @@ use std::collections::HashMap;
 
 /// Marks a slot as a tile of the base mosaic (see `BASE_FLAG` in hips.wgsl).
 const BASE_FLAG: u32 = 0x8000_0000;
+/// Texture array layers a layer starts with; it doubles while tiles keep coming.
+const INITIAL_SLOTS: u32 = 16;
 /// The deepest order the per-pixel path addresses: uniq indices must fit in 32 bits.
 pub const MAX_VIEW_ORDER: u8 = 13;
 
@@ -41,7 +44,8 @@ pub struct LayerDescriptor {
     pub max_order: u8,
     /// Cuts used when the style names none (the survey's `hips_pixel_cut`).
     pub default_cuts: [f64; 2],
-    /// How many full tiles stay on the GPU at once.
+    /// How many full tiles may stay on the GPU at once (the texture array starts smaller
+    /// and grows to this).
     pub capacity: u32,
 }
 
@@ -64,6 +68,14 @@ impl TileSlots {
 
     pub fn is_empty(&self) -> bool {
         self.by_uniq.is_empty()
+    }
+
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    pub fn set_capacity(&mut self, capacity: u32) {
+        self.capacity = self.capacity.max(capacity);
     }
 
     pub fn contains(&self, uniq: u32) -> bool {
@@ -141,6 +153,9 @@ pub struct HipsLayer {
     pub style: LayerStyle,
     descriptor: LayerDescriptor,
     tiles: wgpu::Texture,
+    mosaic_view: wgpu::TextureView,
+    /// What rebuilding the bind group takes, for when the tile array grows.
+    bindings: crate::renderer::HipsBindings,
     slots: TileSlots,
     /// (uniq | BASE_FLAG, BASE_FLAG | mosaic position) of the base tiles.
     base_keys: Vec<(u32, u32)>,
@@ -167,16 +182,8 @@ impl HipsLayer {
         let capacity = descriptor.capacity.clamp(1, limits.max_texture_array_layers);
         let tile_width = descriptor.tile_width.clamp(1, limits.max_texture_dimension_2d);
         let format = if descriptor.values { wgpu::TextureFormat::R32Float } else { wgpu::TextureFormat::Rgba8Unorm };
-        let tiles = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("hips tiles"),
-            size: wgpu::Extent3d { width: tile_width, height: tile_width, depth_or_array_layers: capacity },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        let allocated = capacity.min(INITIAL_SLOTS);
+        let tiles = tile_array(device, tile_width, allocated, format);
 
         // The base mosaic: every Allsky tile side by side, in NESTED order.
         let usable_base = base.filter(|(_, tiles)| {
@@ -233,20 +240,19 @@ impl HipsLayer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let tiles_view = tiles.create_view(&wgpu::TextureViewDescriptor {
-            dimension: Some(wgpu::TextureViewDimension::D2Array),
-            ..Default::default()
-        });
         let mosaic_view = mosaic.create_view(&wgpu::TextureViewDescriptor {
             dimension: Some(wgpu::TextureViewDimension::D2Array),
             ..Default::default()
         });
-        let bind_group = renderer.hips_bind_group(device, &uniform, &tiles_view, &mosaic_view, &keys);
+        let bindings = renderer.hips_bindings();
+        let bind_group = bindings.bind_group(device, &uniform, &array_view(&tiles), &mosaic_view, &keys);
         HipsLayer {
             style: LayerStyle::default(),
             descriptor: LayerDescriptor { capacity, tile_width, ..descriptor },
             tiles,
-            slots: TileSlots::new(capacity),
+            mosaic_view,
+            bindings,
+            slots: TileSlots::new(allocated),
             base_keys,
             base_width,
             base_per_row: per_row,
@@ -276,7 +282,7 @@ impl HipsLayer {
     pub fn texture_bytes(&self) -> u64 {
         // RGBA8 and R32Float texels are both four bytes.
         let texel = 4;
-        let tiles = u64::from(self.descriptor.tile_width).pow(2) * u64::from(self.descriptor.capacity);
+        let tiles = u64::from(self.descriptor.tile_width).pow(2) * u64::from(self.slots.capacity());
         let base = u64::from(self.base_width).pow(2) * self.base_keys.len() as u64;
         (tiles + base) * texel
     }
@@ -305,9 +311,11 @@ impl HipsLayer {
         }
     }
 
-    /// Uploads a tile, evicting the least recently used one when full.
+    /// Uploads a tile: the tile array grows while it may, then the least recently used tile
+    /// makes room.
     pub fn insert_tile(
         &mut self,
+        device: &wgpu::Device,
         queue: &wgpu::Queue,
         order: u8,
         index: u64,
@@ -321,10 +329,38 @@ impl HipsLayer {
             let kind = |values: bool| if values { "values (FITS)" } else { "colours" };
             return Err(LayerError::WrongKind { got: kind(tile.is_float()), expected: kind(self.descriptor.values) });
         }
+        if !self.slots.contains(key) && self.slots.len() as u32 >= self.slots.capacity() {
+            self.grow(device, queue);
+        }
         let Some(slot) = self.slots.assign(key) else { return Ok(()) };
         write_tile(queue, &self.tiles, wgpu::Origin3d { x: 0, y: 0, z: slot }, tile);
         self.keys_dirty = true;
         Ok(())
+    }
+
+    /// Doubles the tile array (up to the capacity), copying the resident tiles over.
+    fn grow(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) {
+        let old = self.slots.capacity();
+        let new = (old * 2).min(self.descriptor.capacity);
+        if new <= old {
+            return;
+        }
+        let tiles = tile_array(device, self.descriptor.tile_width, new, self.tiles.format());
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("grow tiles") });
+        encoder.copy_texture_to_texture(
+            self.tiles.as_image_copy(),
+            tiles.as_image_copy(),
+            wgpu::Extent3d {
+                width: self.descriptor.tile_width,
+                height: self.descriptor.tile_width,
+                depth_or_array_layers: old,
+            },
+        );
+        queue.submit([encoder.finish()]);
+        self.bind_group =
+            self.bindings.bind_group(device, &self.uniform, &array_view(&tiles), &self.mosaic_view, &self.keys);
+        self.tiles = tiles;
+        self.slots.set_capacity(new);
     }
 
     /// Writes the uniforms for this view and, if tiles changed, the lookup table.
@@ -417,6 +453,27 @@ pub(crate) fn plane_affine(camera: &ViewCamera, origin: [f64; 2]) -> ([f32; 4], 
 
 pub(crate) fn projection_code(projection: Projection) -> u32 {
     Projection::ALL.iter().position(|p| *p == projection).unwrap_or(0) as u32
+}
+
+fn tile_array(device: &wgpu::Device, width: u32, layers: u32, format: wgpu::TextureFormat) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("hips tiles"),
+        size: wgpu::Extent3d { width, height: width, depth_or_array_layers: layers },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        // COPY_SRC: growing the array copies its layers into a bigger one.
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
+}
+
+fn array_view(texture: &wgpu::Texture) -> wgpu::TextureView {
+    texture.create_view(&wgpu::TextureViewDescriptor {
+        dimension: Some(wgpu::TextureViewDimension::D2Array),
+        ..Default::default()
+    })
 }
 
 fn write_tile(queue: &wgpu::Queue, texture: &wgpu::Texture, origin: wgpu::Origin3d, tile: &TileImage) {

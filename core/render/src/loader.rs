@@ -66,6 +66,7 @@ pub fn needed_cells(layer: &HipsLayer, camera: &ViewCamera) -> (u8, Vec<u64>) {
 
 /// Reads and uploads every tile the view needs, with ancestors where tiles are missing.
 pub fn load_view(
+    device: &wgpu::Device,
     queue: &wgpu::Queue,
     layer: &mut HipsLayer,
     survey: &HipsSurvey,
@@ -98,7 +99,7 @@ pub fn load_view(
             }
         };
         match tile {
-            Some(tile) => match layer.insert_tile(queue, cell_order, index, &tile) {
+            Some(tile) => match layer.insert_tile(device, queue, cell_order, index, &tile) {
                 Ok(()) => report.loaded += 1,
                 Err(error) => {
                     let message = format!("{}: tile {cell_order}/{index}: {error}", survey.location());
@@ -146,7 +147,7 @@ pub fn render_view(
         let capacity = tile_capacity(camera, spec.survey.properties().tile_width);
         let mut layer = open_layer(renderer, &gpu.device, &gpu.queue, spec.survey, spec.format, capacity)?;
         layer.style = spec.style;
-        reports.push(load_view(&gpu.queue, &mut layer, spec.survey, spec.format, camera));
+        reports.push(load_view(&gpu.device, &gpu.queue, &mut layer, spec.survey, spec.format, camera));
         layers.push(layer);
     }
     let mut refs: Vec<&mut HipsLayer> = layers.iter_mut().collect();
@@ -165,7 +166,7 @@ pub fn render_view_values(
     let capacity = tile_capacity(camera, spec.survey.properties().tile_width);
     let mut layer = open_layer(renderer, &gpu.device, &gpu.queue, spec.survey, spec.format, capacity)?;
     layer.style = spec.style;
-    let report = load_view(&gpu.queue, &mut layer, spec.survey, spec.format, camera);
+    let report = load_view(&gpu.device, &gpu.queue, &mut layer, spec.survey, spec.format, camera);
     let (width, height, values) = render_values(gpu, renderer, camera, &mut layer)?;
     Ok((width, height, values, report))
 }

@@ -179,25 +179,9 @@ impl SkyRenderer {
         SkyRenderer { hips_pipeline, values_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
     }
 
-    pub(crate) fn hips_bind_group(
-        &self,
-        device: &wgpu::Device,
-        uniform: &wgpu::Buffer,
-        tiles: &wgpu::TextureView,
-        base: &wgpu::TextureView,
-        keys: &wgpu::Buffer,
-    ) -> wgpu::BindGroup {
-        device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("hips layer"),
-            layout: &self.hips_layout,
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(tiles) },
-                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(base) },
-                wgpu::BindGroupEntry { binding: 3, resource: keys.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
-            ],
-        })
+    /// What a layer needs to build its bind group, now and when its tile array grows.
+    pub(crate) fn hips_bindings(&self) -> HipsBindings {
+        HipsBindings { layout: self.hips_layout.clone(), colormaps: self.colormaps.clone() }
     }
 
     pub(crate) fn grid_bind_group(&self, device: &wgpu::Device, uniform: &wgpu::Buffer) -> wgpu::BindGroup {
@@ -233,6 +217,35 @@ impl SkyRenderer {
             pass.set_bind_group(0, layer.bind_group(), &[]);
             pass.draw(0..3, 0..1);
         }
+    }
+}
+
+/// The HiPS bind group's layout and the shared colormap texture.
+pub(crate) struct HipsBindings {
+    layout: wgpu::BindGroupLayout,
+    colormaps: wgpu::TextureView,
+}
+
+impl HipsBindings {
+    pub(crate) fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        tiles: &wgpu::TextureView,
+        base: &wgpu::TextureView,
+        keys: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("hips layer"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(tiles) },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(base) },
+                wgpu::BindGroupEntry { binding: 3, resource: keys.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
+            ],
+        })
     }
 }
 
