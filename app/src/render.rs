@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use skyglass_hips::HipsSurvey;
 use skyglass_render::loader::{LayerSpec, choose_format, render_view, render_view_values};
-use skyglass_render::{Colormap, GpuContext, GridStyle, LayerStyle, SkyRenderer, Stretch};
+use skyglass_render::{Blend, Colormap, GpuContext, GridStyle, LayerStyle, SkyRenderer, Stretch};
 use skyglass_sky::{Angle, Frame, Projection, ViewCamera, Viewport};
 use skyglass_votable::fits::FitsHeader;
 use std::path::{Path, PathBuf};
@@ -56,6 +56,11 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1.0)]
     opacity: f32,
 
+    /// How each layer after the first combines with those below: over, or add (for
+    /// composites of bands).
+    #[arg(long, default_value = "over")]
+    blend: String,
+
     /// Draw a coordinate grid of this frame over the layers (icrs, galactic, …); lines only.
     #[arg(long, value_name = "FRAME")]
     grid: Option<String>,
@@ -69,6 +74,7 @@ pub struct RenderArgs {
 pub fn run(args: &RenderArgs) -> Result<()> {
     let camera = camera_for(args)?;
     let style = style_for(args)?;
+    let blend: Blend = args.blend.parse()?;
     let extension = output_extension(&args.output)?;
     let want_values = args.colormap.is_some() || args.stretch.is_some() || args.cuts.is_some() || extension == "fits";
 
@@ -87,8 +93,8 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         .map(|(position, survey)| {
             let format = choose_format(survey, want_values)
                 .with_context(|| format!("{}: no tile format to draw", survey.location()))?;
-            let opacity = if position == 0 { 1.0 } else { args.opacity };
-            Ok(LayerSpec { survey, format, style: LayerStyle { opacity, ..style } })
+            let (opacity, blend) = if position == 0 { (1.0, Blend::Over) } else { (args.opacity, blend) };
+            Ok(LayerSpec { survey, format, style: LayerStyle { opacity, blend, ..style } })
         })
         .collect::<Result<Vec<_>>>()?;
     if extension == "fits" {

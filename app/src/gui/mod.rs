@@ -14,7 +14,8 @@ use egui_wgpu::RenderState;
 use fetch::TileFetcher;
 use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
-use skyglass_render::{Colormap, GridStyle, Stretch, grid_labels};
+use skyglass_render::loader::{LayerSpec, render_view};
+use skyglass_render::{Blend, Colormap, GridStyle, Stretch, grid_labels};
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use view::ViewState;
@@ -71,6 +72,9 @@ pub struct SkyglassApp {
     ctx: egui::Context,
     /// The coordinate grid's frame, when the grid is shown.
     grid: Option<Frame>,
+    /// The sky view's size in pixels, as last drawn.
+    view_size: Option<[f64; 2]>,
+    exporting: Option<Receiver<Result<std::path::PathBuf, String>>>,
 }
 
 impl SkyglassApp {
@@ -98,6 +102,8 @@ impl SkyglassApp {
             opening: Vec::new(),
             ctx: cc.egui_ctx.clone(),
             grid: None,
+            view_size: None,
+            exporting: None,
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -187,6 +193,16 @@ impl SkyglassApp {
             if frame != self.view.frame {
                 self.view.set_frame(frame);
             }
+            let mut rotation = self.view.rotation.degrees();
+            let rotation_field = ui.add(
+                egui::DragValue::new(&mut rotation).speed(0.5).suffix("°").range(-180.0..=180.0).prefix("rotation "),
+            );
+            if rotation_field.changed() {
+                self.view.rotation = Angle::from_degrees(rotation);
+            }
+            if ui.small_button("north up").clicked() {
+                self.view.rotation = Angle::from_degrees(0.0);
+            }
             let mut show_grid = self.grid.is_some();
             ui.checkbox(&mut show_grid, "Grid");
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
@@ -218,7 +234,44 @@ impl SkyglassApp {
             if let Some(error) = &self.go_to_error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
+            ui.separator();
+            if ui.button("Export PNG").clicked() {
+                self.export_png();
+            }
         });
+    }
+
+    /// Renders the current view again, offscreen at the view's size, and saves it as PNG in
+    /// the pictures folder (or the working folder), on a thread of its own.
+    fn export_png(&mut self) {
+        let Some(size) = self.view_size else { return };
+        let camera = self.view.camera(size[0], size[1]);
+        let layers: Vec<(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)> = self
+            .layers
+            .iter()
+            .filter(|layer| layer.visible)
+            .map(|layer| (layer.survey.clone(), layer.format, layer.style))
+            .collect();
+        let grid = self.grid.map(|frame| GridStyle { frame, ..GridStyle::default() });
+        let folder = directories::UserDirs::new()
+            .and_then(|dirs| dirs.picture_dir().map(std::path::Path::to_path_buf))
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let path = folder.join(format!("skyglass-{stamp}.png"));
+        let (sender, result) = channel();
+        let ctx = self.ctx.clone();
+        let spawned = std::thread::Builder::new().name("export-png".into()).spawn(move || {
+            let outcome = export_view(&camera, &layers, grid, &path).map(|()| path);
+            let _ = sender.send(outcome.map_err(|error| format!("{error:#}")));
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => {
+                self.exporting = Some(result);
+                self.status = Some("exporting the view…".into());
+            }
+            Err(error) => self.status = Some(format!("cannot export: {error}")),
+        }
     }
 
     fn layer_panel(&mut self, ui: &mut egui::Ui) {
@@ -240,6 +293,14 @@ impl SkyglassApp {
             ui.horizontal(|ui| {
                 ui.add(egui::Slider::new(&mut layer.style.opacity, 0.0..=1.0).text("opacity"));
             });
+            egui::ComboBox::new(("blend", layer.id), "blending").selected_text(layer.style.blend.name()).show_ui(
+                ui,
+                |ui| {
+                    for blend in Blend::ALL {
+                        ui.selectable_value(&mut layer.style.blend, blend, blend.name());
+                    }
+                },
+            );
             ui.horizontal(|ui| {
                 if position + 1 < count && ui.small_button("move up").clicked() {
                     raise = Some(position);
@@ -374,6 +435,7 @@ impl SkyglassApp {
         let pixels_per_point = f64::from(ui.ctx().pixels_per_point());
         let size = [f64::from(rect.width()) * pixels_per_point, f64::from(rect.height()) * pixels_per_point];
         let camera = self.view.camera(size[0], size[1]);
+        self.view_size = Some(size);
         let to_screen = |pos: egui::Pos2| ScreenPoint {
             x: f64::from(pos.x - rect.min.x) * pixels_per_point,
             y: f64::from(pos.y - rect.min.y) * pixels_per_point,
@@ -381,7 +443,19 @@ impl SkyglassApp {
 
         if response.dragged() {
             let delta = response.drag_delta();
-            self.view.pan(&camera, [f64::from(delta.x) * pixels_per_point, f64::from(delta.y) * pixels_per_point]);
+            let shift = ui.input(|i| i.modifiers.shift);
+            match response.interact_pointer_pos() {
+                // Shift-drag turns the view about its centre.
+                Some(pos) if shift => {
+                    let centre = rect.center();
+                    let (before, after) = (pos - delta - centre, pos - centre);
+                    let turn = f64::from(after.y.atan2(after.x) - before.y.atan2(before.x));
+                    self.view.rotation = Angle::from_radians(self.view.rotation.radians() - turn).wrap_to_half_turn();
+                }
+                _ => self
+                    .view
+                    .pan(&camera, [f64::from(delta.x) * pixels_per_point, f64::from(delta.y) * pixels_per_point]),
+            }
         }
         if response.double_clicked()
             && let Some(pos) = response.interact_pointer_pos()
@@ -453,6 +527,25 @@ impl SkyglassApp {
     }
 }
 
+/// The offscreen render behind "Export PNG": a device of its own, the same surveys and view.
+fn export_view(
+    camera: &ViewCamera,
+    layers: &[(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)],
+    grid: Option<GridStyle>,
+    path: &std::path::Path,
+) -> Result<()> {
+    let gpu = skyglass_render::GpuContext::headless()?;
+    let renderer = skyglass_render::SkyRenderer::new(&gpu.device, &gpu.queue, skyglass_render::OFFSCREEN_FORMAT);
+    let specs: Vec<LayerSpec<'_>> =
+        layers.iter().map(|(survey, format, style)| LayerSpec { survey, format: *format, style: *style }).collect();
+    let (width, height, pixels, _) = render_view(&gpu, &renderer, camera, &specs, grid)?;
+    let image = image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| anyhow!("wrong image size"))?;
+    let partial = path.with_extension("png.partial");
+    image.save_with_format(&partial, image::ImageFormat::Png)?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
 fn format_fov(fov: Angle) -> String {
     let degrees = fov.degrees();
     if degrees >= 1.0 {
@@ -467,6 +560,15 @@ fn format_fov(fov: Angle) -> String {
 impl eframe::App for SkyglassApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
+        if let Some(result) = &self.exporting
+            && let Ok(outcome) = result.try_recv()
+        {
+            self.status = Some(match outcome {
+                Ok(path) => format!("saved {}", path.display()),
+                Err(error) => format!("export failed: {error}"),
+            });
+            self.exporting = None;
+        }
         egui::Panel::top("tools").show(ui, |ui| self.tool_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("layers").resizable(true).default_size(260.0).show(ui, |ui| {

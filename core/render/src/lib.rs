@@ -16,4 +16,4 @@ pub use gpu::{GpuContext, GpuError};
 pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
 pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, VALUES_FORMAT, render_to_rgba, render_values};
-pub use style::{Colormap, LayerStyle, Stretch};
+pub use style::{Blend, Colormap, LayerStyle, Stretch};

@@ -4,7 +4,7 @@
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
 use crate::layer::HipsLayer;
-use crate::style::Colormap;
+use crate::style::{Blend, Colormap};
 use skyglass_sky::ViewCamera;
 
 const PROJECTION_SHADER: &str = include_str!("../../../shaders/projection.wgsl");
@@ -12,7 +12,9 @@ const HIPS_SHADER: &str = include_str!("../../../shaders/hips.wgsl");
 const GRID_SHADER: &str = include_str!("../../../shaders/grid.wgsl");
 
 pub struct SkyRenderer {
-    hips_pipeline: wgpu::RenderPipeline,
+    /// Layers drawn over the ones below (alpha blending) or added to them.
+    over_pipeline: wgpu::RenderPipeline,
+    add_pipeline: wgpu::RenderPipeline,
     /// Draws a FITS layer's values into an `VALUES_FORMAT` target (no blending).
     values_pipeline: wgpu::RenderPipeline,
     hips_layout: wgpu::BindGroupLayout,
@@ -82,31 +84,46 @@ impl SkyRenderer {
             bind_group_layouts: &[Some(&hips_layout)],
             immediate_size: 0,
         });
-        let hips_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("hips"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
+        let hips_pipeline = |label: &str, blend: wgpu::BlendState| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(label),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: target_format,
+                        blend: Some(blend),
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let over_pipeline = hips_pipeline("hips over", wgpu::BlendState::ALPHA_BLENDING);
+        // Additive: colour × opacity added to what is below, as for composites of bands.
+        let add_pipeline = hips_pipeline(
+            "hips add",
+            wgpu::BlendState {
+                color: wgpu::BlendComponent {
+                    src_factor: wgpu::BlendFactor::SrcAlpha,
+                    dst_factor: wgpu::BlendFactor::One,
+                    operation: wgpu::BlendOperation::Add,
+                },
+                alpha: wgpu::BlendComponent::OVER,
             },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: target_format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         let values_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("hips values"),
             layout: Some(&pipeline_layout),
@@ -176,7 +193,7 @@ impl SkyRenderer {
             cache: None,
         });
         let colormaps = colormap_texture(device, queue);
-        SkyRenderer { hips_pipeline, values_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
+        SkyRenderer { over_pipeline, add_pipeline, values_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
     }
 
     /// What a layer needs to build its bind group, now and when its tile array grows.
@@ -209,11 +226,14 @@ impl SkyRenderer {
 
     /// Draws the layers, bottom first, into the pass (whose viewport is the camera's).
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, layers: &[&HipsLayer]) {
-        pass.set_pipeline(&self.hips_pipeline);
         for layer in layers {
             if layer.style.opacity <= 0.0 {
                 continue;
             }
+            pass.set_pipeline(match layer.style.blend {
+                Blend::Over => &self.over_pipeline,
+                Blend::Add => &self.add_pipeline,
+            });
             pass.set_bind_group(0, layer.bind_group(), &[]);
             pass.draw(0..3, 0..1);
         }

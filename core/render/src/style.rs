@@ -147,11 +147,45 @@ impl FromStr for Stretch {
     }
 }
 
+/// How a layer combines with the layers below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Blend {
+    /// Over them, by its opacity (alpha blending).
+    #[default]
+    Over,
+    /// Added to them, scaled by its opacity: red, green and blue bands make a colour image.
+    Add,
+}
+
+impl Blend {
+    pub const ALL: [Blend; 2] = [Blend::Over, Blend::Add];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Blend::Over => "over",
+            Blend::Add => "add",
+        }
+    }
+}
+
+impl FromStr for Blend {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Blend, UnknownName> {
+        let wanted = text.trim().to_ascii_lowercase();
+        Blend::ALL.into_iter().find(|b| b.name() == wanted).ok_or_else(|| UnknownName {
+            kind: "blend mode",
+            name: text.to_owned(),
+            expected: "over, add".to_owned(),
+        })
+    }
+}
+
 /// How a layer is drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerStyle {
-    /// 0 (invisible) to 1 (opaque), blended over the layers below.
+    /// 0 (invisible) to 1 (opaque).
     pub opacity: f32,
+    pub blend: Blend,
     pub colormap: Colormap,
     pub stretch: Stretch,
     pub reverse: bool,
@@ -161,7 +195,14 @@ pub struct LayerStyle {
 
 impl Default for LayerStyle {
     fn default() -> Self {
-        LayerStyle { opacity: 1.0, colormap: Colormap::Grey, stretch: Stretch::Linear, reverse: false, cuts: None }
+        LayerStyle {
+            opacity: 1.0,
+            blend: Blend::Over,
+            colormap: Colormap::Grey,
+            stretch: Stretch::Linear,
+            reverse: false,
+            cuts: None,
+        }
     }
 }
 

@@ -53,6 +53,9 @@ fn camera(case: &Value) -> ViewCamera {
 
 fn style(layer: &Value) -> LayerStyle {
     let mut style = LayerStyle { opacity: layer["opacity"].as_f64().unwrap_or(1.0) as f32, ..LayerStyle::default() };
+    if let Some(name) = layer["blend"].as_str() {
+        style.blend = name.parse().unwrap();
+    }
     if let Some(name) = layer["colormap"].as_str() {
         style.colormap = name.parse().unwrap();
     }

@@ -250,7 +250,10 @@ def render(case):
     for layer in case["layers"]:
         rgba = render_layer(case, layer, positions, valid)
         alpha = rgba[:, 3:4] * layer.get("opacity", 1.0)
-        image = rgba[:, :3] * alpha + image * (1.0 - alpha)
+        if layer.get("blend", "over") == "add":
+            image = np.minimum(image + rgba[:, :3] * alpha, 255.0)
+        else:
+            image = rgba[:, :3] * alpha + image * (1.0 - alpha)
     return np.clip(np.round(image), 0, 255).astype(np.uint8).reshape(height, width, 3)
 
 
