@@ -34,6 +34,12 @@ struct Layer {
     // full tiles would only alias.
     base_order: u32,
     base_only: u32,
+    // Seconds since the layer was made, and how long a new tile takes to fade in over its
+    // parent (0: at once, as offscreen renders want).
+    now: f32,
+    fade: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 // A resident tile: its uniq index (4·4^order + index) and where it is: a layer of `tiles`,
@@ -42,6 +48,9 @@ struct Layer {
 struct TileKey {
     uniq: u32,
     slot: u32,
+    // When it arrived, in the layer's seconds.
+    born: f32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> layer: Layer;
@@ -215,35 +224,44 @@ fn shade(slot: u32, width: u32, offsets: vec2<f32>) -> vec4<f32> {
 }
 
 // Where a pixel's sample comes from: the deepest resident tile under it (the view's order
-// first, then its ancestors, then the Allsky tile), or nothing.
+// first, then its ancestors, then the Allsky tile), or nothing. `order` is -1 for the Allsky.
 struct Hit {
     found: bool,
     slot: u32,
     width: u32,
     offsets: vec2<f32>,
+    order: i32,
+    born: f32,
 }
 
-fn locate(position: vec4<f32>) -> Hit {
-    var hit = Hit(false, 0u, 0u, vec2<f32>(0.0));
+const MISS: Hit = Hit(false, 0u, 0u, vec2<f32>(0.0), -1, 0.0);
+
+// The HEALPix face and face coordinates at `deepest` cells a side of a pixel, or w = -1 off
+// the projection.
+fn pixel_face_xy(position: vec4<f32>, deepest: f32) -> vec4<f32> {
     let px = vec3<f32>(position.xy, 1.0);
     let plane = vec2<f32>(dot(px, layer.plane_x.xyz), dot(px, layer.plane_y.xyz));
     let native = unproject(layer.projection, plane);
     if native.w == 0.0 {
-        return hit;
+        return vec4<f32>(0.0, 0.0, 0.0, -1.0);
     }
     let n = native.xyz;
     let v = normalize(vec3<f32>(dot(layer.rot0.xyz, n), dot(layer.rot1.xyz, n), dot(layer.rot2.xyz, n)));
-    let deepest = f32(1u << layer.max_order);
-    let face_xy = healpix_face_xy(v, deepest);
+    return vec4<f32>(healpix_face_xy(v, deepest), 1.0);
+}
+
+// The deepest resident tile at `first_order` or above it, then the Allsky tile.
+fn locate_from(face_xy: vec3<f32>, deepest: f32, first_order: i32) -> Hit {
     if layer.base_only == 0u {
-        var order = i32(layer.max_order);
+        var order = first_order;
         loop {
             if order < i32(layer.min_order) {
                 break;
             }
             let found = find_tile(cell_uniq(face_xy, deepest, u32(order)));
             if found >= 0 {
-                return Hit(true, keys[found].slot, layer.tile_width, cell_offsets(face_xy, deepest, u32(order)));
+                let key = keys[found];
+                return Hit(true, key.slot, layer.tile_width, cell_offsets(face_xy, deepest, u32(order)), order, key.born);
             }
             order -= 1;
         }
@@ -251,19 +269,46 @@ fn locate(position: vec4<f32>) -> Hit {
     if layer.base_order != NO_BASE && layer.base_order <= layer.max_order {
         let found = find_tile(cell_uniq(face_xy, deepest, layer.base_order) | BASE_FLAG);
         if found >= 0 {
-            return Hit(true, keys[found].slot, layer.base_width, cell_offsets(face_xy, deepest, layer.base_order));
+            return Hit(true, keys[found].slot, layer.base_width, cell_offsets(face_xy, deepest, layer.base_order), -1, 0.0);
         }
     }
-    return hit;
+    return MISS;
+}
+
+fn locate(position: vec4<f32>) -> Hit {
+    let deepest = f32(1u << layer.max_order);
+    let face_xy = pixel_face_xy(position, deepest);
+    if face_xy.w < 0.0 {
+        return MISS;
+    }
+    return locate_from(face_xy.xyz, deepest, i32(layer.max_order));
 }
 
 @fragment
 fn fs_main(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    let hit = locate(position);
+    let deepest = f32(1u << layer.max_order);
+    let face_xy = pixel_face_xy(position, deepest);
+    if face_xy.w < 0.0 {
+        discard;
+    }
+    let hit = locate_from(face_xy.xyz, deepest, i32(layer.max_order));
     if !hit.found {
         discard;
     }
-    return shade(hit.slot, hit.width, hit.offsets);
+    let colour = shade(hit.slot, hit.width, hit.offsets);
+    // A tile that has just arrived fades in over what stood in for it.
+    if hit.order >= 0 && layer.fade > 0.0 {
+        let progress = clamp((layer.now - hit.born) / layer.fade, 0.0, 1.0);
+        if progress < 1.0 {
+            let parent = locate_from(face_xy.xyz, deepest, hit.order - 1);
+            var below = vec4<f32>(colour.rgb, 0.0);
+            if parent.found {
+                below = shade(parent.slot, parent.width, parent.offsets);
+            }
+            return mix(below, colour, progress);
+        }
+    }
+    return colour;
 }
 
 // The values themselves (FITS layers), for images that keep them: red holds the value,

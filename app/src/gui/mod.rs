@@ -475,8 +475,10 @@ impl SkyglassApp {
 
         // The camera as it is after this frame's gestures.
         let camera = self.view.camera(size[0], size[1]);
-        if let Some(render_state) = render_state {
-            sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera);
+        if let Some(render_state) = render_state
+            && sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera)
+        {
+            ui.ctx().request_repaint();
         }
         let layers = self.layers.iter().filter(|layer| layer.visible).map(|layer| (layer.id, layer.style)).collect();
         let origin = [f64::from(rect.min.x) * pixels_per_point, f64::from(rect.min.y) * pixels_per_point];

@@ -11,8 +11,10 @@ use skyglass_sky::{Cell, LonLat, ViewCamera};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Tiles kept on the GPU per layer: 192 MiB for 512 px colour tiles.
+/// Tiles kept on the GPU per layer, at most: 192 MiB for 512 px colour tiles.
 const TILES_PER_LAYER: u32 = 192;
+/// How long a tile takes to fade in over its parent.
+const FADE_SECONDS: f32 = 0.3;
 
 /// Surveys built into the binary, so that the first launch shows a sky with no network.
 pub const BUNDLED: &[(&str, EmbeddedFiles)] = &[
@@ -111,10 +113,15 @@ impl SkyResources {
 }
 
 /// Takes the tiles the workers have read and puts them on the GPU; asks for the tiles the
-/// view still lacks, centre first.
-pub fn sync_tiles(render_state: &RenderState, fetcher: &TileFetcher, layers: &mut [Layer], camera: &ViewCamera) {
+/// view still lacks, centre first. Returns whether tiles are fading in (draw again soon).
+pub fn sync_tiles(
+    render_state: &RenderState,
+    fetcher: &TileFetcher,
+    layers: &mut [Layer],
+    camera: &ViewCamera,
+) -> bool {
     let mut renderer = render_state.renderer.write();
-    let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
+    let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return false };
     let queue = &render_state.queue;
 
     for result in fetcher.take_results() {
@@ -138,6 +145,7 @@ pub fn sync_tiles(render_state: &RenderState, fetcher: &TileFetcher, layers: &mu
                     max_order: properties.max_order,
                     default_cuts: properties.pixel_cut.or(properties.data_range).unwrap_or([0.0, 1.0]),
                     capacity: TILES_PER_LAYER,
+                    fade_seconds: FADE_SECONDS,
                 };
                 let base = base.as_ref().map(|(order, tiles)| (*order, tiles.as_slice()));
                 let gpu_layer = HipsLayer::new(&resources.renderer, &render_state.device, queue, descriptor, base);
@@ -212,6 +220,7 @@ pub fn sync_tiles(render_state: &RenderState, fetcher: &TileFetcher, layers: &mu
     }
     wanted.dedup_by(|a, b| a.key == b.key);
     fetcher.want(wanted);
+    resources.layers.values().any(|(_, layer)| layer.is_fading())
 }
 
 fn report_once(layer: &mut Layer, message: String) {

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 /// Marks a slot as a tile of the base mosaic (see `BASE_FLAG` in hips.wgsl).
 const BASE_FLAG: u32 = 0x8000_0000;
+/// Bytes of one entry of the shader's `keys` table (uniq, slot, born, padding).
+const KEY_BYTES: u64 = 16;
 /// Texture array layers a layer starts with; it doubles while tiles keep coming.
 const INITIAL_SLOTS: u32 = 16;
 /// The deepest order the per-pixel path addresses: uniq indices must fit in 32 bits.
@@ -47,6 +49,8 @@ pub struct LayerDescriptor {
     /// How many full tiles may stay on the GPU at once (the texture array starts smaller
     /// and grows to this).
     pub capacity: u32,
+    /// Seconds a new tile takes to fade in over its parent; 0 shows it at once.
+    pub fade_seconds: f32,
 }
 
 /// Bookkeeping of which tile sits in which slot, and which to evict next.
@@ -147,6 +151,9 @@ struct LayerUniform {
     base_per_row: u32,
     base_order: u32,
     base_only: u32,
+    now: f32,
+    fade: f32,
+    _pad: [u32; 2],
 }
 
 pub struct HipsLayer {
@@ -164,6 +171,9 @@ pub struct HipsLayer {
     base_order: Option<u8>,
     keys: wgpu::Buffer,
     keys_dirty: bool,
+    /// When each resident tile arrived, in seconds since `epoch` (for the fade).
+    born: HashMap<u32, f32>,
+    epoch: std::time::Instant,
     key_count: u32,
     uniform: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
@@ -230,7 +240,7 @@ impl HipsLayer {
         let max_keys = capacity as u64 + base_keys.len() as u64;
         let keys = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("hips tile keys"),
-            size: max_keys.max(1) * 8,
+            size: max_keys.max(1) * KEY_BYTES,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -259,6 +269,8 @@ impl HipsLayer {
             base_order,
             keys,
             keys_dirty: true,
+            born: HashMap::new(),
+            epoch: std::time::Instant::now(),
             key_count: 0,
             uniform,
             bind_group,
@@ -285,6 +297,13 @@ impl HipsLayer {
         let tiles = u64::from(self.descriptor.tile_width).pow(2) * u64::from(self.slots.capacity());
         let base = u64::from(self.base_width).pow(2) * self.base_keys.len() as u64;
         (tiles + base) * texel
+    }
+
+    /// Whether a tile is still fading in (the view should be drawn again soon).
+    pub fn is_fading(&self) -> bool {
+        let fade = self.descriptor.fade_seconds;
+        let now = self.epoch.elapsed().as_secs_f32();
+        fade > 0.0 && self.born.values().any(|born| now - born < fade)
     }
 
     /// The order of tiles this layer wants for a view.
@@ -334,6 +353,7 @@ impl HipsLayer {
         }
         let Some(slot) = self.slots.assign(key) else { return Ok(()) };
         write_tile(queue, &self.tiles, wgpu::Origin3d { x: 0, y: 0, z: slot }, tile);
+        self.born.insert(key, self.epoch.elapsed().as_secs_f32());
         self.keys_dirty = true;
         Ok(())
     }
@@ -370,7 +390,13 @@ impl HipsLayer {
         if self.keys_dirty {
             let mut entries: Vec<(u32, u32)> = self.base_keys.iter().copied().chain(self.slots.entries()).collect();
             entries.sort_unstable();
-            let flat: Vec<u32> = entries.iter().flat_map(|(key, slot)| [*key, *slot]).collect();
+            // Evicted tiles leave the arrival times too.
+            let slots = &self.slots;
+            self.born.retain(|key, _| slots.contains(*key));
+            let flat: Vec<u32> = entries
+                .iter()
+                .flat_map(|(key, slot)| [*key, *slot, self.born.get(key).copied().unwrap_or(0.0).to_bits(), 0])
+                .collect();
             if !flat.is_empty() {
                 queue.write_buffer(&self.keys, 0, bytemuck::cast_slice(&flat));
             }
@@ -418,6 +444,9 @@ impl HipsLayer {
             base_per_row: self.base_per_row,
             base_order: self.base_order.map_or(u32::MAX, u32::from),
             base_only: u32::from(base_only),
+            now: self.epoch.elapsed().as_secs_f32(),
+            fade: self.descriptor.fade_seconds.max(0.0),
+            _pad: [0; 2],
         }
     }
 }

@@ -42,6 +42,8 @@ pub fn open_layer(
         max_order: properties.max_order,
         default_cuts,
         capacity,
+        // An offscreen render shows its tiles at once.
+        fade_seconds: 0.0,
     };
     let base = allsky.as_ref().map(|(order, tiles)| (*order, tiles.as_slice()));
     Ok(HipsLayer::new(renderer, device, queue, descriptor, base))
