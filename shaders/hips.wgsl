@@ -38,8 +38,8 @@ struct Layer {
     // parent (0: at once, as offscreen renders want).
     now: f32,
     fade: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // The camera's viewport in pixels, for the mesh path's vertices.
+    viewport: vec2<f32>,
 }
 
 // A resident tile: its uniq index (4·4^order + index) and where it is: a layer of `tiles`,
@@ -324,4 +324,32 @@ fn fs_values(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
         discard;
     }
     return vec4<f32>(value, 1.0, 0.0, 1.0);
+}
+
+// The mesh path, for narrow fields: each visible cell is a grid of vertices projected on the
+// CPU in double precision (screen pixels of the camera), carrying the offsets of the point
+// in its resident tile. Exact at any zoom, where single precision per pixel is not.
+struct MeshOut {
+    @builtin(position) position: vec4<f32>,
+    @location(0) offsets: vec2<f32>,
+    @location(1) @interpolate(flat) slot: u32,
+}
+
+@vertex
+fn vs_mesh(@location(0) screen: vec2<f32>, @location(1) offsets: vec2<f32>, @location(2) slot: u32) -> MeshOut {
+    var out: MeshOut;
+    let ndc = vec2<f32>(screen.x / layer.viewport.x * 2.0 - 1.0, 1.0 - screen.y / layer.viewport.y * 2.0);
+    out.position = vec4<f32>(ndc, 0.0, 1.0);
+    out.offsets = offsets;
+    out.slot = slot;
+    return out;
+}
+
+@fragment
+fn fs_mesh(input: MeshOut) -> @location(0) vec4<f32> {
+    var width = layer.tile_width;
+    if (input.slot & BASE_FLAG) != 0u {
+        width = layer.base_width;
+    }
+    return shade(input.slot, width, clamp(input.offsets, vec2<f32>(0.0), vec2<f32>(1.0)));
 }

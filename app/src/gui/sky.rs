@@ -253,7 +253,7 @@ pub struct SkyCallback {
 impl CallbackTrait for SkyCallback {
     fn prepare(
         &self,
-        _device: &wgpu::Device,
+        device: &wgpu::Device,
         queue: &wgpu::Queue,
         _screen: &ScreenDescriptor,
         _encoder: &mut wgpu::CommandEncoder,
@@ -274,7 +274,7 @@ impl CallbackTrait for SkyCallback {
                 drawn.push(layer);
             }
         }
-        renderer.prepare(queue, &self.camera, self.origin, &mut drawn);
+        renderer.prepare(device, queue, &self.camera, self.origin, &mut drawn);
         Vec::new()
     }
 

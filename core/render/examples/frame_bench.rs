@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let frame = |layers: &mut Vec<HipsLayer>| -> Result<(Duration, Duration), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let mut refs: Vec<&mut HipsLayer> = layers.iter_mut().collect();
-        renderer.prepare(&gpu.queue, &camera, [0.0, 0.0], &mut refs);
+        renderer.prepare(&gpu.device, &gpu.queue, &camera, [0.0, 0.0], &mut refs);
         let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {

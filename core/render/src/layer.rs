@@ -113,6 +113,10 @@ impl TileSlots {
         Some(slot)
     }
 
+    pub fn slot_of(&self, uniq: u32) -> Option<u32> {
+        self.by_uniq.get(&uniq).map(|(slot, _)| *slot)
+    }
+
     fn entries(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.by_uniq.iter().map(|(uniq, (slot, _))| (*uniq, *slot))
     }
@@ -153,8 +157,35 @@ struct LayerUniform {
     base_only: u32,
     now: f32,
     fade: f32,
-    _pad: [u32; 2],
+    viewport: [f32; 2],
 }
+
+/// A vertex of the mesh path: camera screen pixels, offsets in the resident tile, its slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MeshVertex {
+    screen: [f32; 2],
+    offsets: [f32; 2],
+    slot: u32,
+    _pad: u32,
+}
+
+impl MeshVertex {
+    pub(crate) const LAYOUT: wgpu::VertexBufferLayout<'static> = wgpu::VertexBufferLayout {
+        array_stride: std::mem::size_of::<MeshVertex>() as u64,
+        step_mode: wgpu::VertexStepMode::Vertex,
+        attributes: &wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x2, 2 => Uint32],
+    };
+}
+
+/// Fields at most this wide are drawn as meshes projected in double precision on the CPU;
+/// wider ones per pixel on the GPU, which is exact for every projection's edges.
+pub const MESH_MAX_FOV_DEGREES: f64 = 2.0;
+/// Grid segments along a mesh cell's side.
+const MESH_SEGMENTS: u16 = 4;
+/// Mesh cells are about 2^7 = 128 screen pixels across (so segments about 32): interpolating
+/// the tile offsets linearly across a segment then errs by thousandths of a pixel.
+const MESH_CELL_PIXELS_LOG2: i64 = 7;
 
 pub struct HipsLayer {
     pub style: LayerStyle,
@@ -173,6 +204,10 @@ pub struct HipsLayer {
     keys_dirty: bool,
     /// When each resident tile arrived, in seconds since `epoch` (for the fade).
     born: HashMap<u32, f32>,
+    /// The mesh path's vertices and triangles for the current view (narrow fields only).
+    mesh_vertices: Option<wgpu::Buffer>,
+    mesh_indices: Option<wgpu::Buffer>,
+    mesh_index_count: u32,
     epoch: std::time::Instant,
     key_count: u32,
     uniform: wgpu::Buffer,
@@ -270,6 +305,9 @@ impl HipsLayer {
             keys,
             keys_dirty: true,
             born: HashMap::new(),
+            mesh_vertices: None,
+            mesh_indices: None,
+            mesh_index_count: 0,
             epoch: std::time::Instant::now(),
             key_count: 0,
             uniform,
@@ -407,6 +445,127 @@ impl HipsLayer {
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
     }
 
+    /// Builds the mesh path's geometry for a narrow view (or clears it for a wide one).
+    pub(crate) fn prepare_mesh(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, camera: &ViewCamera) {
+        self.mesh_index_count = 0;
+        if !uses_mesh(camera) {
+            return;
+        }
+        let (vertices, indices) = self.mesh_for(camera);
+        if indices.is_empty() {
+            return;
+        }
+        let vertex_bytes: &[u8] = bytemuck::cast_slice(&vertices);
+        let index_bytes: &[u8] = bytemuck::cast_slice(&indices);
+        let fits =
+            |buffer: &Option<wgpu::Buffer>, bytes: usize| buffer.as_ref().is_some_and(|b| b.size() >= bytes as u64);
+        if !fits(&self.mesh_vertices, vertex_bytes.len()) {
+            self.mesh_vertices =
+                Some(mesh_buffer(device, "hips mesh vertices", vertex_bytes.len(), wgpu::BufferUsages::VERTEX));
+        }
+        if !fits(&self.mesh_indices, index_bytes.len()) {
+            self.mesh_indices =
+                Some(mesh_buffer(device, "hips mesh indices", index_bytes.len(), wgpu::BufferUsages::INDEX));
+        }
+        if let (Some(vertex_buffer), Some(index_buffer)) = (&self.mesh_vertices, &self.mesh_indices) {
+            queue.write_buffer(vertex_buffer, 0, vertex_bytes);
+            queue.write_buffer(index_buffer, 0, index_bytes);
+            self.mesh_index_count = indices.len() as u32;
+        }
+    }
+
+    /// The visible sky as grids of small cells, each drawn from the deepest resident tile
+    /// that holds it (a tile of the view's order, an ancestor, or the Allsky), positions in
+    /// double precision.
+    fn mesh_for(&self, camera: &ViewCamera) -> (Vec<MeshVertex>, Vec<u32>) {
+        let base_only = self.base_suffices(camera);
+        let tile_order = match (base_only, self.base_order) {
+            (true, Some(base)) => base,
+            _ => self.view_order(camera),
+        };
+        // Mesh cells are no larger than tiles, so each lies in one tile.
+        let finest = i64::from(skyglass_sky::healpix::MAX_ORDER);
+        let order = (pixel_order(camera) - MESH_CELL_PIXELS_LOG2).clamp(i64::from(tile_order), finest) as u8;
+        let survey_frame = self.descriptor.frame;
+        let to_view = survey_frame.rotation_to(camera.frame());
+        let cells = skyglass_sky::healpix::cells_in_view_in(camera, order, survey_frame).unwrap_or_default();
+        let side = usize::from(MESH_SEGMENTS) + 1;
+        let mut vertices = Vec::with_capacity(cells.len() * side * side);
+        let mut indices = Vec::with_capacity(cells.len() * usize::from(MESH_SEGMENTS).pow(2) * 6);
+        for index in cells {
+            let Some((slot, ancestor_order)) =
+                self.resident_for(tile_order, index >> (2 * u32::from(order - tile_order)), base_only)
+            else {
+                continue;
+            };
+            let Ok(cell) = skyglass_sky::Cell::new(order, index) else { continue };
+            // Where this cell sits inside the tile drawn for it.
+            let depth = u32::from(order - ancestor_order);
+            let within = index & ((1u64 << (2 * depth)) - 1);
+            let (column, row) = deinterleave(within);
+            let scale = 1.0 / f64::from(1u32 << depth);
+            let first = vertices.len() as u32;
+            let mut complete = true;
+            for (k, point) in cell.grid(MESH_SEGMENTS).into_iter().enumerate() {
+                let (i, j) = (k / side, k % side);
+                let dx = i as f64 / f64::from(MESH_SEGMENTS);
+                let dy = j as f64 / f64::from(MESH_SEGMENTS);
+                let sky = skyglass_sky::LonLat::from_vec3(to_view.apply(point.to_vec3()));
+                let Some(screen) = camera.sky_to_screen(sky) else {
+                    complete = false;
+                    break;
+                };
+                vertices.push(MeshVertex {
+                    screen: [screen.x as f32, screen.y as f32],
+                    offsets: [((column as f64 + dx) * scale) as f32, ((row as f64 + dy) * scale) as f32],
+                    slot,
+                    _pad: 0,
+                });
+            }
+            if !complete {
+                vertices.truncate(first as usize);
+                continue;
+            }
+            let side = side as u32;
+            for i in 0..side - 1 {
+                for j in 0..side - 1 {
+                    let a = first + i * side + j;
+                    let (b, c, d) = (a + 1, a + side, a + side + 1);
+                    indices.extend_from_slice(&[a, c, b, b, c, d]);
+                }
+            }
+        }
+        (vertices, indices)
+    }
+
+    /// The slot and order of the deepest resident tile holding a cell, Allsky included.
+    fn resident_for(&self, order: u8, index: u64, base_only: bool) -> Option<(u32, u8)> {
+        let lowest = self.descriptor.min_order.min(order);
+        if !base_only {
+            for ancestor in (lowest..=order).rev() {
+                let ancestor_index = index >> (2 * u32::from(order - ancestor));
+                let Some(key) = uniq(ancestor, ancestor_index) else { continue };
+                if let Some(slot) = self.slots.slot_of(key) {
+                    return Some((slot, ancestor));
+                }
+            }
+        }
+        let base = self.base_order.filter(|base| *base <= order)?;
+        let base_index = index >> (2 * u32::from(order - base));
+        let key = uniq(base, base_index)? | BASE_FLAG;
+        self.base_keys.iter().find(|(k, _)| *k == key).map(|(_, slot)| (*slot, base))
+    }
+
+    /// The mesh path's triangles, if this view uses it.
+    pub(crate) fn mesh(&self) -> Option<(&wgpu::Buffer, &wgpu::Buffer, u32)> {
+        match (&self.mesh_vertices, &self.mesh_indices) {
+            (Some(vertices), Some(indices)) if self.mesh_index_count > 0 => {
+                Some((vertices, indices, self.mesh_index_count))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn bind_group(&self) -> &wgpu::BindGroup {
         &self.bind_group
     }
@@ -446,7 +605,7 @@ impl HipsLayer {
             base_only: u32::from(base_only),
             now: self.epoch.elapsed().as_secs_f32(),
             fade: self.descriptor.fade_seconds.max(0.0),
-            _pad: [0; 2],
+            viewport: [camera.viewport().width as f32, camera.viewport().height as f32],
         }
     }
 }
@@ -482,6 +641,31 @@ pub(crate) fn plane_affine(camera: &ViewCamera, origin: [f64; 2]) -> ([f32; 4], 
 
 pub(crate) fn projection_code(projection: Projection) -> u32 {
     Projection::ALL.iter().position(|p| *p == projection).unwrap_or(0) as u32
+}
+
+/// Whether a view is narrow enough for the mesh path.
+pub fn uses_mesh(camera: &ViewCamera) -> bool {
+    camera.fov().degrees() <= MESH_MAX_FOV_DEGREES
+}
+
+/// The column (x, even bits) and row (y, odd bits) of a NESTED sub-index.
+fn deinterleave(bits: u64) -> (u64, u64) {
+    let (mut x, mut y) = (0, 0);
+    for bit in 0..32 {
+        x |= ((bits >> (2 * bit)) & 1) << bit;
+        y |= ((bits >> (2 * bit + 1)) & 1) << bit;
+    }
+    (x, y)
+}
+
+fn mesh_buffer(device: &wgpu::Device, label: &str, bytes: usize, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        // Room to grow, so that a slowly moving view does not reallocate every frame.
+        size: (bytes as u64 * 2).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT).max(256),
+        usage: usage | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
 
 fn tile_array(device: &wgpu::Device, width: u32, layers: u32, format: wgpu::TextureFormat) -> wgpu::Texture {

@@ -3,7 +3,7 @@
 
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
-use crate::layer::HipsLayer;
+use crate::layer::{HipsLayer, MeshVertex};
 use crate::style::{Blend, Colormap};
 use skyglass_sky::ViewCamera;
 
@@ -15,6 +15,9 @@ pub struct SkyRenderer {
     /// Layers drawn over the ones below (alpha blending) or added to them.
     over_pipeline: wgpu::RenderPipeline,
     add_pipeline: wgpu::RenderPipeline,
+    /// The same for the mesh path (narrow fields).
+    mesh_over_pipeline: wgpu::RenderPipeline,
+    mesh_add_pipeline: wgpu::RenderPipeline,
     /// Draws a FITS layer's values into an `VALUES_FORMAT` target (no blending).
     values_pipeline: wgpu::RenderPipeline,
     hips_layout: wgpu::BindGroupLayout,
@@ -56,7 +59,8 @@ impl SkyRenderer {
             entries: &[
                 wgpu::BindGroupLayoutEntry {
                     binding: 0,
-                    visibility: fragment_only,
+                    // The mesh path's vertex shader reads the viewport from it.
+                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
                     ty: wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
@@ -84,22 +88,24 @@ impl SkyRenderer {
             bind_group_layouts: &[Some(&hips_layout)],
             immediate_size: 0,
         });
-        let hips_pipeline = |label: &str, blend: wgpu::BlendState| {
+        let hips_pipeline = |label: &str, blend: wgpu::BlendState, mesh: bool| {
+            let (vertex_entry, fragment_entry) = if mesh { ("vs_mesh", "fs_mesh") } else { ("vs_main", "fs_main") };
+            let mesh_layout = [Some(MeshVertex::LAYOUT)];
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some(label),
                 layout: Some(&pipeline_layout),
                 vertex: wgpu::VertexState {
                     module: &shader,
-                    entry_point: Some("vs_main"),
+                    entry_point: Some(vertex_entry),
                     compilation_options: Default::default(),
-                    buffers: &[],
+                    buffers: if mesh { &mesh_layout } else { &[] },
                 },
                 primitive: wgpu::PrimitiveState::default(),
                 depth_stencil: None,
                 multisample: wgpu::MultisampleState::default(),
                 fragment: Some(wgpu::FragmentState {
                     module: &shader,
-                    entry_point: Some("fs_main"),
+                    entry_point: Some(fragment_entry),
                     compilation_options: Default::default(),
                     targets: &[Some(wgpu::ColorTargetState {
                         format: target_format,
@@ -111,19 +117,19 @@ impl SkyRenderer {
                 cache: None,
             })
         };
-        let over_pipeline = hips_pipeline("hips over", wgpu::BlendState::ALPHA_BLENDING);
         // Additive: colour × opacity added to what is below, as for composites of bands.
-        let add_pipeline = hips_pipeline(
-            "hips add",
-            wgpu::BlendState {
-                color: wgpu::BlendComponent {
-                    src_factor: wgpu::BlendFactor::SrcAlpha,
-                    dst_factor: wgpu::BlendFactor::One,
-                    operation: wgpu::BlendOperation::Add,
-                },
-                alpha: wgpu::BlendComponent::OVER,
+        let additive = wgpu::BlendState {
+            color: wgpu::BlendComponent {
+                src_factor: wgpu::BlendFactor::SrcAlpha,
+                dst_factor: wgpu::BlendFactor::One,
+                operation: wgpu::BlendOperation::Add,
             },
-        );
+            alpha: wgpu::BlendComponent::OVER,
+        };
+        let over_pipeline = hips_pipeline("hips over", wgpu::BlendState::ALPHA_BLENDING, false);
+        let add_pipeline = hips_pipeline("hips add", additive, false);
+        let mesh_over_pipeline = hips_pipeline("hips mesh over", wgpu::BlendState::ALPHA_BLENDING, true);
+        let mesh_add_pipeline = hips_pipeline("hips mesh add", additive, true);
         let values_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("hips values"),
             layout: Some(&pipeline_layout),
@@ -193,7 +199,17 @@ impl SkyRenderer {
             cache: None,
         });
         let colormaps = colormap_texture(device, queue);
-        SkyRenderer { over_pipeline, add_pipeline, values_pipeline, hips_layout, grid_pipeline, grid_layout, colormaps }
+        SkyRenderer {
+            over_pipeline,
+            add_pipeline,
+            mesh_over_pipeline,
+            mesh_add_pipeline,
+            values_pipeline,
+            hips_layout,
+            grid_pipeline,
+            grid_layout,
+            colormaps,
+        }
     }
 
     /// What a layer needs to build its bind group, now and when its tile array grows.
@@ -216,11 +232,20 @@ impl SkyRenderer {
         pass.draw(0..3, 0..1);
     }
 
-    /// Writes each layer's per-view data; call before the render pass. `origin` is where the
-    /// camera's screen (0, 0) sits in the target, in target pixels.
-    pub fn prepare(&self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2], layers: &mut [&mut HipsLayer]) {
+    /// Writes each layer's per-view data (and, for narrow fields, its mesh); call before the
+    /// render pass. `origin` is where the camera's screen (0, 0) sits in the target, in
+    /// target pixels.
+    pub fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        camera: &ViewCamera,
+        origin: [f64; 2],
+        layers: &mut [&mut HipsLayer],
+    ) {
         for layer in layers.iter_mut() {
             layer.prepare(queue, camera, origin);
+            layer.prepare_mesh(device, queue, camera);
         }
     }
 
@@ -230,12 +255,22 @@ impl SkyRenderer {
             if layer.style.opacity <= 0.0 {
                 continue;
             }
-            pass.set_pipeline(match layer.style.blend {
-                Blend::Over => &self.over_pipeline,
-                Blend::Add => &self.add_pipeline,
-            });
             pass.set_bind_group(0, layer.bind_group(), &[]);
-            pass.draw(0..3, 0..1);
+            if let Some((vertices, indices, count)) = layer.mesh() {
+                pass.set_pipeline(match layer.style.blend {
+                    Blend::Over => &self.mesh_over_pipeline,
+                    Blend::Add => &self.mesh_add_pipeline,
+                });
+                pass.set_vertex_buffer(0, vertices.slice(..));
+                pass.set_index_buffer(indices.slice(..), wgpu::IndexFormat::Uint32);
+                pass.draw_indexed(0..count, 0, 0..1);
+            } else {
+                pass.set_pipeline(match layer.style.blend {
+                    Blend::Over => &self.over_pipeline,
+                    Blend::Add => &self.add_pipeline,
+                });
+                pass.draw(0..3, 0..1);
+            }
         }
     }
 }
@@ -278,7 +313,7 @@ pub fn render_to_rgba(
     grid: Option<&GridLayer>,
 ) -> Result<(u32, u32, Vec<u8>), GpuError> {
     let (width, height) = target_size(gpu, camera)?;
-    renderer.prepare(&gpu.queue, camera, [0.0, 0.0], layers);
+    renderer.prepare(&gpu.device, &gpu.queue, camera, [0.0, 0.0], layers);
     if let Some(grid) = grid {
         grid.prepare(&gpu.queue, camera, [0.0, 0.0]);
     }
