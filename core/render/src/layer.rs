@@ -208,6 +208,10 @@ pub struct HipsLayer {
     mesh_vertices: Option<wgpu::Buffer>,
     mesh_indices: Option<wgpu::Buffer>,
     mesh_index_count: u32,
+    /// The view and tile set the mesh was built for: an unchanged view costs nothing.
+    mesh_built_for: Option<(ViewCamera, u64)>,
+    /// Bumped whenever the resident tiles change.
+    generation: u64,
     epoch: std::time::Instant,
     key_count: u32,
     uniform: wgpu::Buffer,
@@ -308,6 +312,8 @@ impl HipsLayer {
             mesh_vertices: None,
             mesh_indices: None,
             mesh_index_count: 0,
+            mesh_built_for: None,
+            generation: 0,
             epoch: std::time::Instant::now(),
             key_count: 0,
             uniform,
@@ -393,6 +399,7 @@ impl HipsLayer {
         write_tile(queue, &self.tiles, wgpu::Origin3d { x: 0, y: 0, z: slot }, tile);
         self.born.insert(key, self.epoch.elapsed().as_secs_f32());
         self.keys_dirty = true;
+        self.generation += 1;
         Ok(())
     }
 
@@ -447,10 +454,20 @@ impl HipsLayer {
 
     /// Builds the mesh path's geometry for a narrow view (or clears it for a wide one).
     pub(crate) fn prepare_mesh(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, camera: &ViewCamera) {
-        self.mesh_index_count = 0;
         if !uses_mesh(camera) {
+            self.mesh_index_count = 0;
+            self.mesh_built_for = None;
             return;
         }
+        if self
+            .mesh_built_for
+            .as_ref()
+            .is_some_and(|(built, generation)| built == camera && *generation == self.generation)
+        {
+            return;
+        }
+        self.mesh_built_for = Some((camera.clone(), self.generation));
+        self.mesh_index_count = 0;
         let (vertices, indices) = self.mesh_for(camera);
         if indices.is_empty() {
             return;
