@@ -3,8 +3,9 @@
 
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, Vec3, ViewCamera, Viewport};
 
-/// Smallest field of view: a few tile pixels of the deepest order the renderer draws.
-const MIN_FOV_DEGREES: f64 = 0.01;
+/// Smallest field of view, 0.36″: deeper than most HiPS go (the mesh path draws narrow
+/// fields in double precision).
+const MIN_FOV_DEGREES: f64 = 1e-4;
 
 #[derive(Clone, Debug)]
 pub struct ViewState {

@@ -19,7 +19,8 @@ const BASE_FLAG: u32 = 0x8000_0000;
 const KEY_BYTES: u64 = 16;
 /// Texture array layers a layer starts with; it doubles while tiles keep coming.
 const INITIAL_SLOTS: u32 = 16;
-/// The deepest order the per-pixel path addresses: uniq indices must fit in 32 bits.
+/// The deepest order the per-pixel path addresses: its lookup table keys are 32-bit uniq
+/// indices. Deeper tiles only ever show in narrow fields, which the mesh path draws.
 pub const MAX_VIEW_ORDER: u8 = 13;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,7 @@ pub enum LayerError {
     WrongSize { got: u32, expected: u32 },
     #[error("tile holds {got} but the layer draws {expected}")]
     WrongKind { got: &'static str, expected: &'static str },
-    #[error("order {0} is deeper than the renderer draws ({MAX_VIEW_ORDER})")]
+    #[error("order {0} is deeper than HEALPix goes")]
     TooDeep(u8),
 }
 
@@ -57,7 +58,7 @@ pub struct LayerDescriptor {
 #[derive(Debug, Default)]
 pub struct TileSlots {
     capacity: u32,
-    by_uniq: HashMap<u32, (u32, u64)>,
+    by_uniq: HashMap<u64, (u32, u64)>,
     clock: u64,
 }
 
@@ -82,12 +83,12 @@ impl TileSlots {
         self.capacity = self.capacity.max(capacity);
     }
 
-    pub fn contains(&self, uniq: u32) -> bool {
+    pub fn contains(&self, uniq: u64) -> bool {
         self.by_uniq.contains_key(&uniq)
     }
 
     /// Marks a tile as used now, so it is evicted last.
-    pub fn touch(&mut self, uniq: u32) {
+    pub fn touch(&mut self, uniq: u64) {
         self.clock += 1;
         if let Some(entry) = self.by_uniq.get_mut(&uniq) {
             entry.1 = self.clock;
@@ -96,7 +97,7 @@ impl TileSlots {
 
     /// The slot for a new tile: a free one, else the least recently used one's (which is
     /// forgotten). `None` only with a capacity of zero.
-    pub fn assign(&mut self, uniq: u32) -> Option<u32> {
+    pub fn assign(&mut self, uniq: u64) -> Option<u32> {
         self.clock += 1;
         if let Some(entry) = self.by_uniq.get_mut(&uniq) {
             entry.1 = self.clock;
@@ -113,21 +114,27 @@ impl TileSlots {
         Some(slot)
     }
 
-    pub fn slot_of(&self, uniq: u32) -> Option<u32> {
+    pub fn slot_of(&self, uniq: u64) -> Option<u32> {
         self.by_uniq.get(&uniq).map(|(slot, _)| *slot)
     }
 
-    fn entries(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+    fn entries(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.by_uniq.iter().map(|(uniq, (slot, _))| (*uniq, *slot))
     }
 }
 
-/// The uniq index of a cell in 32 bits: 4·4^order + index (orders up to 13).
-pub fn uniq(order: u8, index: u64) -> Option<u32> {
-    if order > MAX_VIEW_ORDER || index >= 12u64 << (2 * order) {
+/// The uniq index of a cell: 4·4^order + index.
+pub fn uniq(order: u8, index: u64) -> Option<u64> {
+    if order > skyglass_sky::healpix::MAX_ORDER || index >= 12u64 << (2 * order) {
         return None;
     }
-    u32::try_from((4u64 << (2 * order)) + index).ok()
+    Some((4u64 << (2 * order)) + index)
+}
+
+/// The key of a cell in the shader's lookup table: its uniq index, for orders up to 13 (uniq
+/// below 16·4^13 = 2^30; the high bit marks Allsky tiles).
+fn shader_key(uniq: u64) -> Option<u32> {
+    u32::try_from(uniq).ok().filter(|key| *key < 1 << 30)
 }
 
 /// The uniform block of hips.wgsl's `Layer`, field for field.
@@ -203,7 +210,7 @@ pub struct HipsLayer {
     keys: wgpu::Buffer,
     keys_dirty: bool,
     /// When each resident tile arrived, in seconds since `epoch` (for the fade).
-    born: HashMap<u32, f32>,
+    born: HashMap<u64, f32>,
     /// The mesh path's vertices and triangles for the current view (narrow fields only).
     mesh_vertices: Option<wgpu::Buffer>,
     mesh_indices: Option<wgpu::Buffer>,
@@ -270,7 +277,7 @@ impl HipsLayer {
                 let origin =
                     wgpu::Origin3d { x: (position % per_row) * base_width, y: (position / per_row) * base_width, z: 0 };
                 write_tile(queue, &mosaic, origin, tile);
-                if let Some(key) = uniq(order, index as u64) {
+                if let Some(key) = uniq(order, index as u64).and_then(shader_key) {
                     base_keys.push((key | BASE_FLAG, BASE_FLAG | position));
                 }
             }
@@ -433,15 +440,18 @@ impl HipsLayer {
     /// (a view inside a window starts at its rectangle's corner).
     pub(crate) fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2]) {
         if self.keys_dirty {
-            let mut entries: Vec<(u32, u32)> = self.base_keys.iter().copied().chain(self.slots.entries()).collect();
-            entries.sort_unstable();
             // Evicted tiles leave the arrival times too.
             let slots = &self.slots;
             self.born.retain(|key, _| slots.contains(*key));
-            let flat: Vec<u32> = entries
-                .iter()
-                .flat_map(|(key, slot)| [*key, *slot, self.born.get(key).copied().unwrap_or(0.0).to_bits(), 0])
-                .collect();
+            let tiles = self.slots.entries().filter_map(|(uniq, slot)| {
+                let born = self.born.get(&uniq).copied().unwrap_or(0.0);
+                shader_key(uniq).map(|key| (key, slot, born))
+            });
+            let mut entries: Vec<(u32, u32, f32)> =
+                self.base_keys.iter().map(|(key, slot)| (*key, *slot, 0.0)).chain(tiles).collect();
+            entries.sort_unstable_by_key(|(key, _, _)| *key);
+            let flat: Vec<u32> =
+                entries.iter().flat_map(|(key, slot, born)| [*key, *slot, born.to_bits(), 0]).collect();
             if !flat.is_empty() {
                 queue.write_buffer(&self.keys, 0, bytemuck::cast_slice(&flat));
             }
@@ -569,7 +579,7 @@ impl HipsLayer {
         }
         let base = self.base_order.filter(|base| *base <= order)?;
         let base_index = index >> (2 * u32::from(order - base));
-        let key = uniq(base, base_index)? | BASE_FLAG;
+        let key = uniq(base, base_index).and_then(shader_key)? | BASE_FLAG;
         self.base_keys.iter().find(|(k, _)| *k == key).map(|(_, slot)| (*slot, base))
     }
 
@@ -630,9 +640,11 @@ impl HipsLayer {
 /// The order whose tile pixels are just finer than the view's pixels, for a survey with
 /// `tile_width`-pixel tiles (clamped to the survey's orders and the renderer's reach).
 pub fn view_order(camera: &ViewCamera, tile_width: u32, min_order: u8, max_order: u8) -> u8 {
-    let order = pixel_order(camera) - i64::from(tile_width.max(1).trailing_zeros());
-    let order = order.clamp(0, i64::from(MAX_ORDER)) as u8;
-    order.clamp(min_order.min(max_order), max_order).min(MAX_VIEW_ORDER)
+    let tile_bits = i64::from(tile_width.max(1).trailing_zeros());
+    let order = (pixel_order(camera) - tile_bits).clamp(0, i64::from(MAX_ORDER) - tile_bits) as u8;
+    let order = order.clamp(min_order.min(max_order), max_order);
+    // Only narrow fields (the mesh path) reach past the per-pixel path's deepest order.
+    if uses_mesh(camera) { order } else { order.min(MAX_VIEW_ORDER) }
 }
 
 /// The shallowest HEALPix order whose cells are no larger than the view's pixels.
@@ -740,11 +752,14 @@ mod tests {
     }
 
     #[test]
-    fn uniq_indices_fit_32_bits_up_to_order_13() {
+    fn uniq_indices_and_shader_keys() {
         assert_eq!(uniq(0, 0), Some(4));
         assert_eq!(uniq(3, 448), Some(256 + 448));
-        assert!(uniq(13, (12 << 26) - 1).is_some());
-        assert_eq!(uniq(14, 0), None);
         assert_eq!(uniq(3, 768), None);
+        // The shader's table holds orders up to 13; deeper tiles are the mesh path's.
+        assert!(uniq(13, (12 << 26) - 1).and_then(shader_key).is_some());
+        assert_eq!(uniq(14, 0).and_then(shader_key), None);
+        assert_eq!(uniq(20, 5), Some((4 << 40) + 5));
+        assert_eq!(uniq(30, 0), None);
     }
 }
