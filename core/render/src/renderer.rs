@@ -88,34 +88,11 @@ impl SkyRenderer {
             bind_group_layouts: &[Some(&hips_layout)],
             immediate_size: 0,
         });
+        let mesh_layout = [Some(MeshVertex::LAYOUT)];
         let hips_pipeline = |label: &str, blend: wgpu::BlendState, mesh: bool| {
-            let (vertex_entry, fragment_entry) = if mesh { ("vs_mesh", "fs_mesh") } else { ("vs_main", "fs_main") };
-            let mesh_layout = [Some(MeshVertex::LAYOUT)];
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some(vertex_entry),
-                    compilation_options: Default::default(),
-                    buffers: if mesh { &mesh_layout } else { &[] },
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fragment_entry),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: target_format,
-                        blend: Some(blend),
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            let (entries, buffers): ((&str, &str), &[Option<wgpu::VertexBufferLayout>]) =
+                if mesh { (("vs_mesh", "fs_mesh"), &mesh_layout) } else { (("vs_main", "fs_main"), &[]) };
+            sky_pipeline(device, label, &pipeline_layout, &shader, entries, buffers, target_format, Some(blend))
         };
         // Additive: colour × opacity added to what is below, as for composites of bands.
         let additive = wgpu::BlendState {
@@ -130,31 +107,16 @@ impl SkyRenderer {
         let add_pipeline = hips_pipeline("hips add", additive, false);
         let mesh_over_pipeline = hips_pipeline("hips mesh over", wgpu::BlendState::ALPHA_BLENDING, true);
         let mesh_add_pipeline = hips_pipeline("hips mesh add", additive, true);
-        let values_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("hips values"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_values"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: VALUES_FORMAT,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let values_pipeline = sky_pipeline(
+            device,
+            "hips values",
+            &pipeline_layout,
+            &shader,
+            ("vs_main", "fs_values"),
+            &[],
+            VALUES_FORMAT,
+            None,
+        );
         let grid_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("grid"),
             entries: &[wgpu::BindGroupLayoutEntry {
@@ -173,31 +135,16 @@ impl SkyRenderer {
             bind_group_layouts: &[Some(&grid_layout)],
             immediate_size: 0,
         });
-        let grid_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("grid"),
-            layout: Some(&grid_pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &grid_shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &grid_shader,
-                entry_point: Some("fs_grid"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: target_format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let grid_pipeline = sky_pipeline(
+            device,
+            "grid",
+            &grid_pipeline_layout,
+            &grid_shader,
+            ("vs_main", "fs_grid"),
+            &[],
+            target_format,
+            Some(wgpu::BlendState::ALPHA_BLENDING),
+        );
         let colormaps = colormap_texture(device, queue);
         SkyRenderer {
             over_pipeline,
@@ -273,6 +220,41 @@ impl SkyRenderer {
             }
         }
     }
+}
+
+/// A pipeline of the sky shaders: one vertex and one fragment entry, one colour target.
+#[allow(clippy::too_many_arguments)]
+fn sky_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    (vertex_entry, fragment_entry): (&str, &str),
+    buffers: &[Option<wgpu::VertexBufferLayout<'_>>],
+    format: wgpu::TextureFormat,
+    blend: Option<wgpu::BlendState>,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some(vertex_entry),
+            compilation_options: Default::default(),
+            buffers,
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some(fragment_entry),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState { format, blend, write_mask: wgpu::ColorWrites::ALL })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }
 
 /// The HiPS bind group's layout and the shared colormap texture.
