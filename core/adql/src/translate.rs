@@ -1,0 +1,341 @@
+//! ADQL text to a SQL statement DataFusion plans: parsed by sqlparser, checked (one SELECT,
+//! nothing that writes), and rewritten where ADQL and DataFusion's SQL differ.
+
+use crate::geometry::{DISTANCE, IN_BOX, IN_CIRCLE, IN_POLYGON};
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
+    Ident, LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TopQuantity, Value, ValueWithSpan,
+    VisitMut, VisitorMut,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+/// Why an ADQL query cannot run; the message says what and, for syntax, where.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AdqlError {
+    #[error("ADQL syntax error: {0}")]
+    Syntax(String),
+    #[error("only SELECT queries run here, not {0}")]
+    NotSelect(String),
+    #[error("one query at a time: found {0} statements")]
+    SeveralStatements(usize),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Parses and checks one ADQL query and rewrites it for DataFusion.
+pub fn translate(adql: &str) -> Result<Statement, AdqlError> {
+    let mut statements =
+        Parser::parse_sql(&GenericDialect {}, adql).map_err(|error| AdqlError::Syntax(clean_parser_error(&error.to_string())))?;
+    if statements.len() != 1 {
+        return Err(AdqlError::SeveralStatements(statements.len()));
+    }
+    let mut statement = statements.remove(0);
+    let Statement::Query(query) = &statement else {
+        let kind = statement.to_string().split_whitespace().next().unwrap_or("that").to_uppercase();
+        return Err(AdqlError::NotSelect(kind));
+    };
+    check_query(query)?;
+    let mut rewriter = Rewriter { error: None };
+    let _ = statement.visit(&mut rewriter);
+    if let Some(error) = rewriter.error {
+        return Err(error);
+    }
+    Ok(statement)
+}
+
+fn clean_parser_error(message: &str) -> String {
+    let message = message.trim_start_matches("sql parser error: ");
+    if message.ends_with("found: EOF") {
+        return format!("{message} (the query ends too soon)");
+    }
+    message.to_owned()
+}
+
+fn check_query(query: &Query) -> Result<(), AdqlError> {
+    if let SetExpr::Select(select) = query.body.as_ref()
+        && select.into.is_some()
+    {
+        return Err(AdqlError::NotSelect("SELECT … INTO".into()));
+    }
+    if !matches!(query.body.as_ref(), SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::SetOperation { .. }) {
+        return Err(AdqlError::NotSelect("a statement other than SELECT".into()));
+    }
+    Ok(())
+}
+
+struct Rewriter {
+    error: Option<AdqlError>,
+}
+
+impl VisitorMut for Rewriter {
+    type Break = ();
+
+    /// TOP n becomes LIMIT n, in every (sub)query.
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut()
+            && let Some(top) = select.top.take()
+        {
+            let quantity = match top.quantity {
+                Some(TopQuantity::Constant(n)) => Expr::value(Value::Number(n.to_string(), false)),
+                Some(TopQuantity::Expr(expr)) => expr,
+                None => return ControlFlow::Continue(()),
+            };
+            if query.limit_clause.is_none() {
+                query.limit_clause =
+                    Some(LimitClause::LimitOffset { limit: Some(quantity), offset: None, limit_by: vec![] });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Geometry functions are rewritten before their arguments are visited: the POINTs and
+    /// CIRCLEs inside them become plain numbers.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::Function(function) = expr else { return ControlFlow::Continue(()) };
+        if !GEOMETRY_USERS.contains(&function_name(function).as_str()) {
+            return ControlFlow::Continue(());
+        }
+        self.apply(expr)
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        self.apply(expr)
+    }
+}
+
+/// The functions that take geometries as arguments.
+const GEOMETRY_USERS: &[&str] = &["CONTAINS", "INTERSECTS", "DISTANCE", "COORD1", "COORD2", "AREA"];
+
+impl Rewriter {
+    fn apply(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::Function(function) = expr else { return ControlFlow::Continue(()) };
+        match rewrite_function(function) {
+            Ok(Some(replacement)) => *expr = replacement,
+            Ok(None) => {}
+            Err(error) => {
+                self.error = Some(error);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn function_name(function: &Function) -> String {
+    function.name.to_string().to_ascii_uppercase()
+}
+
+fn arguments(function: &Function) -> Vec<Expr> {
+    let FunctionArguments::List(list) = &function.args else { return Vec::new() };
+    list.args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+fn as_float(expr: Expr) -> Expr {
+    Expr::Cast {
+        kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
+        expr: Box::new(expr),
+        data_type: datafusion::sql::sqlparser::ast::DataType::Double(
+            datafusion::sql::sqlparser::ast::ExactNumberInfo::None,
+        ),
+        array: false,
+        format: None,
+    }
+}
+
+/// The numbers of a geometry constructor, its coordinate-system string (ADQL 2.0) dropped.
+fn geometry_numbers(kind: &str, expr: &Expr) -> Option<Vec<Expr>> {
+    let Expr::Function(function) = expr else { return None };
+    if function_name(function) != kind {
+        return None;
+    }
+    let mut args = arguments(function);
+    if let Some(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) = args.first() {
+        args.remove(0);
+    }
+    // ADQL 2.1 also writes CIRCLE(POINT(ra, dec), r).
+    let mut flat = Vec::with_capacity(args.len());
+    for arg in args {
+        match geometry_numbers("POINT", &arg) {
+            Some(point) => flat.extend(point),
+            None => flat.push(arg),
+        }
+    }
+    Some(flat.into_iter().map(as_float).collect())
+}
+
+const GEOMETRY_VALUES: &str = "geometry values (POINT, CIRCLE, BOX, POLYGON) can be used inside CONTAINS, \
+                               INTERSECTS, DISTANCE, COORD1, COORD2 and AREA only";
+
+fn rewrite_function(function: &Function) -> Result<Option<Expr>, AdqlError> {
+    let name = function_name(function);
+    let args = arguments(function);
+    let replacement = match name.as_str() {
+        // ADQL's LOG is the natural logarithm; DataFusion's is base 10.
+        "LOG" if args.len() == 1 => call("ln", args),
+        "CEILING" => call("ceil", args),
+        "TRUNCATE" => call("trunc", args),
+        "RAND" => call("random", vec![]),
+        "MOD" if args.len() == 2 => {
+            let mut args = args.into_iter();
+            let (left, right) = (args.next(), args.next());
+            match (left, right) {
+                (Some(left), Some(right)) => Expr::Nested(Box::new(Expr::BinaryOp {
+                    left: Box::new(left),
+                    op: BinaryOperator::Modulo,
+                    right: Box::new(right),
+                })),
+                _ => return Ok(None),
+            }
+        }
+        "DISTANCE" => match args.as_slice() {
+            [a, b] => match (geometry_numbers("POINT", a), geometry_numbers("POINT", b)) {
+                (Some(mut p), Some(q)) if p.len() == 2 && q.len() == 2 => {
+                    p.extend(q);
+                    call(DISTANCE, p)
+                }
+                _ => return Err(AdqlError::Unsupported("DISTANCE takes two POINTs or four numbers".into())),
+            },
+            [_, _, _, _] => call(DISTANCE, args.into_iter().map(as_float).collect()),
+            _ => return Err(AdqlError::Unsupported("DISTANCE takes two POINTs or four numbers".into())),
+        },
+        "CONTAINS" | "INTERSECTS" => {
+            let [first, second] = args.as_slice() else {
+                return Err(AdqlError::Unsupported(format!("{name} takes two geometries")));
+            };
+            // INTERSECTS(POINT, region) is CONTAINS(POINT, region), in either order.
+            let (point, region) = match (geometry_numbers("POINT", first), geometry_numbers("POINT", second)) {
+                (Some(point), _) => (point, second),
+                (None, Some(point)) if name == "INTERSECTS" => (point, first),
+                _ => {
+                    return Err(AdqlError::Unsupported(format!(
+                        "{name} is supported with a POINT as its first argument (a point in a region)"
+                    )));
+                }
+            };
+            if point.len() != 2 {
+                return Err(AdqlError::Unsupported("POINT takes two numbers".into()));
+            }
+            let region_call = |kind: &str, function: &str, count: Option<usize>| {
+                let numbers = geometry_numbers(kind, region)?;
+                if count.is_some_and(|n| numbers.len() != n) {
+                    return None;
+                }
+                let mut args = point.clone();
+                args.extend(numbers);
+                Some(call(function, args))
+            };
+            region_call("CIRCLE", IN_CIRCLE, Some(3))
+                .or_else(|| region_call("BOX", IN_BOX, Some(4)))
+                .or_else(|| region_call("POLYGON", IN_POLYGON, None))
+                .or_else(|| region_call("POINT", IN_CIRCLE, Some(2)).map(|_| zero_radius_circle(&point, region)))
+                .ok_or_else(|| {
+                    AdqlError::Unsupported(format!("{name}: the region must be a CIRCLE, BOX or POLYGON"))
+                })?
+        }
+        "COORD1" | "COORD2" => match args.as_slice() {
+            [point] => match geometry_numbers("POINT", point) {
+                Some(numbers) if numbers.len() == 2 => numbers[usize::from(name == "COORD2")].clone(),
+                _ => return Err(AdqlError::Unsupported(format!("{name} takes a POINT"))),
+            },
+            _ => return Err(AdqlError::Unsupported(format!("{name} takes a POINT"))),
+        },
+        "AREA" => match args.as_slice() {
+            // The area of a spherical cap of radius r, in square degrees.
+            [circle] => match geometry_numbers("CIRCLE", circle) {
+                Some(numbers) if numbers.len() == 3 => {
+                    let radius = numbers[2].to_string();
+                    let sql = format!("(2 * pi() * (1 - cos(radians({radius})))) * power(180 / pi(), 2)");
+                    Parser::new(&GenericDialect {})
+                        .try_with_sql(&sql)
+                        .and_then(|mut parser| parser.parse_expr())
+                        .map_err(|e| AdqlError::Unsupported(e.to_string()))?
+                }
+                _ => return Err(AdqlError::Unsupported("AREA is supported for CIRCLE".into())),
+            },
+            _ => return Err(AdqlError::Unsupported("AREA takes one geometry".into())),
+        },
+        "POINT" | "CIRCLE" | "BOX" | "POLYGON" => return Err(AdqlError::Unsupported(GEOMETRY_VALUES.into())),
+        _ => return Ok(None),
+    };
+    Ok(Some(replacement))
+}
+
+/// CONTAINS(POINT, POINT): 1 where they coincide.
+fn zero_radius_circle(point: &[Expr], other: &Expr) -> Expr {
+    let mut args = point.to_vec();
+    args.extend(geometry_numbers("POINT", other).unwrap_or_default());
+    args.push(Expr::value(Value::Number("0".into(), false)));
+    call(IN_CIRCLE, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(adql: &str) -> String {
+        translate(adql).unwrap_or_else(|e| panic!("{adql}: {e}")).to_string()
+    }
+
+    #[test]
+    fn top_becomes_limit() {
+        assert_eq!(sql("SELECT TOP 10 ra, dec FROM hip"), "SELECT ra, dec FROM hip LIMIT 10");
+        assert_eq!(
+            sql("SELECT * FROM (SELECT TOP 5 * FROM a) AS t"),
+            "SELECT * FROM (SELECT * FROM a LIMIT 5) AS t"
+        );
+    }
+
+    #[test]
+    fn geometry_becomes_vectorised_functions() {
+        let translated = sql("SELECT * FROM hip WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10, 20, 0.5))");
+        assert!(translated.contains("adql_in_circle(CAST(ra AS DOUBLE), CAST(dec AS DOUBLE), CAST(10 AS DOUBLE)"), "{translated}");
+        let translated = sql("SELECT DISTANCE(POINT(ra, dec), POINT(1, 2)) AS d FROM t");
+        assert!(translated.contains("adql_distance("), "{translated}");
+        assert!(sql("SELECT COORD2(POINT(ra, dec)) FROM t").starts_with("SELECT CAST(dec AS DOUBLE)"));
+        assert!(sql("SELECT LOG(x), MOD(a, 3) FROM t").contains("ln(x), (a % 3)"));
+    }
+
+    #[test]
+    fn only_one_select_runs() {
+        for (adql, expected) in [
+            ("DELETE FROM hip", "only SELECT"),
+            ("DROP TABLE hip", "only SELECT"),
+            ("INSERT INTO hip VALUES (1)", "only SELECT"),
+            ("SELECT 1; SELECT 2", "one query at a time"),
+            ("SELEC ra FROM hip", "syntax error"),
+            ("SELECT POINT(1, 2) FROM t", "geometry values"),
+        ] {
+            let error = translate(adql).unwrap_err().to_string();
+            assert!(error.contains(expected), "{adql}: {error}");
+        }
+        let error = translate("SELECT ra FRM hip").unwrap_err().to_string();
+        assert!(error.contains("Line: 1, Column: 15"), "{error}");
+        let error = translate("SELECT ra FROM hip WHERE").unwrap_err().to_string();
+        assert!(error.contains("ends too soon"), "{error}");
+    }
+}
