@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests need: STILTS, whose votlint checks the VOTables we write, and
 # Mesa's software Vulkan driver (lavapipe), on which the renderer's tests draw without a GPU.
 APT_PACKAGES=(stilts mesa-vulkan-drivers)
-# Python packages the tests need at run time: astropy reads back the VOTables we write.
-# (The committed golden values were made by the scripts in */tests/golden/, which also
-# need mocpy.)
-PYTHON_PACKAGES=(astropy)
+# Python packages the tests need at run time: astropy reads back the VOTables and FITS we
+# write, pyvo queries the archive as a TAP client. (The committed golden values and
+# reference images were made by the scripts in */tests/golden/ and
+# core/render/tests/references/, which also need mocpy, astropy_healpix and Pillow.)
+PYTHON_PACKAGES=(astropy pyvo)
 
 install_apt_packages() {
     local missing=()

@@ -340,3 +340,81 @@ fn render_writes_fits_whose_wcs_astropy_reads_as_our_camera() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `skyglass serve` on a free loopback port, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &std::path::Path) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_skyglass"))
+        .args(["serve", "--data", data.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 120, "skyglass serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Server { child, url: format!("http://127.0.0.1:{port}/tap") }
+}
+
+#[test]
+fn ingested_tables_are_queried_by_pyvo_like_the_samples() {
+    let data = std::env::temp_dir().join(format!("skyglass-archive-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.csv");
+    let ingest = |extra: &[&str]| {
+        let mut args = vec!["ingest", gaia.to_str().unwrap(), "--table", "mine.gaia", "--data", data.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        skyglass(&args)
+    };
+    let output = ingest(&["--description", "A Gaia DR3 source"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("mine.gaia: 1 rows now") && stdout(&output).contains("(ra, dec)"),
+        "{}",
+        stdout(&output)
+    );
+    // Ingesting again must be said explicitly.
+    let again = ingest(&[]);
+    assert!(!again.status.success() && stderr(&again).contains("--replace or --append"), "{}", stderr(&again));
+    assert!(ingest(&["--append"]).status.success());
+
+    let server = serve(&data);
+    let script = format!(
+        "import pyvo\n\
+         service = pyvo.dal.TAPService('{url}')\n\
+         rows = service.run_sync('SELECT source_id, ra, dec FROM mine.gaia').to_table()\n\
+         assert len(rows) == 2, rows\n\
+         cone = service.run_sync(\"SELECT COUNT(*) AS n FROM catalogs.hipparcos WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 83.82, -5.39, 1))\").to_table()\n\
+         names = [t.name for t in service.tables]\n\
+         assert 'mine.gaia' in names and 'catalogs.hipparcos' in names, names\n\
+         columns = service.run_sync(\"SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 'mine.gaia'\").to_table()\n\
+         print(int(cone['n'][0]), len(columns))",
+        url = server.url
+    );
+    let python = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+    let printed = String::from_utf8_lossy(&python.stdout);
+    let numbers: Vec<usize> = printed.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    assert!(numbers[0] > 10, "stars within 1° of the Orion nebula: {printed}");
+    // Gaia's columns plus the HEALPix index.
+    assert!(numbers[1] > 100, "{printed}");
+    drop(server);
+
+    let dropped = skyglass(&["ingest", "--drop", "--table", "mine.gaia", "--data", data.to_str().unwrap()]);
+    assert!(dropped.status.success(), "{}", stderr(&dropped));
+    std::fs::remove_dir_all(data).unwrap();
+}

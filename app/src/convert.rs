@@ -158,7 +158,7 @@ impl BatchWriter {
     }
 }
 
-fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> Result<TableFormat> {
+pub(crate) fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> Result<TableFormat> {
     match (explicit, path) {
         (Some(name), _) => parse_format(name),
         (None, "-") => bail!("give --input-format for a table on standard input"),
@@ -176,7 +176,7 @@ fn parse_format(name: &str) -> Result<TableFormat> {
     })
 }
 
-fn read_input(path: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_input(path: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if path == "-" {
         std::io::stdin().lock().read_to_end(&mut bytes)?;

@@ -1,6 +1,7 @@
 //! The `skyglass` binary: command-line entry point. Each subcommand is a thin layer over the
 //! core crates; the desktop app will live here too (see ARCHITECTURE.md).
 
+mod archive;
 mod convert;
 mod coords;
 mod gui;
@@ -36,6 +37,10 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Draw HiPS surveys to an image file, without a window (like hips2fits).
     Render(render::RenderArgs),
+    /// Serve the archive over TAP (ADQL), headless.
+    Serve(archive::ServeArgs),
+    /// Put tables into the archive (or replace, append to, drop them).
+    Ingest(archive::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,8 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Coords(args)) => coords::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Serve(args)) => archive::serve(&args),
+        Some(Command::Ingest(args)) => archive::ingest(&args),
         None => gui::run(),
     }
 }
@@ -71,7 +78,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         default_level.to_owned()
     } else {
         format!(
-            "warn,skyglass={default_level},skyglass_hips={default_level},skyglass_render={default_level},skyglass_sky={default_level},skyglass_votable={default_level}"
+            "warn,skyglass={default_level},skyglass_archive={default_level},skyglass_adql={default_level},skyglass_hips={default_level},skyglass_render={default_level},skyglass_sky={default_level},skyglass_votable={default_level}"
         )
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));

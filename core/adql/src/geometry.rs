@@ -90,41 +90,44 @@ impl ScalarUDFImpl for GeometryUdf {
             .iter()
             .map(|array| array.as_any().downcast_ref::<Float64Array>())
             .collect::<Option<_>>()
-            .ok_or_else(|| datafusion::common::DataFusionError::Execution("geometry arguments must be numbers".into()))?;
+            .ok_or_else(|| {
+                datafusion::common::DataFusionError::Execution("geometry arguments must be numbers".into())
+            })?;
         let value = |column: usize, row: usize| -> Option<f64> {
             let array = columns[column];
             // Constant arguments come as one-row arrays.
             let row = if array.len() == 1 { 0 } else { row };
             (!array.is_null(row)).then(|| array.value(row))
         };
-        let result: ArrayRef = match self.kind {
-            Kind::Distance => Arc::new(Float64Array::from_iter((0..rows).map(|row| {
-                Some(separation_degrees(value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?))
-            }))),
-            Kind::InCircle => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
-                let (ra, dec, ra0, dec0, radius) =
-                    (value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?, value(4, row)?);
-                Some(i32::from(separation_degrees(ra, dec, ra0, dec0) <= radius))
-            }))),
-            Kind::InBox => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
-                let (ra, dec) = (value(0, row)?, value(1, row)?);
-                let (ra0, dec0, width, height) = (value(2, row)?, value(3, row)?, value(4, row)?, value(5, row)?);
-                Some(i32::from(in_box(ra, dec, ra0, dec0, width, height)))
-            }))),
-            Kind::InPolygon => {
-                if columns.len() < 8 || columns.len() % 2 != 0 {
-                    return exec_err!("POLYGON needs at least three vertices, each a longitude and a latitude");
-                }
-                Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+        let result: ArrayRef =
+            match self.kind {
+                Kind::Distance => Arc::new(Float64Array::from_iter((0..rows).map(|row| {
+                    Some(separation_degrees(value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?))
+                }))),
+                Kind::InCircle => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+                    let (ra, dec, ra0, dec0, radius) =
+                        (value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?, value(4, row)?);
+                    Some(i32::from(separation_degrees(ra, dec, ra0, dec0) <= radius))
+                }))),
+                Kind::InBox => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
                     let (ra, dec) = (value(0, row)?, value(1, row)?);
-                    let vertices: Option<Vec<[f64; 3]>> = (2..columns.len())
-                        .step_by(2)
-                        .map(|c| Some(unit_vector(value(c, row)?, value(c + 1, row)?)))
-                        .collect();
-                    Some(i32::from(in_polygon(unit_vector(ra, dec), &vertices?)))
-                })))
-            }
-        };
+                    let (ra0, dec0, width, height) = (value(2, row)?, value(3, row)?, value(4, row)?, value(5, row)?);
+                    Some(i32::from(in_box(ra, dec, ra0, dec0, width, height)))
+                }))),
+                Kind::InPolygon => {
+                    if columns.len() < 8 || !columns.len().is_multiple_of(2) {
+                        return exec_err!("POLYGON needs at least three vertices, each a longitude and a latitude");
+                    }
+                    Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+                        let (ra, dec) = (value(0, row)?, value(1, row)?);
+                        let vertices: Option<Vec<[f64; 3]>> = (2..columns.len())
+                            .step_by(2)
+                            .map(|c| Some(unit_vector(value(c, row)?, value(c + 1, row)?)))
+                            .collect();
+                        Some(i32::from(in_polygon(unit_vector(ra, dec), &vertices?)))
+                    })))
+                }
+            };
         Ok(ColumnarValue::Array(result))
     }
 }
@@ -162,7 +165,11 @@ fn in_box(ra: f64, dec: f64, ra0: f64, dec0: f64, width: f64, height: f64) -> bo
     let north = [-sin_dec * cos_ra, -sin_dec * sin_ra, cos_dec];
     let (half_w, half_h) = ((width / 2.0).to_radians().tan(), (height / 2.0).to_radians().tan());
     let corner = |e: f64, n: f64| {
-        let v = [centre[0] + e * east[0] + n * north[0], centre[1] + e * east[1] + n * north[1], centre[2] + e * east[2] + n * north[2]];
+        let v = [
+            centre[0] + e * east[0] + n * north[0],
+            centre[1] + e * east[1] + n * north[1],
+            centre[2] + e * east[2] + n * north[2],
+        ];
         let norm = dot(v, v).sqrt();
         [v[0] / norm, v[1] / norm, v[2] / norm]
     };

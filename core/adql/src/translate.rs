@@ -3,9 +3,9 @@
 
 use crate::geometry::{DISTANCE, IN_BOX, IN_CIRCLE, IN_POLYGON};
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
-    Ident, LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TopQuantity, Value, ValueWithSpan,
-    VisitMut, VisitorMut,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TopQuantity, Value, ValueWithSpan, VisitMut,
+    VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -26,8 +26,8 @@ pub enum AdqlError {
 
 /// Parses and checks one ADQL query and rewrites it for DataFusion.
 pub fn translate(adql: &str) -> Result<Statement, AdqlError> {
-    let mut statements =
-        Parser::parse_sql(&GenericDialect {}, adql).map_err(|error| AdqlError::Syntax(clean_parser_error(&error.to_string())))?;
+    let mut statements = Parser::parse_sql(&GenericDialect {}, adql)
+        .map_err(|error| AdqlError::Syntax(clean_parser_error(&error.to_string())))?;
     if statements.len() != 1 {
         return Err(AdqlError::SeveralStatements(statements.len()));
     }
@@ -253,9 +253,7 @@ fn rewrite_function(function: &Function) -> Result<Option<Expr>, AdqlError> {
                 .or_else(|| region_call("BOX", IN_BOX, Some(4)))
                 .or_else(|| region_call("POLYGON", IN_POLYGON, None))
                 .or_else(|| region_call("POINT", IN_CIRCLE, Some(2)).map(|_| zero_radius_circle(&point, region)))
-                .ok_or_else(|| {
-                    AdqlError::Unsupported(format!("{name}: the region must be a CIRCLE, BOX or POLYGON"))
-                })?
+                .ok_or_else(|| AdqlError::Unsupported(format!("{name}: the region must be a CIRCLE, BOX or POLYGON")))?
         }
         "COORD1" | "COORD2" => match args.as_slice() {
             [point] => match geometry_numbers("POINT", point) {
@@ -304,16 +302,17 @@ mod tests {
     #[test]
     fn top_becomes_limit() {
         assert_eq!(sql("SELECT TOP 10 ra, dec FROM hip"), "SELECT ra, dec FROM hip LIMIT 10");
-        assert_eq!(
-            sql("SELECT * FROM (SELECT TOP 5 * FROM a) AS t"),
-            "SELECT * FROM (SELECT * FROM a LIMIT 5) AS t"
-        );
+        assert_eq!(sql("SELECT * FROM (SELECT TOP 5 * FROM a) AS t"), "SELECT * FROM (SELECT * FROM a LIMIT 5) AS t");
     }
 
     #[test]
     fn geometry_becomes_vectorised_functions() {
-        let translated = sql("SELECT * FROM hip WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10, 20, 0.5))");
-        assert!(translated.contains("adql_in_circle(CAST(ra AS DOUBLE), CAST(dec AS DOUBLE), CAST(10 AS DOUBLE)"), "{translated}");
+        let translated =
+            sql("SELECT * FROM hip WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10, 20, 0.5))");
+        assert!(
+            translated.contains("adql_in_circle(CAST(ra AS DOUBLE), CAST(dec AS DOUBLE), CAST(10 AS DOUBLE)"),
+            "{translated}"
+        );
         let translated = sql("SELECT DISTANCE(POINT(ra, dec), POINT(1, 2)) AS d FROM t");
         assert!(translated.contains("adql_distance("), "{translated}");
         assert!(sql("SELECT COORD2(POINT(ra, dec)) FROM t").starts_with("SELECT CAST(dec AS DOUBLE)"));

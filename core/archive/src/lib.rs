@@ -1,1 +1,12 @@
-pub fn _x() {}
+//! The Skyglass archive: a user's catalogues as Parquet under one data directory, queried
+//! in ADQL through DataFusion, served over TAP (`tap`). Used by `skyglass serve` and
+//! `skyglass ingest`, and started in-process by the app.
+
+pub mod ingest;
+pub mod query;
+pub mod store;
+pub mod tap;
+
+pub use ingest::{HEALPIX_COLUMN, IngestError, IngestOptions, IngestReport, Mode};
+pub use query::{QueryError, QueryResult};
+pub use store::{Archive, ArchiveError, ColumnInfo, TableInfo, TableName};

@@ -1,0 +1,141 @@
+//! `skyglass serve` and `skyglass ingest`: the archive server headless, and tables into it.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use skyglass_archive::{Archive, IngestOptions, Mode, TableName};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The archive's data directory (default: the platform's data folder).
+    #[arg(long)]
+    data: Option<PathBuf>,
+
+    /// Where to listen. Loopback by default: say 0.0.0.0:8080 to serve other machines.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Tables to ingest (VOTable, CSV, TSV, FITS, Parquet, ECSV; .gz too), one after the other.
+    #[arg(required_unless_present = "drop")]
+    files: Vec<String>,
+
+    /// The table to make: SCHEMA.NAME.
+    #[arg(long)]
+    table: String,
+
+    /// Position columns (default: found by UCD, then by name).
+    #[arg(long, requires = "dec")]
+    ra: Option<String>,
+    #[arg(long, requires = "ra")]
+    dec: Option<String>,
+
+    #[arg(long)]
+    description: Option<String>,
+
+    /// Replace the table if it exists.
+    #[arg(long, conflicts_with = "append")]
+    replace: bool,
+
+    /// Add the rows to the table if it exists.
+    #[arg(long)]
+    append: bool,
+
+    /// Drop the table instead of ingesting (no files then).
+    #[arg(long, conflicts_with_all = ["replace", "append"])]
+    drop: bool,
+
+    /// The archive's data directory (default: the platform's data folder).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+fn data_dir(explicit: Option<&PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.clone());
+    }
+    directories::ProjectDirs::from("org", "Skyglass", "skyglass")
+        .map(|dirs| dirs.data_dir().join("archive"))
+        .context("no data folder on this platform: give --data DIR")
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    let data = data_dir(args.data.as_ref())?;
+    runtime()?.block_on(async {
+        let archive =
+            Archive::open(&data).await.with_context(|| format!("cannot open the archive in {}", data.display()))?;
+        archive.ensure_samples().await.context("cannot load the sample catalogues")?;
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let address = listener.local_addr()?;
+        println!("Skyglass archive: TAP service at http://{address}/tap (data in {})", data.display());
+        let app = skyglass_archive::tap::router(Arc::new(archive));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the server stopped")?;
+        Ok(())
+    })
+}
+
+pub fn ingest(args: &IngestArgs) -> Result<()> {
+    let data = data_dir(args.data.as_ref())?;
+    let table = TableName::parse(&args.table)?;
+    runtime()?.block_on(async {
+        let archive =
+            Archive::open(&data).await.with_context(|| format!("cannot open the archive in {}", data.display()))?;
+        if args.drop {
+            archive.drop_table(&table).await?;
+            println!("dropped {}", table.qualified());
+            return Ok(());
+        }
+        let mut mode = if args.replace {
+            Mode::Replace
+        } else if args.append {
+            Mode::Append
+        } else {
+            Mode::Create
+        };
+        for file in &args.files {
+            let format = crate::convert::resolve_format(None, file, "input")?;
+            let bytes = crate::convert::read_input(file)?;
+            let started = std::time::Instant::now();
+            let data = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
+                .with_context(|| format!("cannot read {file}"))?;
+            let options = IngestOptions {
+                ra: args.ra.clone(),
+                dec: args.dec.clone(),
+                description: args.description.clone(),
+                mode,
+            };
+            let report =
+                archive.ingest(&data, &table, &options).await.with_context(|| format!("cannot ingest {file}"))?;
+            let seconds = started.elapsed().as_secs_f64();
+            let position =
+                report.position.map(|(ra, dec)| format!(", HEALPix-indexed on ({ra}, {dec})")).unwrap_or_default();
+            println!(
+                "{}: {} rows now ({:.0} rows/s){position}",
+                table.qualified(),
+                report.rows,
+                data.batches.iter().map(|b| b.num_rows()).sum::<usize>() as f64 / seconds.max(1e-9)
+            );
+            // Later files of the same command add to the first.
+            mode = Mode::Append;
+        }
+        if args.files.is_empty() {
+            bail!("no file to ingest");
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,265 @@
+//! Tables into the archive: column names made ADQL-friendly, a HEALPix index added where
+//! the table has positions, rows sorted by it, written as Parquet (atomically).
+
+use crate::store::ColumnInfo;
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, sort_to_indices, take};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use skyglass_votable::model::meta;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The HEALPix index column added to tables with positions: NESTED, order 29.
+pub const HEALPIX_COLUMN: &str = "hpx29";
+/// Rows per Parquet row group: small enough that a cone search reads few.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuse if the table exists.
+    #[default]
+    Create,
+    Replace,
+    Append,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Position columns, when detection (by UCD, then name) should not decide.
+    pub ra: Option<String>,
+    pub dec: Option<String>,
+    pub description: Option<String>,
+    pub mode: Mode,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestReport {
+    pub rows: u64,
+    /// The position columns the HEALPix index was made from.
+    pub position: Option<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the table exists: say --replace or --append")]
+    Exists,
+    #[error("no column {0:?}")]
+    NoColumn(String),
+    #[error("column {0:?} is not numeric, so not a position")]
+    NotNumeric(String),
+    #[error("appended rows do not have the table's columns: {0}")]
+    DifferentColumns(String),
+    #[error("{0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("{0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// Writes `data` (plus, when appending, what `path` holds) to `path`; returns what it did
+/// and the columns as TAP_SCHEMA will list them.
+pub fn write_table(
+    data: &skyglass_votable::TableData,
+    path: &Path,
+    exists: bool,
+    options: &IngestOptions,
+) -> Result<(IngestReport, Vec<ColumnInfo>), IngestError> {
+    if exists && options.mode == Mode::Create {
+        return Err(IngestError::Exists);
+    }
+    let schema = adql_schema(&data.schema);
+    let mut batches: Vec<RecordBatch> = data
+        .batches
+        .iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<Result<_, _>>()?;
+    let position = position_columns(&schema, options)?;
+    let mut table = concat_batches(&schema, &batches)?;
+    batches.clear();
+    if let Some((ra, dec)) = position {
+        table = with_healpix(&table, ra, dec)?;
+    }
+    if exists && options.mode == Mode::Append {
+        let old = read_parquet(path)?;
+        if old.schema().fields() != table.schema().fields() {
+            return Err(IngestError::DifferentColumns(describe_fields(&old.schema(), &table.schema())));
+        }
+        table = concat_batches(&table.schema(), &[old, table])?;
+    }
+    if table.schema().index_of(HEALPIX_COLUMN).is_ok() {
+        table = sorted_by(&table, HEALPIX_COLUMN)?;
+    }
+    write_parquet(&table, path)?;
+    let columns = column_infos(&table.schema(), position);
+    let report = IngestReport {
+        rows: table.num_rows() as u64,
+        position: position.map(|(ra, dec)| (schema.field(ra).name().clone(), schema.field(dec).name().clone())),
+    };
+    Ok((report, columns))
+}
+
+/// Lower-case names of letters, digits and `_` starting with a letter: unquoted ADQL
+/// identifiers, which the engine folds to lower case.
+fn adql_name(name: &str) -> String {
+    let mut clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if !clean.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        clean.insert(0, 'c');
+    }
+    clean
+}
+
+fn adql_schema(schema: &Schema) -> SchemaRef {
+    let mut seen = std::collections::HashSet::new();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let mut name = adql_name(field.name());
+            while !seen.insert(name.clone()) {
+                name.push('_');
+            }
+            field.as_ref().clone().with_name(name)
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn position_columns(schema: &Schema, options: &IngestOptions) -> Result<Option<(usize, usize)>, IngestError> {
+    let find = |name: &str| schema.index_of(&adql_name(name)).map_err(|_| IngestError::NoColumn(name.to_owned()));
+    let found = match (&options.ra, &options.dec) {
+        (Some(ra), Some(dec)) => Some((find(ra)?, find(dec)?)),
+        _ => skyglass_votable::detect_position(schema)
+            .filter(|p| p.kind == skyglass_votable::PositionKind::Equatorial)
+            .map(|p| (p.lon, p.lat)),
+    };
+    if let Some((ra, dec)) = found {
+        for index in [ra, dec] {
+            if !schema.field(index).data_type().is_numeric() {
+                return Err(IngestError::NotNumeric(schema.field(index).name().clone()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn with_healpix(table: &RecordBatch, ra: usize, dec: usize) -> Result<RecordBatch, IngestError> {
+    let as_f64 = |index: usize| datafusion::arrow::compute::cast(table.column(index), &DataType::Float64);
+    let (ra, dec) = (as_f64(ra)?, as_f64(dec)?);
+    let (ra, dec) = (
+        ra.as_any().downcast_ref::<Float64Array>().cloned().unwrap_or_else(|| Float64Array::from(Vec::<f64>::new())),
+        dec.as_any().downcast_ref::<Float64Array>().cloned().unwrap_or_else(|| Float64Array::from(Vec::<f64>::new())),
+    );
+    let layer = cdshealpix::nested::get(29);
+    let index: Int64Array = (0..table.num_rows())
+        .map(|row| {
+            if ra.is_null(row) || dec.is_null(row) {
+                return None;
+            }
+            let (lon, lat) = (ra.value(row).to_radians(), dec.value(row).to_radians());
+            (lon.is_finite() && lat.is_finite() && lat.abs() <= std::f64::consts::FRAC_PI_2)
+                .then(|| layer.hash(lon, lat) as i64)
+        })
+        .collect();
+    let mut fields: Vec<Field> = table.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let description = "HEALPix NESTED index at order 29 of the position, for spatial queries";
+    fields.push(
+        Field::new(HEALPIX_COLUMN, DataType::Int64, true).with_metadata(
+            [(meta::DESCRIPTION.to_owned(), description.to_owned()), (meta::UCD.to_owned(), "pos.healpix".to_owned())]
+                .into(),
+        ),
+    );
+    let mut columns = table.columns().to_vec();
+    columns.push(Arc::new(index) as ArrayRef);
+    Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, table.schema().metadata().clone())), columns)?)
+}
+
+fn sorted_by(table: &RecordBatch, column: &str) -> Result<RecordBatch, IngestError> {
+    let key = table.column(table.schema().index_of(column)?);
+    let order: UInt32Array = sort_to_indices(key, None, None)?;
+    let columns: Vec<ArrayRef> = table.columns().iter().map(|c| take(c, &order, None)).collect::<Result<_, _>>()?;
+    Ok(RecordBatch::try_new(table.schema(), columns)?)
+}
+
+fn write_parquet(table: &RecordBatch, path: &Path) -> Result<(), IngestError> {
+    let io = |source| IngestError::Io { path: path.display().to_string(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let partial = path.with_extension("parquet.partial");
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build();
+    let result = (|| -> Result<(), IngestError> {
+        let file = std::fs::File::create(&partial).map_err(io)?;
+        let mut writer = ArrowWriter::try_new(file, table.schema(), Some(properties))?;
+        writer.write(table)?;
+        let file = writer.into_inner()?;
+        file.sync_all().map_err(io)?;
+        Ok(())
+    })();
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error);
+    }
+    std::fs::rename(&partial, path).map_err(io)
+}
+
+fn read_parquet(path: &Path) -> Result<RecordBatch, IngestError> {
+    let file =
+        std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.display().to_string(), source })?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+    let schema = datafusion::arrow::array::RecordBatchReader::schema(&reader);
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>()?;
+    Ok(concat_batches(&schema, &batches)?)
+}
+
+fn describe_fields(old: &Schema, new: &Schema) -> String {
+    let names = |s: &Schema| {
+        s.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", ")
+    };
+    format!("table has [{}], new rows have [{}]", names(old), names(new))
+}
+
+/// The VOTable datatype of an Arrow type, as TAP_SCHEMA lists it.
+pub fn votable_datatype(data_type: &DataType) -> (&'static str, Option<&'static str>) {
+    match data_type {
+        DataType::Float64 => ("double", None),
+        DataType::Float32 | DataType::Float16 => ("float", None),
+        DataType::Int64 | DataType::UInt64 | DataType::UInt32 => ("long", None),
+        DataType::Int32 | DataType::UInt16 => ("int", None),
+        DataType::Int16 | DataType::Int8 => ("short", None),
+        DataType::UInt8 => ("unsignedByte", None),
+        DataType::Boolean => ("boolean", None),
+        _ => ("char", Some("*")),
+    }
+}
+
+fn column_infos(schema: &Schema, position: Option<(usize, usize)>) -> Vec<ColumnInfo> {
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let get = |key: &str| field.metadata().get(key).cloned().unwrap_or_default();
+            let (datatype, arraysize) = votable_datatype(field.data_type());
+            let is_position = position.is_some_and(|(ra, dec)| index == ra || index == dec);
+            ColumnInfo {
+                name: field.name().clone(),
+                datatype: datatype.to_owned(),
+                arraysize: arraysize.map(str::to_owned),
+                unit: get(meta::UNIT),
+                ucd: get(meta::UCD),
+                description: get(meta::DESCRIPTION),
+                indexed: is_position || field.name() == HEALPIX_COLUMN,
+                principal: true,
+            }
+        })
+        .collect()
+}

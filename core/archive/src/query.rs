@@ -1,0 +1,93 @@
+//! Running ADQL on the archive: translate, plan, limit, collect, under time and row limits.
+
+use crate::store::Archive;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::dataframe::DataFrame;
+use std::time::Duration;
+
+/// Rows returned when a query names no MAXREC.
+pub const DEFAULT_MAXREC: usize = 100_000;
+/// Rows a query can ever return.
+pub const HARD_MAXREC: usize = 10_000_000;
+/// How long a synchronous query may run.
+pub const EXECUTION_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Adql(#[from] skyglass_adql::AdqlError),
+    /// The query does not fit the tables (unknown table or column, wrong types).
+    #[error("{0}")]
+    Plan(String),
+    #[error("the query ran longer than {} s", .0.as_secs())]
+    TimedOut(Duration),
+    #[error("the query failed: {0}")]
+    Execution(String),
+}
+
+impl QueryError {
+    /// Whether the caller is at fault (a 4xx), rather than the service.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, QueryError::Execution(_))
+    }
+}
+
+/// A result: its rows, and whether MAXREC cut it short.
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub overflow: bool,
+}
+
+impl QueryResult {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+impl Archive {
+    /// Runs an ADQL query, returning at most `maxrec` rows (and saying if there were more).
+    pub async fn query(&self, adql: &str, maxrec: usize) -> Result<QueryResult, QueryError> {
+        let maxrec = maxrec.min(HARD_MAXREC);
+        let statement = skyglass_adql::translate(adql)?;
+        let state = self.session().state();
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .await
+            .map_err(|error| QueryError::Plan(clean(&error.to_string())))?;
+        let frame = DataFrame::new(state, plan);
+        // One row more than asked tells whether there were more.
+        let frame = frame.limit(0, Some(maxrec + 1)).map_err(|error| QueryError::Plan(clean(&error.to_string())))?;
+        let schema = frame.schema().inner().clone();
+        let collected = tokio::time::timeout(EXECUTION_LIMIT, frame.collect())
+            .await
+            .map_err(|_| QueryError::TimedOut(EXECUTION_LIMIT))?
+            .map_err(|error| QueryError::Execution(clean(&error.to_string())))?;
+        let mut batches = Vec::with_capacity(collected.len());
+        let mut rows = 0;
+        let mut overflow = false;
+        for batch in collected {
+            let room = maxrec - rows;
+            if batch.num_rows() > room {
+                overflow = true;
+                if room > 0 {
+                    batches.push(batch.slice(0, room));
+                }
+                break;
+            }
+            rows += batch.num_rows();
+            batches.push(batch);
+        }
+        Ok(QueryResult { schema, batches, overflow })
+    }
+}
+
+/// DataFusion's messages, without its internal prefixes.
+fn clean(message: &str) -> String {
+    message
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("Schema error: ")
+        .replace("datafusion.public.", "")
+        .replace("datafusion.", "")
+}

@@ -1,0 +1,514 @@
+//! The archive's state under one data directory: `archive.sqlite` (what tables exist and
+//! their column metadata), `tables/SCHEMA/NAME.parquet`, and a DataFusion session that
+//! sees every table, TAP_SCHEMA included, under its ADQL name.
+
+use crate::ingest::{self, IngestError, IngestOptions, IngestReport};
+use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig};
+use rusqlite::{Connection, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("archive metadata: {0}")]
+    Metadata(#[from] rusqlite::Error),
+    #[error("query engine: {0}")]
+    Engine(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("cannot read {0}")]
+    Read(String),
+    #[error("{0:?} is not a table name: use SCHEMA.NAME, letters, digits and _ (TAP_SCHEMA is the archive's own)")]
+    BadTableName(String),
+    #[error("no table {0}")]
+    NoSuchTable(String),
+}
+
+/// A table as TAP_SCHEMA describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableInfo {
+    pub schema: String,
+    pub name: String,
+    pub description: String,
+    pub rows: u64,
+    pub columns: Vec<ColumnInfo>,
+}
+
+impl TableInfo {
+    /// `schema.name`, as ADQL writes it.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// The VOTable datatype (`double`, `int`, `char`, …) and arraysize (`*` for strings).
+    pub datatype: String,
+    pub arraysize: Option<String>,
+    pub unit: String,
+    pub ucd: String,
+    pub description: String,
+    /// Whether the column is indexed (the position columns of a HEALPix-sorted table).
+    pub indexed: bool,
+    pub principal: bool,
+}
+
+/// A validated `SCHEMA.NAME`, lower case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl TableName {
+    pub fn parse(text: &str) -> Result<TableName, ArchiveError> {
+        let bad = || ArchiveError::BadTableName(text.to_owned());
+        let (schema, name) = text.trim().split_once('.').ok_or_else(bad)?;
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part.len() <= 64
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+        };
+        let (schema, name) = (schema.to_ascii_lowercase(), name.to_ascii_lowercase());
+        if !valid(&schema) || !valid(&name) || schema == "tap_schema" || schema == "tap_upload" {
+            return Err(bad());
+        }
+        Ok(TableName { schema, name })
+    }
+
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// The archive: metadata, files and the query engine.
+pub struct Archive {
+    root: PathBuf,
+    db: Mutex<Connection>,
+    ctx: SessionContext,
+}
+
+impl Archive {
+    /// Opens (creating if needed) the archive in `root`.
+    pub async fn open(root: &Path) -> Result<Archive, ArchiveError> {
+        let io = |source, path: &Path| ArchiveError::Io { path: path.display().to_string(), source };
+        std::fs::create_dir_all(root.join("tables")).map_err(|e| io(e, root))?;
+        let db = Connection::open(root.join("archive.sqlite"))?;
+        db.execute_batch(SCHEMA_SQL)?;
+        let config =
+            SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
+        let ctx = SessionContext::new_with_config(config);
+        for udf in skyglass_adql::geometry_udfs() {
+            ctx.register_udf(udf);
+        }
+        let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx };
+        archive.register_all().await?;
+        Ok(archive)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every table, TAP_SCHEMA's own first.
+    pub fn tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
+        let mut tables = tap_schema_tables();
+        tables.extend(self.user_tables()?);
+        Ok(tables)
+    }
+
+    fn user_tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
+        let db = self.db();
+        let mut statement = db.prepare("SELECT schema, name, description, rows FROM tables ORDER BY schema, name")?;
+        let rows: Vec<(String, String, String, i64)> =
+            statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+        let mut columns = db.prepare(
+            "SELECT name, datatype, arraysize, unit, ucd, description, indexed FROM columns \
+             WHERE schema = ?1 AND table_name = ?2 ORDER BY position",
+        )?;
+        let mut tables = Vec::with_capacity(rows.len());
+        for (schema, name, description, count) in rows {
+            let cols = columns
+                .query_map(params![schema, name], |r| {
+                    Ok(ColumnInfo {
+                        name: r.get(0)?,
+                        datatype: r.get(1)?,
+                        arraysize: r.get(2)?,
+                        unit: r.get(3)?,
+                        ucd: r.get(4)?,
+                        description: r.get(5)?,
+                        indexed: r.get::<_, i64>(6)? != 0,
+                        principal: true,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            tables.push(TableInfo { schema, name, description, rows: count.max(0) as u64, columns: cols });
+        }
+        Ok(tables)
+    }
+
+    fn parquet_path(&self, table: &TableName) -> PathBuf {
+        self.root.join("tables").join(&table.schema).join(format!("{}.parquet", table.name))
+    }
+
+    /// Ingests a table (see [`IngestOptions`] for replacing and appending).
+    pub async fn ingest(
+        &self,
+        data: &skyglass_votable::TableData,
+        table: &TableName,
+        options: &IngestOptions,
+    ) -> Result<IngestReport, ArchiveError> {
+        let exists = self.user_tables()?.iter().any(|t| t.schema == table.schema && t.name == table.name);
+        let path = self.parquet_path(table);
+        let (report, columns) = ingest::write_table(data, &path, exists, options)?;
+        {
+            let mut db = self.db();
+            let transaction = db.transaction()?;
+            transaction.execute(
+                "DELETE FROM columns WHERE schema = ?1 AND table_name = ?2",
+                params![table.schema, table.name],
+            )?;
+            transaction
+                .execute("DELETE FROM tables WHERE schema = ?1 AND name = ?2", params![table.schema, table.name])?;
+            transaction.execute(
+                "INSERT INTO tables (schema, name, description, rows) VALUES (?1, ?2, ?3, ?4)",
+                params![table.schema, table.name, options.description.clone().unwrap_or_default(), report.rows as i64],
+            )?;
+            for (position, column) in columns.iter().enumerate() {
+                transaction.execute(
+                    "INSERT INTO columns (schema, table_name, position, name, datatype, arraysize, unit, ucd, description, indexed) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        table.schema,
+                        table.name,
+                        position as i64,
+                        column.name,
+                        column.datatype,
+                        column.arraysize,
+                        column.unit,
+                        column.ucd,
+                        column.description,
+                        i64::from(column.indexed)
+                    ],
+                )?;
+            }
+            transaction.commit()?;
+        }
+        self.register_all().await?;
+        Ok(report)
+    }
+
+    /// On a new archive, ingests the sample catalogues bundled with Skyglass (Hipparcos,
+    /// OpenNGC, the Bright Star Catalogue), once: dropping them later is respected.
+    pub async fn ensure_samples(&self) -> Result<(), ArchiveError> {
+        let done: Option<String> =
+            self.db().query_row("SELECT value FROM settings WHERE key = 'samples'", [], |r| r.get(0)).ok();
+        if done.is_some() {
+            return Ok(());
+        }
+        for (name, description, bytes) in SAMPLES {
+            let mut votable = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(*bytes), &mut votable)
+                .map_err(|source| ArchiveError::Io { path: format!("bundled {name}"), source })?;
+            let data =
+                skyglass_votable::read_table(std::io::Cursor::new(votable), skyglass_votable::TableFormat::VoTable)
+                    .map_err(|e| ArchiveError::Read(format!("bundled {name}: {e}")))?;
+            let table = TableName { schema: "catalogs".to_owned(), name: (*name).to_owned() };
+            let options = IngestOptions {
+                description: Some((*description).to_owned()),
+                mode: crate::ingest::Mode::Replace,
+                ..IngestOptions::default()
+            };
+            self.ingest(&data, &table, &options).await?;
+        }
+        self.db().execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('samples', 'loaded')", [])?;
+        Ok(())
+    }
+
+    /// Drops a table: its metadata and its file.
+    pub async fn drop_table(&self, table: &TableName) -> Result<(), ArchiveError> {
+        let removed = {
+            let db = self.db();
+            db.execute("DELETE FROM columns WHERE schema = ?1 AND table_name = ?2", params![table.schema, table.name])?;
+            db.execute("DELETE FROM tables WHERE schema = ?1 AND name = ?2", params![table.schema, table.name])?
+        };
+        if removed == 0 {
+            return Err(ArchiveError::NoSuchTable(table.qualified()));
+        }
+        let path = self.parquet_path(table);
+        let _ = std::fs::remove_file(&path);
+        self.register_all().await
+    }
+
+    /// (Re)registers every table and TAP_SCHEMA with the session.
+    async fn register_all(&self) -> Result<(), ArchiveError> {
+        let tables = self.user_tables()?;
+        let catalog = self
+            .ctx
+            .catalog("datafusion")
+            .ok_or_else(|| datafusion::error::DataFusionError::Plan("no default catalog".into()))?;
+        let mut schemas: Vec<String> = tables.iter().map(|t| t.schema.clone()).collect();
+        schemas.sort();
+        schemas.dedup();
+        for schema in &schemas {
+            catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
+        }
+        for table in &tables {
+            let name = TableName { schema: table.schema.clone(), name: table.name.clone() };
+            let path = self.parquet_path(&name);
+            let path_text = path.to_string_lossy().into_owned();
+            self.ctx
+                .register_parquet(
+                    datafusion::common::TableReference::partial(table.schema.as_str(), table.name.as_str()),
+                    &path_text,
+                    ParquetReadOptions::default().skip_metadata(false),
+                )
+                .await?;
+        }
+        let tap_schema = Arc::new(MemorySchemaProvider::new());
+        let all: Vec<TableInfo> = tap_schema_tables().into_iter().chain(tables).collect();
+        for (name, batch) in tap_schema_batches(&all)? {
+            let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+            tap_schema.register_table(name.to_owned(), Arc::new(table))?;
+        }
+        catalog.register_schema("tap_schema", tap_schema)?;
+        Ok(())
+    }
+}
+
+/// The sample catalogues: name, description, gzipped VOTable (assets/catalogs, credited in
+/// assets/CREDITS.md).
+const SAMPLES: &[(&str, &str, &[u8])] = &[
+    (
+        "hipparcos",
+        "Hipparcos, the new reduction (van Leeuwen 2007, A&A 474, 653; CDS I/311): 117,955 stars",
+        include_bytes!("../../../assets/catalogs/hipparcos.vot.gz"),
+    ),
+    (
+        "openngc",
+        "OpenNGC (Mattia Verga; CC-BY-SA-4.0): NGC, IC, Messier and other notable objects",
+        include_bytes!("../../../assets/catalogs/openngc.vot.gz"),
+    ),
+    (
+        "bsc5",
+        "The Yale Bright Star Catalogue, 5th revised edition (Hoffleit & Warren 1991; CDS V/50)",
+        include_bytes!("../../../assets/catalogs/bsc5.vot.gz"),
+    ),
+];
+
+const SCHEMA_SQL: &str = "
+CREATE TABLE IF NOT EXISTS tables (
+    schema TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (schema, name));
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS columns (
+    schema TEXT NOT NULL, table_name TEXT NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL,
+    datatype TEXT NOT NULL, arraysize TEXT, unit TEXT NOT NULL DEFAULT '', ucd TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '', indexed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (schema, table_name, name));
+";
+
+fn text_column(name: &str, description: &str, arraysize: bool) -> ColumnInfo {
+    ColumnInfo {
+        name: name.to_owned(),
+        datatype: "char".to_owned(),
+        arraysize: arraysize.then(|| "*".to_owned()),
+        unit: String::new(),
+        ucd: String::new(),
+        description: description.to_owned(),
+        indexed: false,
+        principal: true,
+    }
+}
+
+fn int_column(name: &str, description: &str) -> ColumnInfo {
+    ColumnInfo { datatype: "int".to_owned(), arraysize: None, ..text_column(name, description, false) }
+}
+
+/// TAP_SCHEMA's own five tables, as TAP 1.1 defines them.
+fn tap_schema_tables() -> Vec<TableInfo> {
+    let table = |name: &str, description: &str, columns: Vec<ColumnInfo>| TableInfo {
+        schema: "TAP_SCHEMA".to_owned(),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        rows: 0,
+        columns,
+    };
+    vec![
+        table(
+            "schemas",
+            "The schemas of this service",
+            vec![
+                text_column("schema_name", "schema name for reference to tap_schema.schemas", true),
+                text_column("utype", "lists the utypes of schemas", true),
+                text_column("description", "describes schemas in the tableset", true),
+                int_column("schema_index", "recommended sort order when listing schemas"),
+            ],
+        ),
+        table(
+            "tables",
+            "The tables of this service",
+            vec![
+                text_column("schema_name", "the schema this table belongs to", true),
+                text_column("table_name", "the fully qualified table name", true),
+                text_column("table_type", "one of: table view", true),
+                text_column("utype", "lists the utype of tables in the tableset", true),
+                text_column("description", "describes tables in the tableset", true),
+                int_column("table_index", "recommended sort order when listing tables"),
+            ],
+        ),
+        table(
+            "columns",
+            "The columns of the tables of this service",
+            vec![
+                text_column("table_name", "the table this column belongs to", true),
+                text_column("column_name", "the column name", true),
+                text_column("datatype", "lists the ADQL datatype of columns in the tableset", true),
+                text_column("arraysize", "lists the size of variable-length columns in the tableset", true),
+                int_column("size", "deprecated: use arraysize"),
+                text_column("description", "describes the columns in the tableset", true),
+                text_column("utype", "lists the utypes of columns in the tableset", true),
+                text_column("unit", "lists the unit used for column values in the tableset", true),
+                text_column("ucd", "lists the UCDs of columns in the tableset", true),
+                int_column("indexed", "an indexed column; 1 means true, 0 means false"),
+                int_column("principal", "a principal column; 1 means true, 0 means false"),
+                int_column("std", "a standard column; 1 means true, 0 means false"),
+                int_column("column_index", "recommended sort order when listing columns of a table"),
+            ],
+        ),
+        table(
+            "keys",
+            "Foreign keys between the tables of this service",
+            vec![
+                text_column("key_id", "unique key to join to tap_schema.key_columns", true),
+                text_column("from_table", "the table with the foreign key", true),
+                text_column("target_table", "the table with the primary key", true),
+                text_column("utype", "lists the utype of keys in the tableset", true),
+                text_column("description", "describes keys in the tableset", true),
+            ],
+        ),
+        table(
+            "key_columns",
+            "The columns of the foreign keys of this service",
+            vec![
+                text_column("key_id", "key to join to tap_schema.keys", true),
+                text_column("from_column", "column in the from_table", true),
+                text_column("target_column", "column in the target_table", true),
+            ],
+        ),
+    ]
+}
+
+/// The contents of TAP_SCHEMA's tables for `tables`.
+fn tap_schema_batches(tables: &[TableInfo]) -> Result<Vec<(&'static str, RecordBatch)>, ArchiveError> {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let int = |name: &str| Field::new(name, DataType::Int32, true);
+    let strings = |values: Vec<Option<String>>| Arc::new(StringArray::from(values)) as ArrayRef;
+    let ints = |values: Vec<i32>| Arc::new(Int32Array::from(values)) as ArrayRef;
+    let batch = |fields: Vec<Field>, columns: Vec<ArrayRef>| -> Result<RecordBatch, ArchiveError> {
+        let schema: SchemaRef = Arc::new(Schema::new(fields));
+        Ok(RecordBatch::try_new(schema, columns).map_err(datafusion::error::DataFusionError::from)?)
+    };
+
+    let mut schema_names: Vec<String> = tables.iter().map(|t| t.schema.clone()).collect();
+    schema_names.dedup();
+    let schemas = batch(
+        vec![text("schema_name"), text("utype"), text("description"), int("schema_index")],
+        vec![
+            strings(schema_names.iter().cloned().map(Some).collect()),
+            strings(vec![None; schema_names.len()]),
+            strings(
+                schema_names
+                    .iter()
+                    .map(|s| Some(if s == "TAP_SCHEMA" { "The TAP metadata".into() } else { String::new() }))
+                    .collect(),
+            ),
+            ints((0..schema_names.len() as i32).collect()),
+        ],
+    )?;
+    let table_rows = batch(
+        vec![
+            text("schema_name"),
+            text("table_name"),
+            text("table_type"),
+            text("utype"),
+            text("description"),
+            int("table_index"),
+        ],
+        vec![
+            strings(tables.iter().map(|t| Some(t.schema.clone())).collect()),
+            strings(tables.iter().map(|t| Some(t.qualified())).collect()),
+            strings(vec![Some("table".into()); tables.len()]),
+            strings(vec![None; tables.len()]),
+            strings(tables.iter().map(|t| Some(t.description.clone())).collect()),
+            ints((0..tables.len() as i32).collect()),
+        ],
+    )?;
+    let columns: Vec<(&TableInfo, usize, &ColumnInfo)> =
+        tables.iter().flat_map(|t| t.columns.iter().enumerate().map(move |(i, c)| (t, i, c))).collect();
+    let column_rows = batch(
+        vec![
+            text("table_name"),
+            text("column_name"),
+            text("datatype"),
+            text("arraysize"),
+            int("size"),
+            text("description"),
+            text("utype"),
+            text("unit"),
+            text("ucd"),
+            int("indexed"),
+            int("principal"),
+            int("std"),
+            int("column_index"),
+        ],
+        vec![
+            strings(columns.iter().map(|(t, _, _)| Some(t.qualified())).collect()),
+            strings(columns.iter().map(|(_, _, c)| Some(c.name.clone())).collect()),
+            strings(columns.iter().map(|(_, _, c)| Some(c.datatype.clone())).collect()),
+            strings(columns.iter().map(|(_, _, c)| c.arraysize.clone()).collect()),
+            Arc::new(Int32Array::from(vec![None::<i32>; columns.len()])),
+            strings(columns.iter().map(|(_, _, c)| Some(c.description.clone())).collect()),
+            strings(vec![None; columns.len()]),
+            strings(columns.iter().map(|(_, _, c)| Some(c.unit.clone())).collect()),
+            strings(columns.iter().map(|(_, _, c)| Some(c.ucd.clone())).collect()),
+            ints(columns.iter().map(|(_, _, c)| i32::from(c.indexed)).collect()),
+            ints(columns.iter().map(|(_, _, c)| i32::from(c.principal)).collect()),
+            ints(columns.iter().map(|(t, _, _)| i32::from(t.schema == "TAP_SCHEMA")).collect()),
+            ints(columns.iter().map(|(_, i, _)| *i as i32).collect()),
+        ],
+    )?;
+    let keys = batch(
+        vec![text("key_id"), text("from_table"), text("target_table"), text("utype"), text("description")],
+        vec![strings(vec![]), strings(vec![]), strings(vec![]), strings(vec![]), strings(vec![])],
+    )?;
+    let key_columns = batch(
+        vec![text("key_id"), text("from_column"), text("target_column")],
+        vec![strings(vec![]), strings(vec![]), strings(vec![])],
+    )?;
+    Ok(vec![
+        ("schemas", schemas),
+        ("tables", table_rows),
+        ("columns", column_rows),
+        ("keys", keys),
+        ("key_columns", key_columns),
+    ])
+}

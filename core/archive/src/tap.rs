@@ -1,0 +1,351 @@
+//! The TAP 1.1 service over HTTP (axum): `/tap/sync`, and the VOSI resources
+//! `/tap/availability`, `/tap/capabilities` and `/tap/tables`. Errors are VOTable error
+//! documents (DALI) with a 4xx status for the caller's mistakes.
+
+use crate::query::{DEFAULT_MAXREC, EXECUTION_LIMIT, HARD_MAXREC, QueryError, QueryResult};
+use crate::store::Archive;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use skyglass_votable::model::Info;
+use skyglass_votable::{Serialization, WriteOptions, write_votable};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// Request bodies larger than this are refused (uploads come later, with their own limit).
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// The TAP service's routes, under `/tap`.
+pub fn router(archive: Arc<Archive>) -> Router {
+    Router::new()
+        .route("/tap/sync", get(sync_get).post(sync_post))
+        .route("/tap/availability", get(availability))
+        .route("/tap/capabilities", get(capabilities))
+        .route("/tap/tables", get(tables))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(archive)
+}
+
+async fn sync_get(State(archive): State<Arc<Archive>>, Query(params): Query<Vec<(String, String)>>) -> Response {
+    run_sync(&archive, params).await
+}
+
+async fn sync_post(State(archive): State<Arc<Archive>>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!("send the parameters as application/x-www-form-urlencoded (got {content_type})"),
+        );
+    }
+    let params: Vec<(String, String)> = match serde_urlencoded_pairs(&body) {
+        Ok(params) => params,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
+    run_sync(&archive, params).await
+}
+
+/// Form-encoded pairs, decoded.
+fn serde_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    if std::str::from_utf8(body).is_err() {
+        return Err("the request body is not UTF-8".to_owned());
+    }
+    Ok(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
+/// The output formats of RESPONSEFORMAT, with their aliases.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    VoTable,
+    VoTableBinary2,
+    Csv,
+    Tsv,
+    Parquet,
+}
+
+impl Format {
+    fn parse(text: &str) -> Option<Format> {
+        let lower = text.trim().to_ascii_lowercase();
+        let base = lower.split(';').next().unwrap_or("").trim();
+        Some(match base {
+            "votable" | "application/x-votable+xml" | "text/xml" | "votable/td" | "application/xml" => {
+                if lower.contains("serialization=binary2") { Format::VoTableBinary2 } else { Format::VoTable }
+            }
+            "votable/b2" | "votable/binary2" => Format::VoTableBinary2,
+            "csv" | "text/csv" => Format::Csv,
+            "tsv" | "text/tab-separated-values" => Format::Tsv,
+            "parquet" | "application/vnd.apache.parquet" | "application/x-parquet" => Format::Parquet,
+            _ => return None,
+        })
+    }
+
+    fn mime(self) -> &'static str {
+        match self {
+            Format::VoTable => "application/x-votable+xml",
+            Format::VoTableBinary2 => "application/x-votable+xml;serialization=BINARY2",
+            Format::Csv => "text/csv",
+            Format::Tsv => "text/tab-separated-values",
+            Format::Parquet => "application/vnd.apache.parquet",
+        }
+    }
+}
+
+async fn run_sync(archive: &Archive, pairs: Vec<(String, String)>) -> Response {
+    // DALI: parameter names are case-insensitive.
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (key, value) in pairs {
+        params.entry(key.to_ascii_uppercase()).or_insert(value);
+    }
+    if let Some(request) = params.get("REQUEST")
+        && !request.eq_ignore_ascii_case("doQuery")
+    {
+        return error_response(StatusCode::BAD_REQUEST, &format!("REQUEST={request} is not supported: use doQuery"));
+    }
+    match params.get("LANG").map(|l| l.to_ascii_uppercase()) {
+        Some(lang) if ["ADQL", "ADQL-2.0", "ADQL-2.1"].contains(&lang.as_str()) => {}
+        Some(lang) => {
+            return error_response(StatusCode::BAD_REQUEST, &format!("LANG={lang} is not supported: use ADQL"));
+        }
+        None => return error_response(StatusCode::BAD_REQUEST, "LANG is missing: use LANG=ADQL"),
+    }
+    let Some(query) = params.get("QUERY").filter(|q| !q.trim().is_empty()) else {
+        return error_response(StatusCode::BAD_REQUEST, "QUERY is missing");
+    };
+    let format_text = params.get("RESPONSEFORMAT").or_else(|| params.get("FORMAT")).map_or("votable", String::as_str);
+    let Some(format) = Format::parse(format_text) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            &format!("RESPONSEFORMAT={format_text} is not supported: use votable, votable/b2, csv, tsv or parquet"),
+        );
+    };
+    let maxrec = match params.get("MAXREC") {
+        None => DEFAULT_MAXREC,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(HARD_MAXREC).min(HARD_MAXREC),
+            _ => return error_response(StatusCode::BAD_REQUEST, &format!("MAXREC={text} is not a count of rows")),
+        },
+    };
+    match archive.query(query, maxrec).await {
+        Ok(result) => result_response(&result, format, query),
+        Err(error) => {
+            let status =
+                if error.is_user_error() { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
+            if let QueryError::TimedOut(_) = error {
+                return error_response(StatusCode::BAD_REQUEST, &error.to_string());
+            }
+            error_response(status, &error.to_string())
+        }
+    }
+}
+
+fn result_response(result: &QueryResult, format: Format, query: &str) -> Response {
+    let mut body = Vec::new();
+    let written: Result<(), String> = match format {
+        Format::VoTable | Format::VoTableBinary2 => {
+            let options = WriteOptions {
+                infos_before: vec![info("QUERY_STATUS", "OK", None), info("QUERY", query, None)],
+                infos_after: if result.overflow { vec![info("QUERY_STATUS", "OVERFLOW", None)] } else { vec![] },
+                ..WriteOptions::default()
+            };
+            let serialization =
+                if format == Format::VoTable { Serialization::TableData } else { Serialization::Binary2 };
+            write_votable(&mut body, &result.schema, &result.batches, serialization, &options)
+                .map_err(|e| e.to_string())
+        }
+        Format::Csv | Format::Tsv => {
+            let delimiter = if format == Format::Csv { b',' } else { b'\t' };
+            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .with_delimiter(delimiter)
+                .build(&mut body);
+            result.batches.iter().try_for_each(|batch| writer.write(batch)).map_err(|e| e.to_string())
+        }
+        Format::Parquet => {
+            let mut write = || -> Result<(), parquet::errors::ParquetError> {
+                let mut writer = parquet::arrow::ArrowWriter::try_new(&mut body, result.schema.clone(), None)?;
+                for batch in &result.batches {
+                    writer.write(batch)?;
+                }
+                writer.close()?;
+                Ok(())
+            };
+            write().map_err(|e| e.to_string())
+        }
+    };
+    if let Err(message) = written {
+        return error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot write the result: {message}"));
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
+    response
+}
+
+fn info(name: &str, value: &str, content: Option<&str>) -> Info {
+    Info { name: name.to_owned(), value: value.to_owned(), id: None, content: content.map(str::to_owned) }
+}
+
+/// A DALI error document: a VOTable whose RESOURCE holds QUERY_STATUS=ERROR and the reason.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n\
+         <RESOURCE type=\"results\">\n\
+         <INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n\
+         </RESOURCE>\n\
+         </VOTABLE>\n",
+        xml_escape(message)
+    );
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-votable+xml"));
+    response
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn xml_response(body: String) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
+}
+
+async fn availability() -> Response {
+    xml_response(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n\
+         <vosi:available>true</vosi:available>\n\
+         <vosi:note>Skyglass archive: accepting queries</vosi:note>\n\
+         </vosi:availability>\n"
+            .to_owned(),
+    )
+}
+
+async fn capabilities(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let mut xml = String::new();
+    let _ = write!(
+        xml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
+xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" \
+xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">
+  <capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">
+    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">
+      <accessURL use=\"base\">{base}/tap</accessURL>
+    </interface>
+    <language>
+      <name>ADQL</name>
+      <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>
+      <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>
+      <description>ADQL 2.1; geometry: POINT, CIRCLE, BOX and POLYGON inside CONTAINS and INTERSECTS, DISTANCE, COORD1, COORD2, AREA</description>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">
+        <feature><form>POINT</form></feature>
+        <feature><form>CIRCLE</form></feature>
+        <feature><form>BOX</form></feature>
+        <feature><form>POLYGON</form></feature>
+        <feature><form>CONTAINS</form></feature>
+        <feature><form>INTERSECTS</form></feature>
+        <feature><form>DISTANCE</form></feature>
+        <feature><form>COORD1</form></feature>
+        <feature><form>COORD2</form></feature>
+        <feature><form>AREA</form></feature>
+      </languageFeatures>
+    </language>
+    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\">
+      <mime>application/x-votable+xml</mime><alias>votable</alias>
+    </outputFormat>
+    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary2\">
+      <mime>application/x-votable+xml;serialization=BINARY2</mime><alias>votable/b2</alias>
+    </outputFormat>
+    <outputFormat><mime>text/csv</mime><alias>csv</alias></outputFormat>
+    <outputFormat><mime>text/tab-separated-values</mime><alias>tsv</alias></outputFormat>
+    <outputFormat><mime>application/vnd.apache.parquet</mime><alias>parquet</alias></outputFormat>
+    <executionDuration><default>{limit}</default><hard>{limit}</hard></executionDuration>
+    <outputLimit><default unit=\"row\">{default}</default><hard unit=\"row\">{hard}</hard></outputLimit>
+  </capability>
+  <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">
+    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/tap/capabilities</accessURL></interface>
+  </capability>
+  <capability standardID=\"ivo://ivoa.net/std/VOSI#availability\">
+    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/tap/availability</accessURL></interface>
+  </capability>
+  <capability standardID=\"ivo://ivoa.net/std/VOSI#tables-1.1\">
+    <interface xsi:type=\"vs:ParamHTTP\" version=\"1.1\"><accessURL use=\"full\">{base}/tap/tables</accessURL></interface>
+  </capability>
+</vosi:capabilities>
+",
+        limit = EXECUTION_LIMIT.as_secs(),
+        default = DEFAULT_MAXREC,
+        hard = HARD_MAXREC,
+    );
+    xml_response(xml)
+}
+
+/// The service's base URL as the client reached it (`Host` header), for self-references.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+async fn tables(State(archive): State<Arc<Archive>>) -> Response {
+    let tables = match archive.tables() {
+        Ok(tables) => tables,
+        Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+    };
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" \
+xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n",
+    );
+    let mut schema = None;
+    for table in &tables {
+        if schema.as_deref() != Some(table.schema.as_str()) {
+            if schema.is_some() {
+                xml.push_str("  </schema>\n");
+            }
+            let _ = writeln!(xml, "  <schema>\n    <name>{}</name>", xml_escape(&table.schema));
+            schema = Some(table.schema.clone());
+        }
+        let _ = writeln!(
+            xml,
+            "    <table type=\"table\">\n      <name>{}</name>\n      <description>{}</description>",
+            xml_escape(&table.qualified()),
+            xml_escape(&table.description)
+        );
+        for column in &table.columns {
+            let arraysize = column.arraysize.as_deref().map(|a| format!(" arraysize=\"{a}\"")).unwrap_or_default();
+            let _ = write!(
+                xml,
+                "      <column>\n        <name>{}</name>\n        <description>{}</description>\n",
+                xml_escape(&column.name),
+                xml_escape(&column.description)
+            );
+            if !column.unit.is_empty() {
+                let _ = writeln!(xml, "        <unit>{}</unit>", xml_escape(&column.unit));
+            }
+            if !column.ucd.is_empty() {
+                let _ = writeln!(xml, "        <ucd>{}</ucd>", xml_escape(&column.ucd));
+            }
+            let _ = writeln!(
+                xml,
+                "        <dataType xsi:type=\"vs:VOTableType\"{arraysize}>{}</dataType>",
+                column.datatype
+            );
+            if column.indexed {
+                xml.push_str("        <flag>indexed</flag>\n");
+            }
+            xml.push_str("      </column>\n");
+        }
+        xml.push_str("    </table>\n");
+    }
+    if schema.is_some() {
+        xml.push_str("  </schema>\n");
+    }
+    xml.push_str("</vosi:tableset>\n");
+    xml_response(xml)
+}
