@@ -402,6 +402,8 @@ fn ingested_tables_are_queried_by_pyvo_like_the_samples() {
          names = [t.name for t in service.tables]\n\
          assert 'mine.gaia' in names and 'catalogs.hipparcos' in names, names\n\
          columns = service.run_sync(\"SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 'mine.gaia'\").to_table()\n\
+         later = service.run_async('SELECT TOP 4 hr, vmag FROM catalogs.bsc5 ORDER BY vmag').to_table()\n\
+         assert len(later) == 4 and later['vmag'][0] < 0, later\n\
          print(int(cone['n'][0]), len(columns))",
         url = server.url
     );

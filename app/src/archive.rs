@@ -78,7 +78,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let address = listener.local_addr()?;
         println!("Skyglass archive: TAP service at http://{address}/tap (data in {})", data.display());
-        let app = skyglass_archive::tap::router(Arc::new(archive));
+        let app = skyglass_archive::tap::router(Arc::new(archive)).context("cannot open the job store")?;
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -3,9 +3,11 @@
 //! `skyglass ingest`, and started in-process by the app.
 
 pub mod ingest;
+pub mod jobs;
 pub mod query;
 pub mod store;
 pub mod tap;
+pub mod uws;
 
 pub use ingest::{HEALPIX_COLUMN, IngestError, IngestOptions, IngestReport, Mode};
 pub use query::{QueryError, QueryResult};

@@ -128,6 +128,11 @@ impl Archive {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The metadata database, for the archive's other stores (UWS jobs).
+    pub fn metadata(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db()
+    }
+
     /// Every table, TAP_SCHEMA's own first.
     pub fn tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
         let mut tables = tap_schema_tables();

@@ -2,6 +2,7 @@
 //! `/tap/availability`, `/tap/capabilities` and `/tap/tables`. Errors are VOTable error
 //! documents (DALI) with a 4xx status for the caller's mistakes.
 
+use crate::jobs::{Job, JobError, Jobs, Outcome, Runner};
 use crate::query::{DEFAULT_MAXREC, EXECUTION_LIMIT, HARD_MAXREC, QueryError, QueryResult};
 use crate::store::Archive;
 use axum::Router;
@@ -19,22 +20,110 @@ use std::sync::Arc;
 /// Request bodies larger than this are refused (uploads come later, with their own limit).
 const MAX_BODY_BYTES: usize = 16 << 20;
 
-/// The TAP service's routes, under `/tap`.
-pub fn router(archive: Arc<Archive>) -> Router {
-    Router::new()
+/// What the handlers share: the archive and its UWS jobs.
+pub struct Service {
+    pub archive: Arc<Archive>,
+    pub jobs: Arc<Jobs>,
+}
+
+type Shared = State<Arc<Service>>;
+
+/// The TAP service's routes, under `/tap`. Jobs left running by a stopped server are
+/// marked as failed here.
+pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
+    let runner: Runner = Arc::new(|archive, job, folder| Box::pin(run_job(archive, job, folder)));
+    let jobs = Arc::new(Jobs::open(Arc::clone(&archive), runner)?);
+    let service = Arc::new(Service { archive, jobs });
+    Ok(Router::new()
         .route("/tap/sync", get(sync_get).post(sync_post))
+        .route("/tap/async", get(crate::uws::list).post(crate::uws::create))
+        .route("/tap/async/{id}", get(crate::uws::job).post(crate::uws::job_post).delete(crate::uws::delete))
+        .route("/tap/async/{id}/phase", get(crate::uws::phase).post(crate::uws::phase_post))
+        .route(
+            "/tap/async/{id}/executionduration",
+            get(crate::uws::execution_duration).post(crate::uws::execution_duration_post),
+        )
+        .route("/tap/async/{id}/destruction", get(crate::uws::destruction).post(crate::uws::destruction_post))
+        .route("/tap/async/{id}/error", get(crate::uws::error))
+        .route("/tap/async/{id}/quote", get(crate::uws::quote))
+        .route("/tap/async/{id}/owner", get(crate::uws::owner))
+        .route("/tap/async/{id}/parameters", get(crate::uws::parameters))
+        .route("/tap/async/{id}/results", get(crate::uws::results))
+        .route("/tap/async/{id}/results/result", get(crate::uws::result))
         .route("/tap/availability", get(availability))
         .route("/tap/capabilities", get(capabilities))
         .route("/tap/tables", get(tables))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(archive)
+        .with_state(service))
 }
 
-async fn sync_get(State(archive): State<Arc<Archive>>, Query(params): Query<Vec<(String, String)>>) -> Response {
-    run_sync(&archive, params).await
+/// An asynchronous job's work: the query, its result written beside the job.
+async fn run_job(archive: Arc<Archive>, job: Job, folder: std::path::PathBuf) -> Outcome {
+    let request = match parse_request(job.parameters.clone()) {
+        Ok(request) => request,
+        Err(message) => return Err(message),
+    };
+    let result = archive.query(&request.query, request.maxrec).await.map_err(|e| e.to_string())?;
+    let body = serialize(&result, request.format, &request.query)?;
+    let name = format!("result.{}", request.format.extension());
+    std::fs::create_dir_all(&folder).map_err(|e| format!("cannot store the result: {e}"))?;
+    let path = folder.join(&name);
+    let partial = folder.join(format!("{name}.partial"));
+    std::fs::write(&partial, &body)
+        .and_then(|()| std::fs::File::open(&partial).and_then(|f| f.sync_all()))
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|e| format!("cannot store the result: {e}"))?;
+    Ok((name, request.format.mime().to_owned(), result.rows() as u64))
 }
 
-async fn sync_post(State(archive): State<Arc<Archive>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The parameters of a query request, checked.
+pub(crate) struct QueryRequest {
+    pub query: String,
+    pub format: Format,
+    pub maxrec: usize,
+}
+
+/// Checks REQUEST, LANG, QUERY, RESPONSEFORMAT and MAXREC (names case-insensitive, DALI).
+pub(crate) fn parse_request(pairs: Vec<(String, String)>) -> Result<QueryRequest, String> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (key, value) in pairs {
+        params.entry(key.to_ascii_uppercase()).or_insert(value);
+    }
+    if let Some(request) = params.get("REQUEST")
+        && !request.eq_ignore_ascii_case("doQuery")
+    {
+        return Err(format!("REQUEST={request} is not supported: use doQuery"));
+    }
+    match params.get("LANG").map(|l| l.to_ascii_uppercase()) {
+        Some(lang) if ["ADQL", "ADQL-2.0", "ADQL-2.1"].contains(&lang.as_str()) => {}
+        Some(lang) => return Err(format!("LANG={lang} is not supported: use ADQL")),
+        None => return Err("LANG is missing: use LANG=ADQL".into()),
+    }
+    let Some(query) = params.get("QUERY").filter(|q| !q.trim().is_empty()) else {
+        return Err("QUERY is missing".into());
+    };
+    let format_text = params.get("RESPONSEFORMAT").or_else(|| params.get("FORMAT")).map_or("votable", String::as_str);
+    let Some(format) = Format::parse(format_text) else {
+        return Err(format!(
+            "RESPONSEFORMAT={format_text} is not supported: use votable, votable/b2, csv, tsv or parquet"
+        ));
+    };
+    let maxrec = match params.get("MAXREC") {
+        None => DEFAULT_MAXREC,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(HARD_MAXREC).min(HARD_MAXREC),
+            _ => return Err(format!("MAXREC={text} is not a count of rows")),
+        },
+    };
+    Ok(QueryRequest { query: query.clone(), format, maxrec })
+}
+
+async fn sync_get(State(service): Shared, Query(params): Query<Vec<(String, String)>>) -> Response {
+    run_sync(&service.archive, params).await
+}
+
+async fn sync_post(State(service): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    let archive = &service.archive;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
         return error_response(
@@ -46,11 +135,11 @@ async fn sync_post(State(archive): State<Arc<Archive>>, headers: HeaderMap, body
         Ok(params) => params,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    run_sync(&archive, params).await
+    run_sync(archive, params).await
 }
 
 /// Form-encoded pairs, decoded.
-fn serde_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn serde_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
     if std::str::from_utf8(body).is_err() {
         return Err("the request body is not UTF-8".to_owned());
     }
@@ -59,7 +148,7 @@ fn serde_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> 
 
 /// The output formats of RESPONSEFORMAT, with their aliases.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Format {
+pub(crate) enum Format {
     VoTable,
     VoTableBinary2,
     Csv,
@@ -83,6 +172,15 @@ impl Format {
         })
     }
 
+    fn extension(self) -> &'static str {
+        match self {
+            Format::VoTable | Format::VoTableBinary2 => "vot",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Parquet => "parquet",
+        }
+    }
+
     fn mime(self) -> &'static str {
         match self {
             Format::VoTable => "application/x-votable+xml",
@@ -95,54 +193,29 @@ impl Format {
 }
 
 async fn run_sync(archive: &Archive, pairs: Vec<(String, String)>) -> Response {
-    // DALI: parameter names are case-insensitive.
-    let mut params: HashMap<String, String> = HashMap::new();
-    for (key, value) in pairs {
-        params.entry(key.to_ascii_uppercase()).or_insert(value);
-    }
-    if let Some(request) = params.get("REQUEST")
-        && !request.eq_ignore_ascii_case("doQuery")
-    {
-        return error_response(StatusCode::BAD_REQUEST, &format!("REQUEST={request} is not supported: use doQuery"));
-    }
-    match params.get("LANG").map(|l| l.to_ascii_uppercase()) {
-        Some(lang) if ["ADQL", "ADQL-2.0", "ADQL-2.1"].contains(&lang.as_str()) => {}
-        Some(lang) => {
-            return error_response(StatusCode::BAD_REQUEST, &format!("LANG={lang} is not supported: use ADQL"));
-        }
-        None => return error_response(StatusCode::BAD_REQUEST, "LANG is missing: use LANG=ADQL"),
-    }
-    let Some(query) = params.get("QUERY").filter(|q| !q.trim().is_empty()) else {
-        return error_response(StatusCode::BAD_REQUEST, "QUERY is missing");
+    let request = match parse_request(pairs) {
+        Ok(request) => request,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    let format_text = params.get("RESPONSEFORMAT").or_else(|| params.get("FORMAT")).map_or("votable", String::as_str);
-    let Some(format) = Format::parse(format_text) else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            &format!("RESPONSEFORMAT={format_text} is not supported: use votable, votable/b2, csv, tsv or parquet"),
-        );
-    };
-    let maxrec = match params.get("MAXREC") {
-        None => DEFAULT_MAXREC,
-        Some(text) => match text.trim().parse::<i64>() {
-            Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(HARD_MAXREC).min(HARD_MAXREC),
-            _ => return error_response(StatusCode::BAD_REQUEST, &format!("MAXREC={text} is not a count of rows")),
-        },
-    };
-    match archive.query(query, maxrec).await {
-        Ok(result) => result_response(&result, format, query),
-        Err(error) => {
-            let status =
-                if error.is_user_error() { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
-            if let QueryError::TimedOut(_) = error {
-                return error_response(StatusCode::BAD_REQUEST, &error.to_string());
-            }
-            error_response(status, &error.to_string())
-        }
+    match archive.query(&request.query, request.maxrec).await {
+        Ok(result) => result_response(&result, request.format, &request.query),
+        Err(error @ QueryError::Execution(_)) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        Err(error) => error_response(StatusCode::BAD_REQUEST, &error.to_string()),
     }
 }
 
 fn result_response(result: &QueryResult, format: Format, query: &str) -> Response {
+    let body = match serialize(result, format, query) {
+        Ok(body) => body,
+        Err(message) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &message),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
+    response
+}
+
+/// A result in the asked format.
+fn serialize(result: &QueryResult, format: Format, query: &str) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     let written: Result<(), String> = match format {
         Format::VoTable | Format::VoTableBinary2 => {
@@ -176,12 +249,8 @@ fn result_response(result: &QueryResult, format: Format, query: &str) -> Respons
             write().map_err(|e| e.to_string())
         }
     };
-    if let Err(message) = written {
-        return error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot write the result: {message}"));
-    }
-    let mut response = (StatusCode::OK, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
-    response
+    written.map_err(|message| format!("cannot write the result: {message}"))?;
+    Ok(body)
 }
 
 fn info(name: &str, value: &str, content: Option<&str>) -> Info {
@@ -204,11 +273,11 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
     response
 }
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn xml_response(body: String) -> Response {
+pub(crate) fn xml_response(body: String) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     response
@@ -287,13 +356,13 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
 }
 
 /// The service's base URL as the client reached it (`Host` header), for self-references.
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
 }
 
-async fn tables(State(archive): State<Arc<Archive>>) -> Response {
-    let tables = match archive.tables() {
+async fn tables(State(service): Shared) -> Response {
+    let tables = match service.archive.tables() {
         Ok(tables) => tables,
         Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };

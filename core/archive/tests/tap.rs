@@ -27,7 +27,7 @@ fn start(name: &str) -> Service {
         archive.ensure_samples().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router(Arc::new(archive));
+        let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });
@@ -174,4 +174,117 @@ fn vosi_resources_describe_the_service() {
         tables.contains("<name>catalogs.hipparcos</name>") && tables.contains("<unit>mas.yr**-1</unit>"),
         "{tables}"
     );
+}
+
+fn no_redirects() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn location(response: &reqwest::blocking::Response) -> String {
+    assert_eq!(response.status().as_u16(), 303, "UWS answers a POST with 303 See Other");
+    response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
+}
+
+fn tag(xml: &str, name: &str) -> Option<String> {
+    let start = xml.find(&format!("<uws:{name}>"))? + name.len() + 6;
+    let end = xml[start..].find('<')? + start;
+    Some(xml[start..end].to_owned())
+}
+
+#[test]
+fn asynchronous_jobs_run_wait_and_keep_their_results() {
+    let service = start("async");
+    let client = no_redirects();
+    let created = client
+        .post(format!("{}/async", service.base))
+        .form(&[("LANG", "ADQL"), ("QUERY", "SELECT TOP 7 hr FROM catalogs.bsc5 ORDER BY hr"), ("RUNID", "mine")])
+        .send()
+        .unwrap();
+    let job_url = location(&created);
+    let job = client.get(&job_url).send().unwrap().text().unwrap();
+    assert_eq!(tag(&job, "phase").as_deref(), Some("PENDING"), "{job}");
+    assert_eq!(tag(&job, "runId").as_deref(), Some("mine"));
+    // Limits can change while PENDING.
+    let changed =
+        client.post(format!("{job_url}/executionduration")).form(&[("EXECUTIONDURATION", "30")]).send().unwrap();
+    location(&changed);
+    assert_eq!(client.get(format!("{job_url}/executionduration")).send().unwrap().text().unwrap(), "30");
+
+    location(&client.post(format!("{job_url}/phase")).form(&[("PHASE", "RUN")]).send().unwrap());
+    // WAIT blocks until the job leaves its active phases.
+    let finished = client.get(format!("{job_url}?WAIT=30")).send().unwrap().text().unwrap();
+    assert_eq!(tag(&finished, "phase").as_deref(), Some("COMPLETED"), "{finished}");
+    assert!(tag(&finished, "startTime").is_some() && tag(&finished, "endTime").is_some());
+    let result = client.get(format!("{job_url}/results/result")).send().unwrap().text().unwrap();
+    assert_eq!(result.matches("<TR>").count(), 7, "{result}");
+    assert_eq!(client.get(format!("{job_url}/phase")).send().unwrap().text().unwrap(), "COMPLETED");
+    // Running a finished job again is refused.
+    let again = client.post(format!("{job_url}/phase")).form(&[("PHASE", "RUN")]).send().unwrap();
+    assert_eq!(again.status().as_u16(), 400);
+
+    // A failing query ends in ERROR with its reason.
+    let bad = client
+        .post(format!("{}/async", service.base))
+        .form(&[("LANG", "ADQL"), ("QUERY", "SELECT nope FROM catalogs.bsc5"), ("PHASE", "RUN")])
+        .send()
+        .unwrap();
+    let bad_url = location(&bad);
+    let failed = client.get(format!("{bad_url}?WAIT=30")).send().unwrap().text().unwrap();
+    assert_eq!(tag(&failed, "phase").as_deref(), Some("ERROR"), "{failed}");
+    assert!(client.get(format!("{bad_url}/error")).send().unwrap().text().unwrap().contains("nope"));
+
+    // The job list, filtered.
+    let list = client.get(format!("{}/async?PHASE=ERROR", service.base)).send().unwrap().text().unwrap();
+    assert_eq!(list.matches("<uws:jobref").count(), 1, "{list}");
+    let last = client.get(format!("{}/async?LAST=1", service.base)).send().unwrap().text().unwrap();
+    assert!(last.contains(bad_url.rsplit('/').next().unwrap()), "{last}");
+    let after =
+        client.get(format!("{}/async?AFTER=2999-01-01T00:00:00Z", service.base)).send().unwrap().text().unwrap();
+    assert_eq!(after.matches("<uws:jobref").count(), 0);
+
+    // DELETE removes the job.
+    let deleted = client.delete(&job_url).send().unwrap();
+    location(&deleted);
+    assert_eq!(client.get(&job_url).send().unwrap().status().as_u16(), 404);
+    let unknown = client.get(format!("{}/async/0123/phase", service.base)).send().unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+}
+
+#[test]
+fn jobs_and_results_survive_a_restart() {
+    let data = std::env::temp_dir().join(format!("skyglass-tap-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let start_on = |data: &std::path::Path| {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let address: SocketAddr = runtime.block_on(async {
+            let archive = Archive::open(data).await.unwrap();
+            archive.ensure_samples().await.unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            address
+        });
+        (runtime, format!("http://{address}/tap"))
+    };
+    let client = no_redirects();
+    let (runtime, base) = start_on(&data);
+    let job_url = location(
+        &client
+            .post(format!("{base}/async"))
+            .form(&[("LANG", "ADQL"), ("QUERY", "SELECT TOP 3 hip FROM catalogs.hipparcos"), ("PHASE", "RUN")])
+            .send()
+            .unwrap(),
+    );
+    let done = client.get(format!("{job_url}?WAIT=30")).send().unwrap().text().unwrap();
+    assert_eq!(tag(&done, "phase").as_deref(), Some("COMPLETED"));
+    let id = job_url.rsplit('/').next().unwrap().to_owned();
+    drop(runtime);
+
+    let (_runtime, base) = start_on(&data);
+    let job = client.get(format!("{base}/async/{id}")).send().unwrap().text().unwrap();
+    assert_eq!(tag(&job, "phase").as_deref(), Some("COMPLETED"), "{job}");
+    let result = client.get(format!("{base}/async/{id}/results/result")).send().unwrap().text().unwrap();
+    assert_eq!(result.matches("<TR>").count(), 3);
+    std::fs::remove_dir_all(&data).unwrap();
 }
