@@ -248,7 +248,11 @@ fn column_infos(schema: &Schema, position: Option<(usize, usize)>) -> Vec<Column
         .enumerate()
         .map(|(index, field)| {
             let get = |key: &str| field.metadata().get(key).cloned().unwrap_or_default();
-            let (datatype, arraysize) = votable_datatype(field.data_type());
+            let (mut datatype, arraysize) = votable_datatype(field.data_type());
+            // Results are written with the datatype a VOTable declared (unicodeChar stays so).
+            if datatype == "char" && get(meta::DATATYPE) == "unicodeChar" {
+                datatype = "unicodeChar";
+            }
             let is_position = position.is_some_and(|(ra, dec)| index == ra || index == dec);
             ColumnInfo {
                 name: field.name().clone(),

@@ -319,6 +319,18 @@ const SAMPLES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// A foreign key: id, from table, from column, target table, target column.
+pub type ForeignKey = (&'static str, &'static str, &'static str, &'static str, &'static str);
+
+/// TAP_SCHEMA's own foreign keys (TAP 1.1, section 4).
+pub const TAP_SCHEMA_KEYS: &[ForeignKey] = &[
+    ("tables_schema", "TAP_SCHEMA.tables", "schema_name", "TAP_SCHEMA.schemas", "schema_name"),
+    ("columns_table", "TAP_SCHEMA.columns", "table_name", "TAP_SCHEMA.tables", "table_name"),
+    ("keys_from", "TAP_SCHEMA.keys", "from_table", "TAP_SCHEMA.tables", "table_name"),
+    ("keys_target", "TAP_SCHEMA.keys", "target_table", "TAP_SCHEMA.tables", "table_name"),
+    ("key_columns_key", "TAP_SCHEMA.key_columns", "key_id", "TAP_SCHEMA.keys", "key_id"),
+];
+
 const SCHEMA_SQL: &str = "
 CREATE TABLE IF NOT EXISTS tables (
     schema TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0,
@@ -388,7 +400,7 @@ fn tap_schema_tables() -> Vec<TableInfo> {
                 text_column("column_name", "the column name", true),
                 text_column("datatype", "lists the ADQL datatype of columns in the tableset", true),
                 text_column("arraysize", "lists the size of variable-length columns in the tableset", true),
-                int_column("size", "deprecated: use arraysize"),
+                int_column("\"size\"", "deprecated: use arraysize"),
                 text_column("description", "describes the columns in the tableset", true),
                 text_column("utype", "lists the utypes of columns in the tableset", true),
                 text_column("unit", "lists the unit used for column values in the tableset", true),
@@ -397,6 +409,7 @@ fn tap_schema_tables() -> Vec<TableInfo> {
                 int_column("principal", "a principal column; 1 means true, 0 means false"),
                 int_column("std", "a standard column; 1 means true, 0 means false"),
                 int_column("column_index", "recommended sort order when listing columns of a table"),
+                text_column("xtype", "a DALI or custom extended type annotation", true),
             ],
         ),
         table(
@@ -484,6 +497,7 @@ fn tap_schema_batches(tables: &[TableInfo]) -> Result<Vec<(&'static str, RecordB
             int("principal"),
             int("std"),
             int("column_index"),
+            text("xtype"),
         ],
         vec![
             strings(columns.iter().map(|(t, _, _)| Some(t.qualified())).collect()),
@@ -499,15 +513,25 @@ fn tap_schema_batches(tables: &[TableInfo]) -> Result<Vec<(&'static str, RecordB
             ints(columns.iter().map(|(_, _, c)| i32::from(c.principal)).collect()),
             ints(columns.iter().map(|(t, _, _)| i32::from(t.schema == "TAP_SCHEMA")).collect()),
             ints(columns.iter().map(|(_, i, _)| *i as i32).collect()),
+            strings(vec![None; columns.len()]),
         ],
     )?;
+    const KEYS: &[ForeignKey] = TAP_SCHEMA_KEYS;
+    let each =
+        |pick: fn(&ForeignKey) -> &'static str| strings(KEYS.iter().map(|key| Some(pick(key).to_owned())).collect());
     let keys = batch(
         vec![text("key_id"), text("from_table"), text("target_table"), text("utype"), text("description")],
-        vec![strings(vec![]), strings(vec![]), strings(vec![]), strings(vec![]), strings(vec![])],
+        vec![
+            each(|k| k.0),
+            each(|k| k.1),
+            each(|k| k.3),
+            strings(vec![None; KEYS.len()]),
+            strings(vec![None; KEYS.len()]),
+        ],
     )?;
     let key_columns = batch(
         vec![text("key_id"), text("from_column"), text("target_column")],
-        vec![strings(vec![]), strings(vec![]), strings(vec![])],
+        vec![each(|k| k.0), each(|k| k.2), each(|k| k.4)],
     )?;
     Ok(vec![
         ("schemas", schemas),

@@ -47,14 +47,24 @@ pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
         .route("/tap/async/{id}/error", get(crate::uws::error))
         .route("/tap/async/{id}/quote", get(crate::uws::quote))
         .route("/tap/async/{id}/owner", get(crate::uws::owner))
-        .route("/tap/async/{id}/parameters", get(crate::uws::parameters))
+        .route("/tap/async/{id}/parameters", get(crate::uws::parameters).post(crate::uws::job_post))
         .route("/tap/async/{id}/results", get(crate::uws::results))
         .route("/tap/async/{id}/results/result", get(crate::uws::result))
         .route("/tap/availability", get(availability))
         .route("/tap/capabilities", get(capabilities))
         .route("/tap/tables", get(tables))
+        .route("/tap/examples", get(examples))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(server_header))
         .with_state(service))
+}
+
+/// Every response names the server (VOSI capabilities checkers look for it).
+async fn server_header(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static(concat!("Skyglass/", env!("CARGO_PKG_VERSION"))));
+    response
 }
 
 /// An asynchronous job's work: the query, its result written beside the job.
@@ -343,6 +353,9 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
   <capability standardID=\"ivo://ivoa.net/std/VOSI#availability\">
     <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/tap/availability</accessURL></interface>
   </capability>
+  <capability standardID=\"ivo://ivoa.net/std/DALI#examples\">
+    <interface xsi:type=\"vr:WebBrowser\"><accessURL use=\"full\">{base}/tap/examples</accessURL></interface>
+  </capability>
   <capability standardID=\"ivo://ivoa.net/std/VOSI#tables-1.1\">
     <interface xsi:type=\"vs:ParamHTTP\" version=\"1.1\"><accessURL use=\"full\">{base}/tap/tables</accessURL></interface>
   </capability>
@@ -359,6 +372,44 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
+}
+
+/// Queries to start from, as DALI examples (XHTML with RDFa).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "cone",
+        "Bright stars within a degree of the Orion Nebula",
+        "SELECT hip, ra, dec, hpmag FROM catalogs.hipparcos WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 83.82, -5.39, 1)) ORDER BY hpmag",
+    ),
+    (
+        "distance",
+        "The ten Messier objects nearest to M 31 on the sky",
+        "SELECT TOP 10 name, messier, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 10.6848, 41.2691)) AS separation FROM catalogs.openngc WHERE messier IS NOT NULL ORDER BY separation",
+    ),
+    (
+        "tables",
+        "The tables of this service and their descriptions",
+        "SELECT table_name, description FROM TAP_SCHEMA.tables",
+    ),
+];
+
+async fn examples() -> Response {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head><title>Skyglass archive: examples</title></head>\n\
+         <body vocab=\"http://www.ivoa.net/rdf/examples#\">\n<h1>Examples</h1>\n",
+    );
+    for (id, name, query) in EXAMPLES {
+        let _ = writeln!(
+            html,
+            "<div typeof=\"example\" id=\"{id}\" resource=\"#{id}\">\n  <h2 property=\"name\">{}</h2>\n  <pre property=\"query\">{}</pre>\n</div>",
+            xml_escape(name),
+            xml_escape(query)
+        );
+    }
+    html.push_str("</body>\n</html>\n");
+    let mut response = (StatusCode::OK, html).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xhtml+xml"));
+    response
 }
 
 async fn tables(State(service): Shared) -> Response {
@@ -409,6 +460,16 @@ xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.iv
                 xml.push_str("        <flag>indexed</flag>\n");
             }
             xml.push_str("      </column>\n");
+        }
+        for (_, from, from_column, target, target_column) in crate::store::TAP_SCHEMA_KEYS {
+            if *from == table.qualified() {
+                let _ = writeln!(
+                    xml,
+                    "      <foreignKey>\n        <targetTable>{target}</targetTable>\n        <fkColumn>\n          \
+                     <fromColumn>{from_column}</fromColumn>\n          <targetColumn>{target_column}</targetColumn>\n        \
+                     </fkColumn>\n      </foreignKey>"
+                );
+            }
         }
         xml.push_str("    </table>\n");
     }
