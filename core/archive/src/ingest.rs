@@ -113,7 +113,7 @@ fn adql_name(name: &str) -> String {
     clean
 }
 
-fn adql_schema(schema: &Schema) -> SchemaRef {
+pub(crate) fn adql_schema(schema: &Schema) -> SchemaRef {
     let mut seen = std::collections::HashSet::new();
     let fields: Vec<Field> = schema
         .fields()

@@ -1,9 +1,14 @@
 //! Running ADQL on the archive: translate, plan, limit, collect, under time and row limits.
 
+use crate::ingest::adql_schema;
 use crate::store::Archive;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionContext;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Rows returned when a query names no MAXREC.
@@ -49,9 +54,19 @@ impl QueryResult {
 impl Archive {
     /// Runs an ADQL query, returning at most `maxrec` rows (and saying if there were more).
     pub async fn query(&self, adql: &str, maxrec: usize) -> Result<QueryResult, QueryError> {
+        self.query_with_uploads(adql, maxrec, Vec::new()).await
+    }
+
+    /// [`Archive::query`] with tables uploaded for this query only, as `TAP_UPLOAD.name`.
+    pub async fn query_with_uploads(
+        &self,
+        adql: &str,
+        maxrec: usize,
+        uploads: Vec<(String, skyglass_votable::TableData)>,
+    ) -> Result<QueryResult, QueryError> {
         let maxrec = maxrec.min(HARD_MAXREC);
         let statement = skyglass_adql::translate(adql)?;
-        let state = self.session().state();
+        let state = if uploads.is_empty() { self.session().state() } else { self.session_with(uploads)?.state() };
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await
@@ -80,6 +95,40 @@ impl Archive {
             batches.push(batch);
         }
         Ok(QueryResult { schema, batches, overflow })
+    }
+}
+
+impl Archive {
+    /// A session of its own for one query: the archive's schemas shared, plus TAP_UPLOAD
+    /// holding this query's uploads (other queries never see them).
+    fn session_with(&self, uploads: Vec<(String, skyglass_votable::TableData)>) -> Result<SessionContext, QueryError> {
+        let plan_error = |e: datafusion::error::DataFusionError| QueryError::Plan(e.to_string());
+        let ctx = SessionContext::new_with_config(self.session().copied_config());
+        for udf in skyglass_adql::geometry_udfs() {
+            ctx.register_udf(udf);
+        }
+        let (Some(shared), Some(own)) = (self.session().catalog("datafusion"), ctx.catalog("datafusion")) else {
+            return Err(QueryError::Plan("no default catalog".into()));
+        };
+        for name in shared.schema_names() {
+            if let Some(schema) = shared.schema(&name) {
+                own.register_schema(&name, schema).map_err(plan_error)?;
+            }
+        }
+        let upload_schema = Arc::new(MemorySchemaProvider::new());
+        for (name, data) in uploads {
+            let schema = adql_schema(&data.schema);
+            let batches = data
+                .batches
+                .iter()
+                .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| QueryError::Plan(format!("upload {name}: {e}")))?;
+            let table = MemTable::try_new(schema, vec![batches]).map_err(plan_error)?;
+            upload_schema.register_table(name.to_ascii_lowercase(), Arc::new(table)).map_err(plan_error)?;
+        }
+        own.register_schema("tap_upload", upload_schema).map_err(plan_error)?;
+        Ok(ctx)
     }
 }
 

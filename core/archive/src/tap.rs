@@ -6,7 +6,6 @@ use crate::jobs::{Job, JobError, Jobs, Outcome, Runner};
 use crate::query::{DEFAULT_MAXREC, EXECUTION_LIMIT, HARD_MAXREC, QueryError, QueryResult};
 use crate::store::Archive;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -73,7 +72,10 @@ async fn run_job(archive: Arc<Archive>, job: Job, folder: std::path::PathBuf) ->
         Ok(request) => request,
         Err(message) => return Err(message),
     };
-    let result = archive.query(&request.query, request.maxrec).await.map_err(|e| e.to_string())?;
+    let uploads_folder = folder.join("uploads");
+    let uploads = resolve_uploads(&job.parameters, |part| std::fs::read(uploads_folder.join(part)).ok()).await?;
+    let result =
+        archive.query_with_uploads(&request.query, request.maxrec, uploads).await.map_err(|e| e.to_string())?;
     let body = serialize(&result, request.format, &request.query)?;
     let name = format!("result.{}", request.format.extension());
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot store the result: {e}"))?;
@@ -132,20 +134,107 @@ async fn sync_get(State(service): Shared, Query(params): Query<Vec<(String, Stri
     run_sync(&service.archive, params).await
 }
 
-async fn sync_post(State(service): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    let archive = &service.archive;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
-        return error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &format!("send the parameters as application/x-www-form-urlencoded (got {content_type})"),
-        );
-    }
-    let params: Vec<(String, String)> = match serde_urlencoded_pairs(&body) {
-        Ok(params) => params,
+async fn sync_post(State(service): Shared, request: axum::extract::Request) -> Response {
+    let (params, parts) = match read_post(request).await {
+        Ok(read) => read,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    run_sync(archive, params).await
+    let uploads = match resolve_uploads(&params, |name| parts.get(name).cloned()).await {
+        Ok(uploads) => uploads,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
+    run_sync_with(&service.archive, params, uploads).await
+}
+
+/// A POST's parameters (form-encoded or multipart), and the bytes of its file parts by name.
+pub(crate) async fn read_post(
+    request: axum::extract::Request,
+) -> Result<(Vec<(String, String)>, HashMap<String, Vec<u8>>), String> {
+    use axum::extract::FromRequest;
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let mut params = Vec::new();
+    let mut parts = HashMap::new();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = axum::extract::Multipart::from_request(request, &())
+            .await
+            .map_err(|e| format!("unreadable multipart request: {e}"))?;
+        while let Some(field) = multipart.next_field().await.map_err(|e| format!("unreadable multipart part: {e}"))? {
+            let name = field.name().unwrap_or("").to_owned();
+            let is_file = field.file_name().is_some();
+            let bytes = field.bytes().await.map_err(|e| format!("unreadable part {name}: {e}"))?;
+            if is_file || parts.contains_key(&name) {
+                parts.insert(name, bytes.to_vec());
+            } else {
+                // A plain field may also be an upload named by param:NAME.
+                parts.insert(name.clone(), bytes.to_vec());
+                params.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        return Ok((params, parts));
+    }
+    if !content_type.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(format!("send the parameters as a form (urlencoded or multipart), not {content_type}"));
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|e| format!("unreadable request body: {e}"))?;
+    params = serde_urlencoded_pairs(&body)?;
+    Ok((params, parts))
+}
+
+/// The tables named by UPLOAD (`name,param:part` or `name,http(s)://…`, `;`-separated),
+/// read as VOTable, or CSV when they are not XML.
+pub(crate) async fn resolve_uploads(
+    params: &[(String, String)],
+    part: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Vec<(String, skyglass_votable::TableData)>, String> {
+    let Some((_, upload)) = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("UPLOAD")) else {
+        return Ok(Vec::new());
+    };
+    let mut tables = Vec::new();
+    for item in upload.split(';').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((name, uri)) = item.split_once(',') else {
+            return Err(format!("UPLOAD={item}: expected NAME,URI"));
+        };
+        let name = name.trim();
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("UPLOAD table name {name:?} is not an ADQL identifier"));
+        }
+        let uri = uri.trim();
+        let bytes = if let Some(part_name) = uri.strip_prefix("param:") {
+            part(part_name).ok_or_else(|| format!("UPLOAD {name}: no part named {part_name} in the request"))?
+        } else if uri.starts_with("http://") || uri.starts_with("https://") {
+            fetch(uri).await.map_err(|e| format!("UPLOAD {name}: cannot fetch {uri}: {e}"))?
+        } else {
+            return Err(format!("UPLOAD {name}: {uri} is neither param:PART nor an http(s) URL"));
+        };
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(format!("UPLOAD {name} is larger than {} MiB", MAX_BODY_BYTES >> 20));
+        }
+        let trimmed = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).trim_start().to_owned();
+        let format = if trimmed.starts_with('<') {
+            skyglass_votable::TableFormat::VoTable
+        } else {
+            skyglass_votable::TableFormat::Csv
+        };
+        let data = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
+            .map_err(|e| format!("UPLOAD {name} is not a table: {e}"))?;
+        tables.push((name.to_owned(), data));
+    }
+    Ok(tables)
+}
+
+async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    Ok(response.bytes().await.map_err(|e| e.to_string())?.to_vec())
 }
 
 /// Form-encoded pairs, decoded.
@@ -203,11 +292,23 @@ impl Format {
 }
 
 async fn run_sync(archive: &Archive, pairs: Vec<(String, String)>) -> Response {
+    let uploads = match resolve_uploads(&pairs, |_| None).await {
+        Ok(uploads) => uploads,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
+    run_sync_with(archive, pairs, uploads).await
+}
+
+async fn run_sync_with(
+    archive: &Archive,
+    pairs: Vec<(String, String)>,
+    uploads: Vec<(String, skyglass_votable::TableData)>,
+) -> Response {
     let request = match parse_request(pairs) {
         Ok(request) => request,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    match archive.query(&request.query, request.maxrec).await {
+    match archive.query_with_uploads(&request.query, request.maxrec, uploads).await {
         Ok(result) => result_response(&result, request.format, &request.query),
         Err(error @ QueryError::Execution(_)) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
         Err(error) => error_response(StatusCode::BAD_REQUEST, &error.to_string()),
@@ -344,8 +445,12 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
     <outputFormat><mime>text/csv</mime><alias>csv</alias></outputFormat>
     <outputFormat><mime>text/tab-separated-values</mime><alias>tsv</alias></outputFormat>
     <outputFormat><mime>application/vnd.apache.parquet</mime><alias>parquet</alias></outputFormat>
+    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>
+    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>
+    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>
     <executionDuration><default>{limit}</default><hard>{limit}</hard></executionDuration>
     <outputLimit><default unit=\"row\">{default}</default><hard unit=\"row\">{hard}</hard></outputLimit>
+    <uploadLimit><hard unit=\"byte\">{upload}</hard></uploadLimit>
   </capability>
   <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">
     <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/tap/capabilities</accessURL></interface>
@@ -364,6 +469,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
         limit = EXECUTION_LIMIT.as_secs(),
         default = DEFAULT_MAXREC,
         hard = HARD_MAXREC,
+        upload = MAX_BODY_BYTES,
     );
     xml_response(xml)
 }

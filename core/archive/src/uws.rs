@@ -3,7 +3,7 @@
 //! execution duration.
 
 use crate::jobs::{Job, JobError, Phase, iso8601, parse_iso8601};
-use crate::tap::{Service, base_url, error_response, serde_urlencoded_pairs, xml_escape, xml_response};
+use crate::tap::{Service, base_url, error_response, read_post, serde_urlencoded_pairs, xml_escape, xml_response};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -48,11 +48,13 @@ fn upper(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs.into_iter().map(|(key, value)| (key.to_ascii_uppercase(), value)).collect()
 }
 
-/// POST /tap/async: a new job (PENDING, or running at once with PHASE=RUN).
-pub async fn create(State(service): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    let pairs = match form(&body) {
-        Ok(pairs) => upper(pairs),
-        Err(response) => return *response,
+/// POST /tap/async: a new job (PENDING, or running at once with PHASE=RUN). Uploaded
+/// parts are kept with the job, so it can run (and run again after a restart) later.
+pub async fn create(State(service): Shared, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
+    let (pairs, parts) = match read_post(request).await {
+        Ok((pairs, parts)) => (upper(pairs), parts),
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
     let run = pairs.iter().any(|(key, value)| key == "PHASE" && value.eq_ignore_ascii_case("RUN"));
     let parameters: Vec<(String, String)> = pairs.into_iter().filter(|(key, _)| key != "PHASE").collect();
@@ -60,6 +62,18 @@ pub async fn create(State(service): Shared, headers: HeaderMap, body: Bytes) -> 
         Ok(job) => job,
         Err(error) => return job_error(error),
     };
+    if !parts.is_empty() {
+        let folder = service.archive.root().join("jobs").join(&job.id).join("uploads");
+        let saved = std::fs::create_dir_all(&folder).and_then(|()| {
+            parts
+                .iter()
+                .filter(|(name, _)| is_safe_part(name))
+                .try_for_each(|(name, bytes)| std::fs::write(folder.join(name), bytes))
+        });
+        if let Err(error) = saved {
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot keep the uploads: {error}"));
+        }
+    }
     if run && let Err(error) = service.jobs.run(&job.id) {
         return job_error(error);
     }
@@ -338,6 +352,11 @@ pub async fn result(State(service): Shared, Path(id): Path<String>) -> Response 
         }
         Err(error) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("the result is lost: {error}")),
     }
+}
+
+/// Part names become file names: letters, digits, `_`, `-`, `.` only, never `..`.
+fn is_safe_part(name: &str) -> bool {
+    !name.is_empty() && !name.contains("..") && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 fn parameters_xml(job: &Job) -> String {

@@ -288,3 +288,53 @@ fn jobs_and_results_survive_a_restart() {
     assert_eq!(result.matches("<TR>").count(), 3);
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn uploaded_tables_are_queried_as_tap_upload() {
+    let service = start("upload");
+    let gaia =
+        std::fs::read(skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot"))
+            .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("LANG", "ADQL")
+        .text("RESPONSEFORMAT", "csv")
+        .text("UPLOAD", "mine,param:table")
+        .text("QUERY", "SELECT source_id, ra, dec FROM TAP_UPLOAD.mine")
+        .part("table", reqwest::blocking::multipart::Part::bytes(gaia.clone()).file_name("gaia.vot"));
+    let response = client.post(format!("{}/sync", service.base)).multipart(form).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.text().unwrap();
+    assert!(body.starts_with("source_id,ra,dec") && body.lines().count() == 2, "{body}");
+
+    // An upload by URL: here a result of this very service, fetched over HTTP.
+    let url = format!("{}/sync?LANG=ADQL&QUERY=SELECT+TOP+5+hr,+ra,+dec+FROM+catalogs.bsc5+ORDER+BY+hr", service.base);
+    let (status, body) = sync(
+        &service,
+        &[
+            ("LANG", "ADQL"),
+            ("RESPONSEFORMAT", "csv"),
+            ("UPLOAD", &format!("bright,{url}")),
+            (
+                "QUERY",
+                "SELECT b.hr, COUNT(*) AS n FROM TAP_UPLOAD.bright AS b JOIN catalogs.bsc5 AS s ON s.hr = b.hr GROUP BY b.hr ORDER BY b.hr",
+            ),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().skip(1).collect::<Vec<_>>(), vec!["1,1", "2,1", "3,1", "4,1", "5,1"]);
+
+    // Uploads of one query are not seen by another.
+    let (status, body) = sync(&service, &[("LANG", "ADQL"), ("QUERY", "SELECT * FROM TAP_UPLOAD.mine")]);
+    assert_eq!(status, 400, "{body}");
+    for (upload, expected) in [
+        ("mine,param:nothere", "no part named nothere"),
+        ("mine,ftp://example.org/x", "neither param"),
+        ("9bad,param:x", "not an ADQL identifier"),
+        ("noscheme", "expected NAME,URI"),
+    ] {
+        let (status, body) = sync(&service, &[("LANG", "ADQL"), ("QUERY", "SELECT 1"), ("UPLOAD", upload)]);
+        assert_eq!(status, 400, "{upload}: {body}");
+        assert!(body.contains(expected), "{upload}: {body}");
+    }
+}
