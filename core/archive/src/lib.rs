@@ -5,6 +5,7 @@
 pub mod ingest;
 pub mod jobs;
 pub mod query;
+pub mod spatial;
 pub mod store;
 pub mod tap;
 pub mod uws;

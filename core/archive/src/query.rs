@@ -65,7 +65,11 @@ impl Archive {
         uploads: Vec<(String, skyglass_votable::TableData)>,
     ) -> Result<QueryResult, QueryError> {
         let maxrec = maxrec.min(HARD_MAXREC);
-        let statement = skyglass_adql::translate(adql)?;
+        let mut statement = skyglass_adql::translate(adql)?;
+        // Cone searches on HEALPix-sorted tables read only the cone's ranges.
+        if let Ok(indexed) = self.indexed_tables() {
+            crate::spatial::add_healpix_ranges(&mut statement, &indexed);
+        }
         let state = if uploads.is_empty() { self.session().state() } else { self.session_with(uploads)?.state() };
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))

@@ -193,9 +193,17 @@ impl Archive {
             )?;
             transaction
                 .execute("DELETE FROM tables WHERE schema = ?1 AND name = ?2", params![table.schema, table.name])?;
+            let (ra, dec) = report.position.clone().unzip();
             transaction.execute(
-                "INSERT INTO tables (schema, name, description, rows) VALUES (?1, ?2, ?3, ?4)",
-                params![table.schema, table.name, options.description.clone().unwrap_or_default(), report.rows as i64],
+                "INSERT INTO tables (schema, name, description, rows, ra, dec) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    table.schema,
+                    table.name,
+                    options.description.clone().unwrap_or_default(),
+                    report.rows as i64,
+                    ra,
+                    dec
+                ],
             )?;
             for (position, column) in columns.iter().enumerate() {
                 transaction.execute(
@@ -219,6 +227,17 @@ impl Archive {
         }
         self.register_all().await?;
         Ok(report)
+    }
+
+    /// The tables sorted by a HEALPix index, with their (RA, Dec) columns.
+    pub fn indexed_tables(&self) -> Result<crate::spatial::IndexedTables, ArchiveError> {
+        let db = self.db();
+        let mut statement =
+            db.prepare("SELECT schema, name, ra, dec FROM tables WHERE ra IS NOT NULL AND dec IS NOT NULL")?;
+        let rows = statement.query_map([], |r| {
+            Ok((format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get(2)?, r.get(3)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// On a new archive, ingests the sample catalogues bundled with Skyglass (Hipparcos,
@@ -334,6 +353,7 @@ pub const TAP_SCHEMA_KEYS: &[ForeignKey] = &[
 const SCHEMA_SQL: &str = "
 CREATE TABLE IF NOT EXISTS tables (
     schema TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0,
+    ra TEXT, dec TEXT,
     PRIMARY KEY (schema, name));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS columns (
