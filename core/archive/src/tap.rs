@@ -117,7 +117,7 @@ pub(crate) fn parse_request(pairs: Vec<(String, String)>) -> Result<QueryRequest
     let format_text = params.get("RESPONSEFORMAT").or_else(|| params.get("FORMAT")).map_or("votable", String::as_str);
     let Some(format) = Format::parse(format_text) else {
         return Err(format!(
-            "RESPONSEFORMAT={format_text} is not supported: use votable, votable/b2, csv, tsv or parquet"
+            "RESPONSEFORMAT={format_text} is not supported: use votable, votable/b2, csv, tsv, json or parquet"
         ));
     };
     let maxrec = match params.get("MAXREC") {
@@ -253,6 +253,7 @@ pub(crate) enum Format {
     Csv,
     Tsv,
     Parquet,
+    Json,
 }
 
 impl Format {
@@ -267,6 +268,7 @@ impl Format {
             "csv" | "text/csv" => Format::Csv,
             "tsv" | "text/tab-separated-values" => Format::Tsv,
             "parquet" | "application/vnd.apache.parquet" | "application/x-parquet" => Format::Parquet,
+            "json" | "application/json" => Format::Json,
             _ => return None,
         })
     }
@@ -277,6 +279,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Parquet => "parquet",
+            Format::Json => "json",
         }
     }
 
@@ -287,6 +290,7 @@ impl Format {
             Format::Csv => "text/csv",
             Format::Tsv => "text/tab-separated-values",
             Format::Parquet => "application/vnd.apache.parquet",
+            Format::Json => "application/json",
         }
     }
 }
@@ -359,9 +363,78 @@ fn serialize(result: &QueryResult, format: Format, query: &str) -> Result<Vec<u8
             };
             write().map_err(|e| e.to_string())
         }
+        Format::Json => {
+            json_result(result).and_then(|value| serde_json::to_writer(&mut body, &value).map_err(|e| e.to_string()))
+        }
     };
     written.map_err(|message| format!("cannot write the result: {message}"))?;
     Ok(body)
+}
+
+/// A result as JSON: `metadata` (name, datatype, unit, UCD, description per column) and
+/// `data` (rows as arrays; numbers as numbers, NaN and nulls as null).
+fn json_result(result: &QueryResult) -> Result<serde_json::Value, String> {
+    use datafusion::arrow::array::{Array, BooleanArray, Float64Array};
+    use datafusion::arrow::datatypes::DataType;
+    use serde_json::{Value, json};
+    let metadata: Vec<Value> = result
+        .schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let get = |key: &str| field.metadata().get(key).cloned();
+            let (datatype, arraysize) = crate::ingest::votable_datatype(field.data_type());
+            json!({
+                "name": field.name(),
+                "datatype": datatype,
+                "arraysize": arraysize,
+                "unit": get("unit"),
+                "ucd": get("ucd"),
+                "description": get("description"),
+            })
+        })
+        .collect();
+    let mut data: Vec<Value> = Vec::with_capacity(result.rows());
+    for batch in &result.batches {
+        let columns: Vec<Box<dyn Fn(usize) -> Value>> = batch
+            .columns()
+            .iter()
+            .map(|column| -> Result<Box<dyn Fn(usize) -> Value>, String> {
+                let column = column.clone();
+                if column.data_type().is_numeric() {
+                    let numbers =
+                        datafusion::arrow::compute::cast(&column, &DataType::Float64).map_err(|e| e.to_string())?;
+                    let numbers = numbers.as_any().downcast_ref::<Float64Array>().cloned().ok_or("not numbers")?;
+                    let integral = column.data_type().is_integer();
+                    return Ok(Box::new(move |row| {
+                        if numbers.is_null(row) || !numbers.value(row).is_finite() {
+                            Value::Null
+                        } else if integral {
+                            json!(numbers.value(row) as i64)
+                        } else {
+                            json!(numbers.value(row))
+                        }
+                    }));
+                }
+                if let Some(booleans) = column.as_any().downcast_ref::<BooleanArray>().cloned() {
+                    return Ok(Box::new(
+                        move |row| if booleans.is_null(row) { Value::Null } else { json!(booleans.value(row)) },
+                    ));
+                }
+                let strings = datafusion::arrow::compute::cast(&column, &DataType::Utf8).map_err(|e| e.to_string())?;
+                let strings = strings
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::StringArray>()
+                    .cloned()
+                    .ok_or("not text")?;
+                Ok(Box::new(move |row| if strings.is_null(row) { Value::Null } else { json!(strings.value(row)) }))
+            })
+            .collect::<Result<_, _>>()?;
+        for row in 0..batch.num_rows() {
+            data.push(Value::Array(columns.iter().map(|cell| cell(row)).collect()));
+        }
+    }
+    Ok(json!({ "metadata": metadata, "data": data, "overflow": result.overflow }))
 }
 
 fn info(name: &str, value: &str, content: Option<&str>) -> Info {
@@ -445,6 +518,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
     <outputFormat><mime>text/csv</mime><alias>csv</alias></outputFormat>
     <outputFormat><mime>text/tab-separated-values</mime><alias>tsv</alias></outputFormat>
     <outputFormat><mime>application/vnd.apache.parquet</mime><alias>parquet</alias></outputFormat>
+    <outputFormat><mime>application/json</mime><alias>json</alias></outputFormat>
     <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>
     <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>
     <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>

@@ -157,6 +157,13 @@ fn results_come_in_every_format() {
         .bytes()
         .unwrap();
     assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    let (status, json) = sync(&service, &[("LANG", "ADQL"), ("QUERY", adql), ("RESPONSEFORMAT", "json")]);
+    assert_eq!(status, 200, "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["metadata"][2]["name"], "vmag");
+    assert_eq!(json["metadata"][2]["unit"], "mag");
+    assert_eq!(json["data"].as_array().unwrap().len(), 4);
+    assert!(json["data"][0][2].as_f64().unwrap() < -1.0, "Sirius's V magnitude: {}", json["data"][0]);
     // Sirius (alpha CMa) is the brightest star of the catalogue.
     let brightest = csv(&service, adql);
     assert!(brightest[0][1].contains("Alp CMa"), "{brightest:?}");
