@@ -44,6 +44,16 @@ fn form(body: &[u8]) -> Result<Vec<(String, String)>, Box<Response>> {
     serde_urlencoded_pairs(body).map_err(|message| Box::new(error_response(StatusCode::BAD_REQUEST, &message)))
 }
 
+/// The value of one named parameter of a form body, or a 400 saying it is missing.
+fn one_parameter(body: &[u8], name: &str) -> Result<String, Box<Response>> {
+    let pairs = upper(form(body)?);
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .ok_or_else(|| Box::new(error_response(StatusCode::BAD_REQUEST, &format!("{name} is missing"))))
+}
+
 fn upper(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs.into_iter().map(|(key, value)| (key.to_ascii_uppercase(), value)).collect()
 }
@@ -227,12 +237,9 @@ pub async fn execution_duration_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pairs = match form(&body) {
-        Ok(pairs) => upper(pairs),
+    let value = match one_parameter(&body, "EXECUTIONDURATION") {
+        Ok(value) => value,
         Err(response) => return *response,
-    };
-    let Some(value) = pairs.iter().find(|(k, _)| k == "EXECUTIONDURATION").map(|(_, v)| v.clone()) else {
-        return error_response(StatusCode::BAD_REQUEST, "EXECUTIONDURATION is missing");
     };
     let Ok(seconds) = value.trim().parse::<u64>() else {
         return error_response(StatusCode::BAD_REQUEST, &format!("EXECUTIONDURATION={value} is no count of seconds"));
@@ -256,12 +263,9 @@ pub async fn destruction_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pairs = match form(&body) {
-        Ok(pairs) => upper(pairs),
+    let value = match one_parameter(&body, "DESTRUCTION") {
+        Ok(value) => value,
         Err(response) => return *response,
-    };
-    let Some(value) = pairs.iter().find(|(k, _)| k == "DESTRUCTION").map(|(_, v)| v.clone()) else {
-        return error_response(StatusCode::BAD_REQUEST, "DESTRUCTION is missing");
     };
     let Some(when) = parse_iso8601(&value) else {
         return error_response(StatusCode::BAD_REQUEST, &format!("DESTRUCTION={value} is no ISO 8601 time"));

@@ -21,9 +21,16 @@ impl Drop for Service {
 fn start(name: &str) -> Service {
     let data = std::env::temp_dir().join(format!("skyglass-tap-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
+    let (runtime, base) = start_on(&data);
+    Service { base, _runtime: runtime, data }
+}
+
+/// The service on an archive in `data` (kept), on a free loopback port: the runtime that
+/// runs it, and its TAP base URL.
+fn start_on(data: &std::path::Path) -> (tokio::runtime::Runtime, String) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let address: SocketAddr = runtime.block_on(async {
-        let archive = Archive::open(&data).await.unwrap();
+        let archive = Archive::open(data).await.unwrap();
         archive.ensure_samples().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -31,7 +38,7 @@ fn start(name: &str) -> Service {
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });
-    Service { base: format!("http://{address}/tap"), _runtime: runtime, data }
+    (runtime, format!("http://{address}/tap"))
 }
 
 fn sync(service: &Service, params: &[(&str, &str)]) -> (u16, String) {
@@ -261,19 +268,6 @@ fn asynchronous_jobs_run_wait_and_keep_their_results() {
 fn jobs_and_results_survive_a_restart() {
     let data = std::env::temp_dir().join(format!("skyglass-tap-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let start_on = |data: &std::path::Path| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let address: SocketAddr = runtime.block_on(async {
-            let archive = Archive::open(data).await.unwrap();
-            archive.ensure_samples().await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            address
-        });
-        (runtime, format!("http://{address}/tap"))
-    };
     let client = no_redirects();
     let (runtime, base) = start_on(&data);
     let job_url = location(
