@@ -448,3 +448,47 @@ fn taplint_finds_no_error_in_the_archive() {
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }
+
+#[test]
+fn jobs_survive_kill_9_of_the_server() {
+    let data = std::env::temp_dir().join(format!("skyglass-kill9-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let submit = |base: &str, query: &str| {
+        let response = client
+            .post(format!("{base}/async"))
+            .form(&[("LANG", "ADQL"), ("QUERY", query), ("PHASE", "RUN")])
+            .send()
+            .unwrap();
+        response.headers()[reqwest::header::LOCATION].to_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    };
+    let phase = |base: &str, id: &str| client.get(format!("{base}/async/{id}/phase")).send().unwrap().text().unwrap();
+
+    let mut server = serve(&data);
+    let done = submit(&server.url, "SELECT TOP 3 hr FROM catalogs.bsc5 ORDER BY hr");
+    let waited = client.get(format!("{}/async/{done}?WAIT=30", server.url)).send().unwrap().text().unwrap();
+    assert!(waited.contains("<uws:phase>COMPLETED</uws:phase>"), "{waited}");
+    // A query that runs for minutes: every pair of Hipparcos stars.
+    let busy = submit(
+        &server.url,
+        "SELECT COUNT(*) FROM catalogs.hipparcos AS a, catalogs.hipparcos AS b WHERE a.plx > b.plx",
+    );
+    let started = std::time::Instant::now();
+    while phase(&server.url, &busy) != "EXECUTING" {
+        assert!(started.elapsed().as_secs() < 30, "the long job never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SIGKILL: no chance to clean up.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = serve(&data);
+    assert_eq!(phase(&server.url, &done), "COMPLETED");
+    let result = client.get(format!("{}/async/{done}/results/result", server.url)).send().unwrap().text().unwrap();
+    assert_eq!(result.matches("<TR>").count(), 3, "{result}");
+    assert_eq!(phase(&server.url, &busy), "ERROR");
+    let error = client.get(format!("{}/async/{busy}/error", server.url)).send().unwrap().text().unwrap();
+    assert!(error.contains("the server stopped while the job was queued or running"), "{error}");
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}
