@@ -89,6 +89,38 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     })
 }
 
+/// Starts the archive server for the desktop app, on a thread of its own and a free loopback
+/// port, with the default data directory; the TAP URL (or why it did not start) arrives on
+/// the channel, and `wake` is called then. The server runs until the app exits.
+pub fn start_embedded(wake: impl Fn() + Send + 'static) -> std::sync::mpsc::Receiver<Result<String, String>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("archive".into()).spawn(move || {
+        let outcome = (|| -> Result<()> {
+            let data = data_dir(None)?;
+            runtime()?.block_on(async {
+                let archive = Archive::open(&data).await?;
+                archive.ensure_samples().await?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("http://{}/tap", listener.local_addr()?);
+                let app = skyglass_archive::tap::router(Arc::new(archive))?;
+                let _ = sender.send(Ok(url));
+                wake();
+                axum::serve(listener, app).await?;
+                Ok(())
+            })
+        })();
+        if let Err(error) = outcome {
+            tracing::warn!("embedded archive: {error:#}");
+            let _ = sender.send(Err(format!("{error:#}")));
+            wake();
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!("embedded archive: {error}");
+    }
+    receiver
+}
+
 pub fn ingest(args: &IngestArgs) -> Result<()> {
     let data = data_dir(args.data.as_ref())?;
     let table = TableName::parse(&args.table)?;

@@ -38,11 +38,13 @@ pub fn run() -> Result<()> {
 pub struct Startup {
     /// Try to open the default colour optical survey over the network, over the bundled sky.
     pub online_default: bool,
+    /// Start the embedded archive server on a free loopback port.
+    pub archive: bool,
 }
 
 impl Default for Startup {
     fn default() -> Self {
-        Startup { online_default: true }
+        Startup { online_default: true, archive: true }
     }
 }
 
@@ -72,6 +74,9 @@ pub struct SkyglassApp {
     ctx: egui::Context,
     /// The coordinate grid's frame, when the grid is shown.
     grid: Option<Frame>,
+    /// The embedded archive's TAP URL once it runs, or why it does not.
+    archive: Option<Receiver<Result<String, String>>>,
+    archive_url: Option<Result<String, String>>,
     /// The sky view's size in pixels, as last drawn.
     view_size: Option<[f64; 2]>,
     exporting: Option<Receiver<Result<std::path::PathBuf, String>>>,
@@ -102,6 +107,11 @@ impl SkyglassApp {
             opening: Vec::new(),
             ctx: cc.egui_ctx.clone(),
             grid: None,
+            archive: startup.archive.then(|| {
+                let ctx = cc.egui_ctx.clone();
+                crate::archive::start_embedded(move || ctx.request_repaint())
+            }),
+            archive_url: None,
             view_size: None,
             exporting: None,
         };
@@ -423,6 +433,17 @@ impl SkyglassApp {
             }
             ui.separator();
             ui.monospace(format!("FoV {}", format_fov(self.view.fov)));
+            match &self.archive_url {
+                Some(Ok(url)) => {
+                    ui.separator();
+                    ui.label(format!("archive: {url}"));
+                }
+                Some(Err(error)) => {
+                    ui.separator();
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("archive not started: {error}"));
+                }
+                None => {}
+            }
             if let Some(status) = &self.status {
                 ui.separator();
                 ui.label(status);
@@ -562,6 +583,12 @@ fn format_fov(fov: Angle) -> String {
 impl eframe::App for SkyglassApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
+        if let Some(started) = &self.archive
+            && let Ok(outcome) = started.try_recv()
+        {
+            self.archive_url = Some(outcome);
+            self.archive = None;
+        }
         if let Some(result) = &self.exporting
             && let Ok(outcome) = result.try_recv()
         {

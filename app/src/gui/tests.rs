@@ -8,10 +8,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 fn harness() -> Harness<'static, SkyglassApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1000.0, 700.0))
-        .wgpu()
-        .build_eframe(|cc| SkyglassApp::new(cc, Startup { online_default: false }).expect("the app starts"))
+    Harness::builder().with_size(egui::vec2(1000.0, 700.0)).wgpu().build_eframe(|cc| {
+        SkyglassApp::new(cc, Startup { online_default: false, archive: false }).expect("the app starts")
+    })
 }
 
 /// Steps until the layers' Allsky images have been read on the worker threads.
