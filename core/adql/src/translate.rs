@@ -82,9 +82,15 @@ impl VisitorMut for Rewriter {
                 Some(TopQuantity::Expr(expr)) => expr,
                 None => return ControlFlow::Continue(()),
             };
-            if query.limit_clause.is_none() {
-                query.limit_clause =
-                    Some(LimitClause::LimitOffset { limit: Some(quantity), offset: None, limit_by: vec![] });
+            // ADQL allows TOP together with OFFSET; the parser has then already made a limit
+            // clause holding only the offset.
+            match &mut query.limit_clause {
+                None => {
+                    query.limit_clause =
+                        Some(LimitClause::LimitOffset { limit: Some(quantity), offset: None, limit_by: vec![] });
+                }
+                Some(LimitClause::LimitOffset { limit: limit @ None, .. }) => *limit = Some(quantity),
+                Some(_) => {}
             }
         }
         ControlFlow::Continue(())
@@ -303,6 +309,10 @@ mod tests {
     fn top_becomes_limit() {
         assert_eq!(sql("SELECT TOP 10 ra, dec FROM hip"), "SELECT ra, dec FROM hip LIMIT 10");
         assert_eq!(sql("SELECT * FROM (SELECT TOP 5 * FROM a) AS t"), "SELECT * FROM (SELECT * FROM a LIMIT 5) AS t");
+        assert_eq!(
+            sql("SELECT TOP 3 hip FROM hip ORDER BY hip OFFSET 10"),
+            "SELECT hip FROM hip ORDER BY hip LIMIT 3 OFFSET 10"
+        );
     }
 
     #[test]

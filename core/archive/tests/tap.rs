@@ -339,3 +339,32 @@ fn uploaded_tables_are_queried_as_tap_upload() {
         assert!(body.contains(expected), "{upload}: {body}");
     }
 }
+
+#[test]
+fn adql_set_operations_common_tables_ilike_cast_and_offset() {
+    let service = start("adql");
+    let count = |adql: &str| -> usize { csv(&service, adql)[0][0].parse().unwrap() };
+    let bright_bsc = count("SELECT COUNT(*) FROM catalogs.bsc5 WHERE vmag < 0");
+    assert_eq!(count("WITH b AS (SELECT hr FROM catalogs.bsc5 WHERE vmag < 0) SELECT COUNT(*) FROM b"), bright_bsc);
+    let union = csv(
+        &service,
+        "SELECT hr AS id FROM catalogs.bsc5 WHERE vmag < -1 UNION SELECT hip FROM catalogs.hipparcos WHERE hpmag < -1",
+    );
+    // Sirius in both catalogues: HR 2491 and HIP 32349.
+    let ids: Vec<&str> = union.iter().map(|row| row[0].as_str()).collect();
+    assert!(ids.contains(&"2491") && ids.contains(&"32349"), "{ids:?}");
+    let andromeda = csv(&service, "SELECT name FROM catalogs.openngc WHERE common_names ILIKE '%ANDROMEDA gal%'");
+    assert_eq!(andromeda, vec![vec!["NGC0224".to_owned()]]);
+    let paged = csv(&service, "SELECT TOP 3 CAST(hip AS VARCHAR) AS h FROM catalogs.hipparcos ORDER BY hip OFFSET 10");
+    assert_eq!(paged, vec![vec!["11".to_owned()], vec!["12".to_owned()], vec!["13".to_owned()]]);
+    // A polygon and the same region as a cone's complement check each other: every star is
+    // either inside the polygon or not.
+    let inside = count(
+        "SELECT COUNT(*) FROM catalogs.hipparcos WHERE 1 = CONTAINS(POINT(ra, dec), POLYGON(80, -10, 90, -10, 90, 0, 80, 0))",
+    );
+    let outside = count(
+        "SELECT COUNT(*) FROM catalogs.hipparcos WHERE 0 = CONTAINS(POINT(ra, dec), POLYGON(80, -10, 90, -10, 90, 0, 80, 0))",
+    );
+    assert_eq!(inside + outside, 117_955);
+    assert!(inside > 500, "{inside}");
+}
