@@ -108,7 +108,7 @@ impl Archive {
     fn session_with(&self, uploads: Vec<(String, skyglass_votable::TableData)>) -> Result<SessionContext, QueryError> {
         let plan_error = |e: datafusion::error::DataFusionError| QueryError::Plan(e.to_string());
         let ctx = SessionContext::new_with_config(self.session().copied_config());
-        for udf in skyglass_adql::geometry_udfs() {
+        for udf in skyglass_adql::functions() {
             ctx.register_udf(udf);
         }
         let (Some(shared), Some(own)) = (self.session().catalog("datafusion"), ctx.catalog("datafusion")) else {

@@ -108,7 +108,7 @@ impl Archive {
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
         let ctx = SessionContext::new_with_config(config);
-        for udf in skyglass_adql::geometry_udfs() {
+        for udf in skyglass_adql::functions() {
             ctx.register_udf(udf);
         }
         let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx };

@@ -6,6 +6,7 @@ use crate::jobs::{Job, JobError, Jobs, Outcome, Runner};
 use crate::query::{DEFAULT_MAXREC, EXECUTION_LIMIT, HARD_MAXREC, QueryError, QueryResult};
 use crate::store::Archive;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,12 +55,19 @@ pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
         .route("/tap/tables", get(tables))
         .route("/tap/examples", get(examples))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(server_header))
+        .layer(axum::middleware::map_response(finish_response))
         .with_state(service))
 }
 
-/// Every response names the server (VOSI capabilities checkers look for it).
-async fn server_header(mut response: Response) -> Response {
+/// Every response names the server (VOSI capabilities checkers look for it); a body refused
+/// by the size limit before our handlers saw it still gets an error document.
+async fn finish_response(response: Response) -> Response {
+    let votable = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-votable+xml"));
+    let mut response =
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !votable { too_large() } else { response };
     response
         .headers_mut()
         .insert(header::SERVER, HeaderValue::from_static(concat!("Skyglass/", env!("CARGO_PKG_VERSION"))));
@@ -137,7 +145,7 @@ async fn sync_get(State(service): Shared, Query(params): Query<Vec<(String, Stri
 async fn sync_post(State(service): Shared, request: axum::extract::Request) -> Response {
     let (params, parts) = match read_post(request).await {
         Ok(read) => read,
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+        Err(response) => return response,
     };
     let uploads = match resolve_uploads(&params, |name| parts.get(name).cloned()).await {
         Ok(uploads) => uploads,
@@ -146,8 +154,62 @@ async fn sync_post(State(service): Shared, request: axum::extract::Request) -> R
     run_sync_with(&service.archive, params, uploads).await
 }
 
-/// A POST's parameters (form-encoded or multipart), and the bytes of its file parts by name.
+/// A POST's parameters (form-encoded or multipart), and the bytes of its file parts by name;
+/// or the error document to answer with.
 pub(crate) async fn read_post(
+    request: axum::extract::Request,
+) -> Result<(Vec<(String, String)>, HashMap<String, Vec<u8>>), Response> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(body).await?;
+    read_post_body(axum::extract::Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
+        .map_err(|message| error_response(StatusCode::BAD_REQUEST, &message))
+}
+
+/// Bodies past the limit are still read, up to this much, before the refusal: clients that
+/// send the whole body before they listen then get the error document, not a broken pipe.
+const DRAIN_LIMIT: usize = 4 * MAX_BODY_BYTES;
+
+/// A request body, whole, or the 413 error document when it is over the limit.
+pub(crate) async fn read_body(body: axum::body::Body) -> Result<Bytes, Response> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| error_response(StatusCode::BAD_REQUEST, &format!("unreadable request: {e}")))?;
+        seen += chunk.len();
+        if seen <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(kept))
+}
+
+fn too_large() -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the request is larger than the {} MiB this service accepts", MAX_BODY_BYTES >> 20),
+    )
+}
+
+/// A form body read with [`read_body`]: the extractor for UWS's POSTs.
+pub struct FormBody(pub Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormBody {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<FormBody, Response> {
+        read_body(request.into_body()).await.map(FormBody)
+    }
+}
+
+async fn read_post_body(
     request: axum::extract::Request,
 ) -> Result<(Vec<(String, String)>, HashMap<String, Vec<u8>>), String> {
     use axum::extract::FromRequest;
@@ -495,7 +557,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
       <name>ADQL</name>
       <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>
       <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>
-      <description>ADQL 2.1; geometry: POINT, CIRCLE, BOX and POLYGON inside CONTAINS and INTERSECTS, DISTANCE, COORD1, COORD2, AREA</description>
+      <description>ADQL 2.1; geometry: POINT, CIRCLE, BOX and POLYGON inside CONTAINS and INTERSECTS, DISTANCE, COORD1, COORD2, AREA; COALESCE; bitwise operators and hexadecimal literals</description>
       <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">
         <feature><form>POINT</form></feature>
         <feature><form>CIRCLE</form></feature>
@@ -507,6 +569,30 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
         <feature><form>COORD1</form></feature>
         <feature><form>COORD2</form></feature>
         <feature><form>AREA</form></feature>
+      </languageFeatures>
+      <!-- COALESCE is supported too; the features-adql-conditional key is left out because
+           taplint 3.4 (Debian's) does not know it yet and reports it as an error. -->
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">
+        <feature><form>LOWER</form></feature>
+        <feature><form>UPPER</form></feature>
+        <feature><form>ILIKE</form></feature>
+      </languageFeatures>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-sets\">
+        <feature><form>UNION</form></feature>
+        <feature><form>EXCEPT</form></feature>
+        <feature><form>INTERSECT</form></feature>
+      </languageFeatures>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-common-table\">
+        <feature><form>WITH</form></feature>
+      </languageFeatures>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-type\">
+        <feature><form>CAST</form></feature>
+      </languageFeatures>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-unit\">
+        <feature><form>IN_UNIT</form></feature>
+      </languageFeatures>
+      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-offset\">
+        <feature><form>OFFSET</form></feature>
       </languageFeatures>
     </language>
     <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\">

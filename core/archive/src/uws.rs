@@ -3,8 +3,9 @@
 //! execution duration.
 
 use crate::jobs::{Job, JobError, Phase, iso8601, parse_iso8601};
-use crate::tap::{Service, base_url, error_response, read_post, serde_urlencoded_pairs, xml_escape, xml_response};
-use axum::body::Bytes;
+use crate::tap::{
+    FormBody, Service, base_url, error_response, read_post, serde_urlencoded_pairs, xml_escape, xml_response,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,7 +65,7 @@ pub async fn create(State(service): Shared, request: axum::extract::Request) -> 
     let headers = request.headers().clone();
     let (pairs, parts) = match read_post(request).await {
         Ok((pairs, parts)) => (upper(pairs), parts),
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+        Err(response) => return response,
     };
     let run = pairs.iter().any(|(key, value)| key == "PHASE" && value.eq_ignore_ascii_case("RUN"));
     let parameters: Vec<(String, String)> = pairs.into_iter().filter(|(key, _)| key != "PHASE").collect();
@@ -165,7 +166,12 @@ pub async fn job(
 }
 
 /// POST /tap/async/{id}: ACTION=DELETE, or new parameters for a PENDING job.
-pub async fn job_post(State(service): Shared, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn job_post(
+    State(service): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
     let pairs = match form(&body) {
         Ok(pairs) => upper(pairs),
         Err(response) => return *response,
@@ -206,7 +212,12 @@ pub async fn phase(State(service): Shared, Path(id): Path<String>) -> Response {
 }
 
 /// POST …/phase: PHASE=RUN or PHASE=ABORT.
-pub async fn phase_post(State(service): Shared, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn phase_post(
+    State(service): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
     let pairs = match form(&body) {
         Ok(pairs) => upper(pairs),
         Err(response) => return *response,
@@ -235,7 +246,7 @@ pub async fn execution_duration_post(
     State(service): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let value = match one_parameter(&body, "EXECUTIONDURATION") {
         Ok(value) => value,
@@ -261,7 +272,7 @@ pub async fn destruction_post(
     State(service): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let value = match one_parameter(&body, "DESTRUCTION") {
         Ok(value) => value,

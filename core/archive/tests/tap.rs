@@ -136,6 +136,51 @@ fn bad_requests_get_error_documents_and_the_service_stays_up() {
             "{params:?}: {body}"
         );
     }
+    // Bodies over the 16 MiB limit, as a form (with and without a declared length), as a
+    // multipart upload and as a job's new parameters.
+    let client = reqwest::blocking::Client::new();
+    let huge = format!("LANG=ADQL&QUERY=SELECT%201%20--{}", "x".repeat(17 << 20));
+    let form = client
+        .post(format!("{}/sync", service.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(huge.clone())
+        .send()
+        .unwrap();
+    let streamed = client
+        .post(format!("{}/sync", service.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(reqwest::blocking::Body::new(std::io::Cursor::new(huge.clone().into_bytes())))
+        .send()
+        .unwrap();
+    let multipart = client
+        .post(format!("{}/sync", service.base))
+        .multipart(
+            reqwest::blocking::multipart::Form::new()
+                .text("LANG", "ADQL")
+                .text("QUERY", "SELECT * FROM TAP_UPLOAD.big")
+                .text("UPLOAD", "big,param:big")
+                .part("big", reqwest::blocking::multipart::Part::bytes(vec![b'x'; 17 << 20]).file_name("big.xml")),
+        )
+        .send()
+        .unwrap();
+    let job = client
+        .post(format!("{}/async", service.base))
+        .form(&[("LANG", "ADQL"), ("QUERY", "SELECT 1")])
+        .send()
+        .unwrap()
+        .url()
+        .to_string();
+    let parameters = client
+        .post(format!("{job}/parameters"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .unwrap();
+    for (what, response) in [("form", form), ("streamed", streamed), ("multipart", multipart), ("job", parameters)] {
+        assert_eq!(response.status().as_u16(), 413, "{what}");
+        let body = response.text().unwrap();
+        assert!(body.contains(r#"value="ERROR">the request is larger than the 16 MiB"#), "{what}: {body}");
+    }
     // Still answering.
     assert_eq!(csv(&service, "SELECT COUNT(*) FROM catalogs.bsc5")[0][0], "9096");
 }
@@ -367,4 +412,55 @@ fn adql_set_operations_common_tables_ilike_cast_and_offset() {
     );
     assert_eq!(inside + outside, 117_955);
     assert!(inside > 500, "{inside}");
+    let bits = csv(&service, "SELECT 5 & 3, 5 | 3, 5 ^ 3, ~5, 0xFF + 1, SIGN(-3), COALESCE(NULL, 2)");
+    assert_eq!(bits, vec![["1", "7", "6", "-6", "256", "-1.0", "2"].map(String::from).to_vec()]);
+}
+
+#[test]
+fn result_columns_are_named_after_the_adql() {
+    let service = start("names");
+    let (status, body) = sync(
+        &service,
+        &[
+            ("LANG", "ADQL"),
+            (
+                "QUERY",
+                "SELECT TOP 1 hip, COUNT(*), DISTANCE(POINT(ra, dec), POINT(0, 0)), LOWER('A'), CAST(hip AS REAL), \
+                 CAST(hip AS BIGINT), 1 + 1, MAX(hpmag) AS brightest FROM catalogs.hipparcos GROUP BY hip, ra, dec \
+                 ORDER BY COUNT(*) DESC, hip",
+            ),
+            ("RESPONSEFORMAT", "csv"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().next(), Some("hip,count,distance,lower,hip_2,hip_3,expr,brightest"));
+}
+
+#[test]
+fn in_unit_converts_from_the_units_the_columns_declare() {
+    let service = start("in_unit");
+    // Sirius: pmRA -546.01 mas/yr and parallax 379.21 mas in Hipparcos (2007), stored as
+    // 32-bit floats.
+    let row = csv(
+        &service,
+        "SELECT pmra, IN_UNIT(pmra, 'deg/yr'), IN_UNIT(plx, 'arcsec') FROM catalogs.hipparcos WHERE hip = 32349",
+    );
+    let value = |i: usize| -> f64 { row[0][i].parse().unwrap() };
+    assert!((value(1) / (value(0) / 3.6e6) - 1.0).abs() < 1e-6, "{row:?}");
+    assert!((value(2) - 0.37921).abs() < 1e-4, "{row:?}");
+    let (status, votable) = sync(
+        &service,
+        &[("LANG", "ADQL"), ("QUERY", "SELECT TOP 1 IN_UNIT(ra, 'arcmin') AS ra_arcmin FROM catalogs.hipparcos")],
+    );
+    assert_eq!(status, 200, "{votable}");
+    assert!(votable.contains("unit=\"arcmin\""), "{votable}");
+    for (adql, expected) in [
+        ("SELECT IN_UNIT(ra, 'km') FROM catalogs.hipparcos", "measure different things"),
+        ("SELECT IN_UNIT(hip, 'deg') FROM catalogs.hipparcos", "has no unit"),
+        ("SELECT IN_UNIT(ra, 'furlong') FROM catalogs.hipparcos", "unknown unit"),
+    ] {
+        let (status, body) = sync(&service, &[("LANG", "ADQL"), ("QUERY", adql)]);
+        assert_eq!(status, 400, "{adql}: {body}");
+        assert!(body.contains(expected), "{adql}: {body}");
+    }
 }
