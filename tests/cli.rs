@@ -391,6 +391,16 @@ fn ingested_tables_are_queried_by_pyvo_like_the_samples() {
     let again = ingest(&[]);
     assert!(!again.status.success() && stderr(&again).contains("--replace or --append"), "{}", stderr(&again));
     assert!(ingest(&["--append"]).status.success());
+    // A light curve (SDO/EVE, FITS) with its time column named.
+    let eve = skyglass_test_support::shared_data().join("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    let data_arg = data.to_str().unwrap();
+    let output =
+        skyglass(&["ingest", eve.to_str().unwrap(), "--table", "mine.eve", "--time", "SOD", "--data", data_arg]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("mine.eve: 625 rows now") && stdout(&output).contains("time column sod"));
+    let not_time =
+        skyglass(&["ingest", eve.to_str().unwrap(), "--table", "mine.x", "--time", "nope", "--data", data_arg]);
+    assert!(!not_time.status.success() && stderr(&not_time).contains("no column \"nope\""), "{}", stderr(&not_time));
 
     let server = serve(&data);
     let script = format!(
@@ -406,8 +416,15 @@ fn ingested_tables_are_queried_by_pyvo_like_the_samples() {
          assert len(later) == 4 and later['vmag'][0] < 0, later\n\
          mine = service.run_sync('SELECT source_id FROM TAP_UPLOAD.mine', uploads={{'mine': rows}}).to_table()\n\
          assert len(mine) == 2, mine\n\
+         from astropy.table import Table\n\
+         eve = Table.read('{eve}')\n\
+         window = service.run_sync('SELECT sod, qd FROM mine.eve WHERE sod BETWEEN 7000 AND 8000').to_table()\n\
+         assert len(window) == ((eve['SOD'] >= 7000) & (eve['SOD'] <= 8000)).sum() > 100, len(window)\n\
+         time = service.run_sync(\"SELECT ucd, indexed FROM TAP_SCHEMA.columns WHERE table_name = 'mine.eve' AND column_name = 'sod'\").to_table()\n\
+         assert time['ucd'][0] == 'time.epoch' and time['indexed'][0] == 1, time\n\
          print(int(cone['n'][0]), len(columns))",
-        url = server.url
+        url = server.url,
+        eve = eve.display()
     );
     let python = Command::new("python3").args(["-c", &script]).output().unwrap();
     assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));

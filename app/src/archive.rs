@@ -34,6 +34,10 @@ pub struct IngestArgs {
     #[arg(long, requires = "ra")]
     dec: Option<String>,
 
+    /// The time column (MJD, JD or timestamps): tables without positions are sorted by it.
+    #[arg(long)]
+    time: Option<String>,
+
     #[arg(long)]
     description: Option<String>,
 
@@ -141,26 +145,46 @@ pub fn ingest(args: &IngestArgs) -> Result<()> {
         };
         for file in &args.files {
             let format = crate::convert::resolve_format(None, file, "input")?;
-            let bytes = crate::convert::read_input(file)?;
             let started = std::time::Instant::now();
-            let data = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
+            let bytes = crate::convert::read_input(file)?;
+            // On a terminal: a bar while the file is parsed, then a spinner for the rest.
+            let progress = indicatif::ProgressBar::with_draw_target(
+                Some(bytes.len() as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            progress.set_style(
+                indicatif::ProgressStyle::with_template("{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            progress.set_message(format!("reading {file}"));
+            let data = skyglass_votable::read_table(progress.wrap_read(std::io::Cursor::new(bytes)), format)
                 .with_context(|| format!("cannot read {file}"))?;
+            let rows_read = data.batches.iter().map(|b| b.num_rows()).sum::<usize>();
+            progress.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            progress.set_message(format!("indexing, sorting and writing {rows_read} rows"));
+            progress.enable_steady_tick(std::time::Duration::from_millis(120));
             let options = IngestOptions {
                 ra: args.ra.clone(),
                 dec: args.dec.clone(),
+                time: args.time.clone(),
                 description: args.description.clone(),
                 mode,
             };
-            let report =
-                archive.ingest(&data, &table, &options).await.with_context(|| format!("cannot ingest {file}"))?;
+            let report = archive.ingest(&data, &table, &options).await;
+            progress.finish_and_clear();
+            let report = report.with_context(|| format!("cannot ingest {file}"))?;
             let seconds = started.elapsed().as_secs_f64();
             let position =
                 report.position.map(|(ra, dec)| format!(", HEALPix-indexed on ({ra}, {dec})")).unwrap_or_default();
+            let time = report.time.map(|time| format!(", time column {time}")).unwrap_or_default();
             println!(
-                "{}: {} rows now ({:.0} rows/s){position}",
+                "{}: {} rows now ({:.0} rows/s){position}{time}",
                 table.qualified(),
                 report.rows,
-                data.batches.iter().map(|b| b.num_rows()).sum::<usize>() as f64 / seconds.max(1e-9)
+                rows_read as f64 / seconds.max(1e-9)
             );
             // Later files of the same command add to the first.
             mode = Mode::Append;

@@ -31,6 +31,9 @@ pub struct IngestOptions {
     /// Position columns, when detection (by UCD, then name) should not decide.
     pub ra: Option<String>,
     pub dec: Option<String>,
+    /// The time column (MJD, JD, or a timestamp): marked `time.epoch` when it has no UCD,
+    /// and the sort order of a table without positions, so time ranges read few row groups.
+    pub time: Option<String>,
     pub description: Option<String>,
     pub mode: Mode,
 }
@@ -40,6 +43,7 @@ pub struct IngestReport {
     pub rows: u64,
     /// The position columns the HEALPix index was made from.
     pub position: Option<(String, String)>,
+    pub time: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,8 @@ pub enum IngestError {
     NoColumn(String),
     #[error("column {0:?} is not numeric, so not a position")]
     NotNumeric(String),
+    #[error("column {0:?} is neither a number nor a timestamp, so not a time")]
+    NotTime(String),
     #[error("appended rows do not have the table's columns: {0}")]
     DifferentColumns(String),
     #[error("{0}")]
@@ -71,7 +77,15 @@ pub fn write_table(
     if exists && options.mode == Mode::Create {
         return Err(IngestError::Exists);
     }
-    let schema = adql_schema(&data.schema);
+    let mut schema = adql_schema(&data.schema);
+    let time = match &options.time {
+        Some(name) => {
+            let (index, with_time) = marked_time(&schema, name)?;
+            schema = with_time;
+            Some(index)
+        }
+        None => None,
+    };
     let mut batches: Vec<RecordBatch> = data
         .batches
         .iter()
@@ -90,14 +104,23 @@ pub fn write_table(
         }
         table = concat_batches(&table.schema(), &[old, table])?;
     }
-    if table.schema().index_of(HEALPIX_COLUMN).is_ok() {
-        table = sorted_by(&table, HEALPIX_COLUMN)?;
+    let sort_key = if table.schema().index_of(HEALPIX_COLUMN).is_ok() {
+        Some(HEALPIX_COLUMN.to_owned())
+    } else {
+        time.map(|index| schema.field(index).name().clone())
+    };
+    if let Some(key) = &sort_key {
+        table = sorted_by(&table, key)?;
     }
     write_parquet(&table, path)?;
-    let columns = column_infos(&table.schema(), position);
+    let mut columns = column_infos(&table.schema(), position);
+    for column in &mut columns {
+        column.indexed |= sort_key.as_ref() == Some(&column.name);
+    }
     let report = IngestReport {
         rows: table.num_rows() as u64,
         position: position.map(|(ra, dec)| (schema.field(ra).name().clone(), schema.field(dec).name().clone())),
+        time: time.map(|index| schema.field(index).name().clone()),
     };
     Ok((report, columns))
 }
@@ -145,6 +168,21 @@ fn position_columns(schema: &Schema, options: &IngestOptions) -> Result<Option<(
         }
     }
     Ok(found)
+}
+
+/// The time column's index, and the schema with that column marked `time.epoch` unless it
+/// says what it is already.
+fn marked_time(schema: &Schema, name: &str) -> Result<(usize, SchemaRef), IngestError> {
+    let index = schema.index_of(&adql_name(name)).map_err(|_| IngestError::NoColumn(name.to_owned()))?;
+    let field = schema.field(index);
+    if !(field.data_type().is_numeric() || field.data_type().is_temporal()) {
+        return Err(IngestError::NotTime(field.name().clone()));
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut metadata = field.metadata().clone();
+    metadata.entry(meta::UCD.to_owned()).or_insert_with(|| "time.epoch".to_owned());
+    fields[index] = field.clone().with_metadata(metadata);
+    Ok((index, Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))))
 }
 
 fn with_healpix(table: &RecordBatch, ra: usize, dec: usize) -> Result<RecordBatch, IngestError> {
