@@ -66,20 +66,22 @@ $psql -c "CREATE INDEX ON points (q3c_ang2ipix(ra, dec))" -c "CLUSTER points USI
 
 echo "running $QUERIES cones of ${RADIUS}° on each" >&2
 python3 - "$port" "$pgport" "$QUERIES" "$RADIUS" <<'PY'
-import sys, time, urllib.parse, urllib.request
+import http.client, sys, time, urllib.parse
 import numpy as np
 import psycopg
 port, pgport, queries, radius = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 rng = np.random.default_rng(7)
 centres = [(rng.uniform(0, 360), np.degrees(np.arcsin(rng.uniform(-1, 1)))) for _ in range(queries)]
-url = f"http://127.0.0.1:{port}/tap/sync"
+# One connection each, kept open, as pyvo's session and psycopg do.
+tap = http.client.HTTPConnection("127.0.0.1", port)
 ours, theirs = [], []
 with psycopg.connect(host="127.0.0.1", port=pgport, user="postgres") as conn:
     for ra, dec in centres:
         adql = f"SELECT id, ra, dec FROM bench.points WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra}, {dec}, {radius}))"
         body = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": adql, "RESPONSEFORMAT": "csv", "MAXREC": "1000000"}).encode()
         t = time.perf_counter()
-        rows_ours = urllib.request.urlopen(url, body).read().count(b"\n") - 1
+        tap.request("POST", "/tap/sync", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        rows_ours = tap.getresponse().read().count(b"\n") - 1
         ours.append(time.perf_counter() - t)
         t = time.perf_counter()
         rows_theirs = len(conn.execute("SELECT id, ra, dec FROM points WHERE q3c_radial_query(ra, dec, %s, %s, %s)", (ra, dec, radius)).fetchall())

@@ -6,8 +6,10 @@ use datafusion::arrow::array::{Array, ArrayRef, Float64Array, Int64Array, Record
 use datafusion::arrow::compute::{concat_batches, sort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use skyglass_votable::model::meta;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +18,10 @@ use std::sync::Arc;
 pub const HEALPIX_COLUMN: &str = "hpx29";
 /// Rows per Parquet row group: small enough that a cone search reads few.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows per data page: the page index lets a cone search decode only the pages its HEALPix
+/// ranges touch, so small pages mean little decoding (one HEALPix range of 10M rows: 3.9 ms
+/// with 20k-row pages and dictionaries, 1.1 ms with these).
+pub(crate) const PAGE_ROWS: usize = 2048;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
@@ -193,16 +199,27 @@ fn with_healpix(table: &RecordBatch, ra: usize, dec: usize) -> Result<RecordBatc
         dec.as_any().downcast_ref::<Float64Array>().cloned().unwrap_or_else(|| Float64Array::from(Vec::<f64>::new())),
     );
     let layer = cdshealpix::nested::get(29);
-    let index: Int64Array = (0..table.num_rows())
-        .map(|row| {
-            if ra.is_null(row) || dec.is_null(row) {
-                return None;
-            }
-            let (lon, lat) = (ra.value(row).to_radians(), dec.value(row).to_radians());
-            (lon.is_finite() && lat.is_finite() && lat.abs() <= std::f64::consts::FRAC_PI_2)
-                .then(|| layer.hash(lon, lat) as i64)
-        })
-        .collect();
+    let hash = |row: usize| {
+        if ra.is_null(row) || dec.is_null(row) {
+            return None;
+        }
+        let (lon, lat) = (ra.value(row).to_radians(), dec.value(row).to_radians());
+        (lon.is_finite() && lat.is_finite() && lat.abs() <= std::f64::consts::FRAC_PI_2)
+            .then(|| layer.hash(lon, lat) as i64)
+    };
+    // One slice of rows per core.
+    let rows = table.num_rows();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let slice = rows.div_ceil(cores).max(1);
+    let parts: Vec<Vec<Option<i64>>> = std::thread::scope(|scope| {
+        let hash = &hash;
+        let handles: Vec<_> = (0..rows)
+            .step_by(slice)
+            .map(|start| scope.spawn(move || (start..(start + slice).min(rows)).map(hash).collect()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let index: Int64Array = parts.into_iter().flatten().collect();
     let mut fields: Vec<Field> = table.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     let description = "HEALPix NESTED index at order 29 of the position, for spatial queries";
     fields.push(
@@ -229,16 +246,53 @@ fn write_parquet(table: &RecordBatch, path: &Path) -> Result<(), IngestError> {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     let partial = path.with_extension("parquet.partial");
-    let properties = WriterProperties::builder()
+    // Dictionaries only for text: for measurements they grow to their limit and then must be
+    // read before any page of the chunk, which made a cone search read 1 MiB per column.
+    let mut properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
         .set_statistics_enabled(EnabledStatistics::Page)
-        .build();
+        .set_dictionary_enabled(false);
+    for field in table.schema().fields() {
+        if matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+            properties = properties.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
+        }
+    }
+    let properties = properties.build();
     let result = (|| -> Result<(), IngestError> {
-        let file = std::fs::File::create(&partial).map_err(io)?;
-        let mut writer = ArrowWriter::try_new(file, table.schema(), Some(properties))?;
-        writer.write(table)?;
-        let file = writer.into_inner()?;
+        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial).map_err(io)?);
+        let writer = ArrowWriter::try_new(file, table.schema(), Some(properties))?;
+        let (mut file_writer, factory) = writer.into_serialized_writer()?;
+        // Row groups are encoded (and compressed) on every core, a wave of one per core at a
+        // time, then appended in order.
+        let starts: Vec<usize> = (0..table.num_rows()).step_by(ROW_GROUP_ROWS).collect();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        for (wave, group_starts) in starts.chunks(cores).enumerate() {
+            let encoded: Vec<Result<Vec<ArrowColumnChunk>, IngestError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = group_starts
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &start)| {
+                        let rows = table.slice(start, ROW_GROUP_ROWS.min(table.num_rows() - start));
+                        let factory = &factory;
+                        scope.spawn(move || encode_row_group(factory, wave * cores + k, &rows))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            });
+            for chunks in encoded {
+                let mut row_group = file_writer.next_row_group()?;
+                for chunk in chunks? {
+                    chunk.append_to_row_group(&mut row_group)?;
+                }
+                row_group.close()?;
+            }
+        }
+        let file = file_writer.into_inner()?.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         Ok(())
     })();
@@ -247,6 +301,24 @@ fn write_parquet(table: &RecordBatch, path: &Path) -> Result<(), IngestError> {
         return Err(error);
     }
     std::fs::rename(&partial, path).map_err(io)
+}
+
+fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    index: usize,
+    rows: &RecordBatch,
+) -> Result<Vec<ArrowColumnChunk>, IngestError> {
+    let mut writers = factory.create_column_writers(index)?;
+    let mut next_writer = writers.iter_mut();
+    for (array, field) in rows.columns().iter().zip(rows.schema().fields()) {
+        for leaf in compute_leaves(field, array)? {
+            let writer = next_writer
+                .next()
+                .ok_or_else(|| parquet::errors::ParquetError::General("more leaves than column writers".into()))?;
+            writer.write(&leaf)?;
+        }
+    }
+    Ok(writers.into_iter().map(|writer| writer.close()).collect::<Result<_, _>>()?)
 }
 
 fn read_parquet(path: &Path) -> Result<RecordBatch, IngestError> {

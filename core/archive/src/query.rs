@@ -67,10 +67,14 @@ impl Archive {
         let maxrec = maxrec.min(HARD_MAXREC);
         let mut statement = skyglass_adql::translate(adql)?;
         // Cone searches on HEALPix-sorted tables read only the cone's ranges.
-        if let Ok(indexed) = self.indexed_tables() {
-            crate::spatial::add_healpix_ranges(&mut statement, &indexed);
+        let cone =
+            self.indexed_tables().is_ok_and(|indexed| crate::spatial::add_healpix_ranges(&mut statement, &indexed));
+        let mut state = if uploads.is_empty() { self.session().state() } else { self.session_with(uploads)?.state() };
+        if cone {
+            // A cone reads a few pages of one row group: splitting the file between cores
+            // only adds a second reader that finds nothing (0.5 ms of a 3.2 ms query).
+            state.config_mut().options_mut().execution.target_partitions = 1;
         }
-        let state = if uploads.is_empty() { self.session().state() } else { self.session_with(uploads)?.state() };
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await

@@ -233,9 +233,11 @@ impl Archive {
     pub fn indexed_tables(&self) -> Result<crate::spatial::IndexedTables, ArchiveError> {
         let db = self.db();
         let mut statement =
-            db.prepare("SELECT schema, name, ra, dec FROM tables WHERE ra IS NOT NULL AND dec IS NOT NULL")?;
+            db.prepare("SELECT schema, name, ra, dec, rows FROM tables WHERE ra IS NOT NULL AND dec IS NOT NULL")?;
         let rows = statement.query_map([], |r| {
-            Ok((format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get(2)?, r.get(3)?)))
+            let table =
+                crate::spatial::IndexedTable { ra: r.get(2)?, dec: r.get(3)?, rows: r.get::<_, i64>(4)?.max(0) as u64 };
+            Ok((format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?), table))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -119,25 +119,9 @@ pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Resul
         }
         TableFormat::Csv | TableFormat::Tsv => {
             let delimiter = if format == TableFormat::Tsv { b'\t' } else { b',' };
-            let csv_format = arrow_csv::reader::Format::default().with_header(true).with_delimiter(delimiter);
-            // Types are inferred from the whole file, then it is read from the start again.
-            let (schema, _) = csv_format.infer_schema(&mut input, None)?;
-            input.rewind()?;
-            let reader = arrow_csv::ReaderBuilder::new(std::sync::Arc::new(schema))
-                .with_format(csv_format)
-                .with_batch_size(65_536)
-                .build(input)?;
-            let mut batches = Vec::new();
-            let mut schema = None;
-            for batch in reader {
-                let batch = batch?;
-                schema.get_or_insert_with(|| batch.schema());
-                batches.push(batch);
-            }
-            let schema = match schema {
-                Some(schema) => schema,
-                None => return Err(VoTableError::Unsupported("an empty CSV file".to_owned())),
-            };
+            let mut bytes = Vec::new();
+            input.read_to_end(&mut bytes)?;
+            let (schema, batches) = crate::csv::read_delimited(&bytes, delimiter)?;
             let (schema, batches) = units_from_header(&schema, batches)?;
             Ok(TableData { schema, batches, options: WriteOptions::default(), diagnostic_count: 0 })
         }

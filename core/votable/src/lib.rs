@@ -19,6 +19,7 @@
 //! ```
 
 mod column;
+mod csv;
 pub mod datatype;
 pub mod detect;
 pub mod ecsv;
