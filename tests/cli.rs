@@ -450,18 +450,14 @@ fn taplint_finds_no_error_in_the_archive() {
     std::fs::create_dir_all(&home).unwrap();
     let output = Command::new("stilts")
         .arg(format!("-Duser.home={}", home.display()))
-        .args(["taplint", &format!("tapurl={}", server.url), "report=EWF", "maxrepeat=5"])
+        // Every stage but LOC, which tests ObsLocTAP (observation plans): taplint 3.4 runs it on
+        // every service and fails it where there is no ivoa.obsplan table.
+        .args(["taplint", &format!("tapurl={}", server.url), "report=EWF", "maxrepeat=5", "stages=-LOC"])
         .output()
         .expect("stilts runs (scripts/test.sh installs it)");
     let report = String::from_utf8_lossy(&output.stdout);
     let totals = report.lines().find(|l| l.starts_with("Totals:")).unwrap_or_else(|| panic!("{report}"));
-    assert!(totals.contains("Errors: 0;"), "{report}");
-    // Failures are tests taplint could not run. Left: the ObsLocTAP model (no
-    // ivoa.obsplan table, which this archive need not have).
-    let failures: Vec<&str> = report.lines().filter(|l| l.starts_with("F-")).collect();
-    for failure in &failures {
-        assert!(failure.starts_with("F-LOC-NOTP"), "{report}");
-    }
+    assert!(totals.contains("Errors: 0; Warnings: 0; Failures: 0"), "{report}");
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }
