@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 # Mesa's software Vulkan driver (lavapipe), on which the renderer's tests draw without a GPU.
 APT_PACKAGES=(stilts mesa-vulkan-drivers)
 # Python packages the tests need at run time: astropy reads back the VOTables and FITS we
-# write, pyvo queries the archive as a TAP client. (The committed golden values and
+# write, pyvo queries the archive as a TAP client, spherical_geometry (STScI) checks
+# ADQL's region relations and areas. (The committed golden values and
 # reference images were made by the scripts in */tests/golden/ and
 # core/render/tests/references/, which also need mocpy, astropy_healpix and Pillow.)
-PYTHON_PACKAGES=(astropy pyvo)
+PYTHON_PACKAGES=(astropy pyvo spherical_geometry)
 
 install_apt_packages() {
     local missing=()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The functions the translator calls; register them on every session.
 pub fn geometry_udfs() -> Vec<ScalarUDF> {
-    [Kind::Distance, Kind::InCircle, Kind::InBox, Kind::InPolygon]
+    [Kind::Distance, Kind::InCircle, Kind::InBox, Kind::InPolygon, Kind::Regions, Kind::Area]
         .into_iter()
         .map(|kind| ScalarUDF::new_from_impl(GeometryUdf::new(kind)))
         .collect()
@@ -30,7 +30,20 @@ enum Kind {
     InBox,
     /// adql_in_polygon(ra, dec, ra1, dec1, ra2, dec2, ra3, dec3, …) → 1 or 0
     InPolygon,
+    /// adql_regions(relation, shape_a, count_a, shape_b, numbers of a…, numbers of b…) → 1 or 0:
+    /// whether region a lies in region b (relation 0) or meets it (relation 1). Shapes:
+    /// 0 circle (ra, dec, radius), 1 polygon (ra, dec pairs), 2 box (ra, dec, width, height).
+    Regions,
+    /// adql_area(shape, numbers…) → square degrees
+    Area,
 }
+
+/// The relations and shapes `adql_regions` and `adql_area` take, as the translator writes them.
+pub(crate) const RELATION_CONTAINS: f64 = 0.0;
+pub(crate) const RELATION_INTERSECTS: f64 = 1.0;
+pub(crate) const SHAPE_CIRCLE: f64 = 0.0;
+pub(crate) const SHAPE_POLYGON: f64 = 1.0;
+pub(crate) const SHAPE_BOX: f64 = 2.0;
 
 impl Kind {
     pub(crate) fn name(self) -> &'static str {
@@ -39,6 +52,8 @@ impl Kind {
             Kind::InCircle => IN_CIRCLE,
             Kind::InBox => IN_BOX,
             Kind::InPolygon => IN_POLYGON,
+            Kind::Regions => REGIONS,
+            Kind::Area => AREA,
         }
     }
 }
@@ -47,6 +62,8 @@ pub(crate) const DISTANCE: &str = "adql_distance";
 pub(crate) const IN_CIRCLE: &str = "adql_in_circle";
 pub(crate) const IN_BOX: &str = "adql_in_box";
 pub(crate) const IN_POLYGON: &str = "adql_in_polygon";
+pub(crate) const REGIONS: &str = "adql_regions";
+pub(crate) const AREA: &str = "adql_area";
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct GeometryUdf {
@@ -61,7 +78,9 @@ impl GeometryUdf {
             Kind::Distance => Signature::one_of(vec![numbers(4)], Volatility::Immutable),
             Kind::InCircle => Signature::one_of(vec![numbers(5)], Volatility::Immutable),
             Kind::InBox => Signature::one_of(vec![numbers(6)], Volatility::Immutable),
-            Kind::InPolygon => Signature::variadic(vec![DataType::Float64], Volatility::Immutable),
+            Kind::InPolygon | Kind::Regions | Kind::Area => {
+                Signature::variadic(vec![DataType::Float64], Volatility::Immutable)
+            }
         };
         GeometryUdf { kind, signature }
     }
@@ -78,7 +97,7 @@ impl ScalarUDFImpl for GeometryUdf {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
-            Kind::Distance => DataType::Float64,
+            Kind::Distance | Kind::Area => DataType::Float64,
             _ => DataType::Int32,
         })
     }
@@ -99,35 +118,68 @@ impl ScalarUDFImpl for GeometryUdf {
             let row = if array.len() == 1 { 0 } else { row };
             (!array.is_null(row)).then(|| array.value(row))
         };
-        let result: ArrayRef =
-            match self.kind {
-                Kind::Distance => Arc::new(Float64Array::from_iter((0..rows).map(|row| {
+        let result: ArrayRef = match self.kind {
+            Kind::Distance => {
+                Arc::new(Float64Array::from_iter((0..rows).map(|row| {
                     Some(separation_degrees(value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?))
-                }))),
-                Kind::InCircle => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
-                    let (ra, dec, ra0, dec0, radius) =
-                        (value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?, value(4, row)?);
-                    Some(i32::from(separation_degrees(ra, dec, ra0, dec0) <= radius))
-                }))),
-                Kind::InBox => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
-                    let (ra, dec) = (value(0, row)?, value(1, row)?);
-                    let (ra0, dec0, width, height) = (value(2, row)?, value(3, row)?, value(4, row)?, value(5, row)?);
-                    Some(i32::from(in_box(ra, dec, ra0, dec0, width, height)))
-                }))),
-                Kind::InPolygon => {
-                    if columns.len() < 8 || !columns.len().is_multiple_of(2) {
-                        return exec_err!("POLYGON needs at least three vertices, each a longitude and a latitude");
-                    }
-                    Arc::new(Int32Array::from_iter((0..rows).map(|row| {
-                        let (ra, dec) = (value(0, row)?, value(1, row)?);
-                        let vertices: Option<Vec<[f64; 3]>> = (2..columns.len())
-                            .step_by(2)
-                            .map(|c| Some(unit_vector(value(c, row)?, value(c + 1, row)?)))
-                            .collect();
-                        Some(i32::from(in_polygon(unit_vector(ra, dec), &vertices?)))
-                    })))
+                })))
+            }
+            Kind::InCircle => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+                let (ra, dec, ra0, dec0, radius) =
+                    (value(0, row)?, value(1, row)?, value(2, row)?, value(3, row)?, value(4, row)?);
+                Some(i32::from(separation_degrees(ra, dec, ra0, dec0) <= radius))
+            }))),
+            Kind::InBox => Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+                let (ra, dec) = (value(0, row)?, value(1, row)?);
+                let (ra0, dec0, width, height) = (value(2, row)?, value(3, row)?, value(4, row)?, value(5, row)?);
+                Some(i32::from(in_box(ra, dec, ra0, dec0, width, height)))
+            }))),
+            Kind::InPolygon => {
+                if columns.len() < 8 || !columns.len().is_multiple_of(2) {
+                    return exec_err!("POLYGON needs at least three vertices, each a longitude and a latitude");
                 }
-            };
+                Arc::new(Int32Array::from_iter((0..rows).map(|row| {
+                    let (ra, dec) = (value(0, row)?, value(1, row)?);
+                    let vertices: Option<Vec<[f64; 3]>> = (2..columns.len())
+                        .step_by(2)
+                        .map(|c| Some(unit_vector(value(c, row)?, value(c + 1, row)?)))
+                        .collect();
+                    Some(i32::from(in_polygon(unit_vector(ra, dec), &vertices?)))
+                })))
+            }
+            Kind::Regions => {
+                let row_numbers = |row: usize| (0..columns.len()).map(|c| value(c, row)).collect::<Option<Vec<f64>>>();
+                let mut out = Vec::with_capacity(rows);
+                for row in 0..rows {
+                    let Some(numbers) = row_numbers(row) else {
+                        out.push(None);
+                        continue;
+                    };
+                    match region_relation(&numbers) {
+                        Ok(related) => out.push(Some(i32::from(related))),
+                        Err(message) => return exec_err!("{message}"),
+                    }
+                }
+                Arc::new(Int32Array::from(out))
+            }
+            Kind::Area => {
+                let mut out = Vec::with_capacity(rows);
+                for row in 0..rows {
+                    let Some(numbers) = (0..columns.len()).map(|c| value(c, row)).collect::<Option<Vec<f64>>>() else {
+                        out.push(None);
+                        continue;
+                    };
+                    let Some((&shape, numbers)) = numbers.split_first() else {
+                        return exec_err!("AREA takes a region");
+                    };
+                    match Region::new(shape, numbers) {
+                        Ok(region) => out.push(Some(region.area_degrees())),
+                        Err(message) => return exec_err!("{message}"),
+                    }
+                }
+                Arc::new(Float64Array::from(out))
+            }
+        };
         Ok(ColumnarValue::Array(result))
     }
 }
@@ -157,7 +209,11 @@ pub fn separation_degrees(ra1: f64, dec1: f64, ra2: f64, dec2: f64) -> f64 {
 /// ADQL's BOX: centred on (ra0, dec0), `width` along the parallel through the centre and
 /// `height` along its meridian, bounded by great circles (ADQL 2.0, 2.4.4).
 fn in_box(ra: f64, dec: f64, ra0: f64, dec0: f64, width: f64, height: f64) -> bool {
-    // The box's corners as a polygon, through the centre's local east and north.
+    in_polygon(unit_vector(ra, dec), &box_corners(ra0, dec0, width, height))
+}
+
+/// A box's corners, through the centre's local east and north.
+fn box_corners(ra0: f64, dec0: f64, width: f64, height: f64) -> [[f64; 3]; 4] {
     let centre = unit_vector(ra0, dec0);
     let (sin_ra, cos_ra) = ra0.to_radians().sin_cos();
     let (sin_dec, cos_dec) = dec0.to_radians().sin_cos();
@@ -165,35 +221,181 @@ fn in_box(ra: f64, dec: f64, ra0: f64, dec0: f64, width: f64, height: f64) -> bo
     let north = [-sin_dec * cos_ra, -sin_dec * sin_ra, cos_dec];
     let (half_w, half_h) = ((width / 2.0).to_radians().tan(), (height / 2.0).to_radians().tan());
     let corner = |e: f64, n: f64| {
-        let v = [
+        normalized([
             centre[0] + e * east[0] + n * north[0],
             centre[1] + e * east[1] + n * north[1],
             centre[2] + e * east[2] + n * north[2],
-        ];
-        let norm = dot(v, v).sqrt();
-        [v[0] / norm, v[1] / norm, v[2] / norm]
+        ])
     };
-    let corners = [corner(half_w, -half_h), corner(half_w, half_h), corner(-half_w, half_h), corner(-half_w, -half_h)];
-    in_polygon(unit_vector(ra, dec), &corners)
+    [corner(half_w, -half_h), corner(half_w, half_h), corner(-half_w, half_h), corner(-half_w, -half_h)]
+}
+
+fn normalized(v: [f64; 3]) -> [f64; 3] {
+    let norm = dot(v, v).sqrt();
+    [v[0] / norm, v[1] / norm, v[2] / norm]
+}
+
+/// The angle between two unit vectors, in radians (vector form, exact at all angles).
+fn angle(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let c = cross(a, b);
+    dot(c, c).sqrt().atan2(dot(a, b))
+}
+
+/// A region of ADQL's geometry: a cap, or a polygon with great-circle edges (boxes are
+/// polygons by their corners).
+#[derive(Clone, Debug, PartialEq)]
+enum Region {
+    Circle { centre: [f64; 3], radius: f64 },
+    Polygon(Vec<[f64; 3]>),
+}
+
+impl Region {
+    /// A region from a shape code and its numbers in degrees.
+    fn new(shape: f64, numbers: &[f64]) -> Result<Region, String> {
+        match (shape, numbers) {
+            (SHAPE_CIRCLE, &[ra, dec, radius]) => {
+                Ok(Region::Circle { centre: unit_vector(ra, dec), radius: radius.to_radians() })
+            }
+            (SHAPE_BOX, &[ra, dec, width, height]) => Ok(Region::Polygon(box_corners(ra, dec, width, height).to_vec())),
+            (SHAPE_POLYGON, numbers) if numbers.len() >= 6 && numbers.len().is_multiple_of(2) => {
+                Ok(Region::Polygon(numbers.chunks_exact(2).map(|p| unit_vector(p[0], p[1])).collect()))
+            }
+            (SHAPE_POLYGON, _) => Err("POLYGON needs at least three vertices, each a longitude and a latitude".into()),
+            _ => Err("a CIRCLE takes three numbers and a BOX four".into()),
+        }
+    }
+
+    fn contains_point(&self, point: [f64; 3]) -> bool {
+        match self {
+            Region::Circle { centre, radius } => angle(*centre, point) <= *radius,
+            Region::Polygon(vertices) => in_polygon(point, vertices),
+        }
+    }
+
+    fn edges(vertices: &[[f64; 3]]) -> impl Iterator<Item = ([f64; 3], [f64; 3])> + '_ {
+        (0..vertices.len()).map(|i| (vertices[i], vertices[(i + 1) % vertices.len()]))
+    }
+
+    /// Whether this region lies wholly inside `outer` (caps are taken as convex: radius < 90°).
+    fn is_inside(&self, outer: &Region) -> bool {
+        match (self, outer) {
+            (Region::Circle { centre: a, radius: ra }, Region::Circle { centre: b, radius: rb }) => {
+                angle(*a, *b) + ra <= *rb
+            }
+            (Region::Polygon(vertices), Region::Circle { .. }) => vertices.iter().all(|v| outer.contains_point(*v)),
+            (Region::Circle { centre, radius }, Region::Polygon(vertices)) => {
+                in_polygon(*centre, vertices)
+                    && Region::edges(vertices).all(|(a, b)| distance_to_arc(*centre, a, b) >= *radius)
+            }
+            (Region::Polygon(inner), Region::Polygon(outer_vertices)) => {
+                inner.iter().all(|v| in_polygon(*v, outer_vertices))
+                    && !Region::edges(inner)
+                        .any(|(a, b)| Region::edges(outer_vertices).any(|(c, d)| arcs_cross(a, b, c, d)))
+            }
+        }
+    }
+
+    fn intersects(&self, other: &Region) -> bool {
+        match (self, other) {
+            (Region::Circle { centre: a, radius: ra }, Region::Circle { centre: b, radius: rb }) => {
+                angle(*a, *b) <= ra + rb
+            }
+            (Region::Circle { centre, radius }, Region::Polygon(vertices))
+            | (Region::Polygon(vertices), Region::Circle { centre, radius }) => {
+                in_polygon(*centre, vertices)
+                    || Region::edges(vertices).any(|(a, b)| distance_to_arc(*centre, a, b) <= *radius)
+            }
+            (Region::Polygon(a), Region::Polygon(b)) => {
+                a.iter().any(|v| in_polygon(*v, b))
+                    || b.iter().any(|v| in_polygon(*v, a))
+                    || Region::edges(a).any(|(p, q)| Region::edges(b).any(|(r, t)| arcs_cross(p, q, r, t)))
+            }
+        }
+    }
+
+    /// The area in square degrees: a cap's, or a polygon's spherical excess summed over a
+    /// fan of triangles (signed, so concave polygons count right).
+    fn area_degrees(&self) -> f64 {
+        let steradians = match self {
+            Region::Circle { radius, .. } => 2.0 * std::f64::consts::PI * (1.0 - radius.cos()),
+            Region::Polygon(vertices) => {
+                let first = vertices[0];
+                let excess: f64 = (1..vertices.len() - 1)
+                    .map(|i| {
+                        let (b, c) = (vertices[i], vertices[i + 1]);
+                        2.0 * dot(first, cross(b, c)).atan2(1.0 + dot(first, b) + dot(b, c) + dot(c, first))
+                    })
+                    .sum();
+                // Either winding; the polygon is the smaller of the two regions its edges bound.
+                let area = excess.abs();
+                area.min(4.0 * std::f64::consts::PI - area)
+            }
+        };
+        steradians * (180.0 / std::f64::consts::PI).powi(2)
+    }
+}
+
+/// `adql_regions`'s arguments: relation, shape of a, count of a's numbers, shape of b, then
+/// the numbers of a and of b.
+fn region_relation(numbers: &[f64]) -> Result<bool, String> {
+    let [relation, shape_a, count_a, shape_b, rest @ ..] = numbers else {
+        return Err("a region relation needs its shapes".into());
+    };
+    let split = *count_a as usize;
+    if split > rest.len() {
+        return Err("a region relation needs its shapes".into());
+    }
+    let (a, b) = rest.split_at(split);
+    let (a, b) = (Region::new(*shape_a, a)?, Region::new(*shape_b, b)?);
+    Ok(if *relation == RELATION_CONTAINS { a.is_inside(&b) } else { a.intersects(&b) })
+}
+
+/// The angular distance (radians) from a point to the great-circle arc from `a` to `b`.
+fn distance_to_arc(point: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
+    let normal = cross(a, b);
+    let length = dot(normal, normal).sqrt();
+    if length > 0.0 {
+        let n = [normal[0] / length, normal[1] / length, normal[2] / length];
+        let height = dot(point, n);
+        // The foot of the perpendicular, when it lies between a and b.
+        let foot = [point[0] - height * n[0], point[1] - height * n[1], point[2] - height * n[2]];
+        if dot(cross(a, foot), n) >= 0.0 && dot(cross(foot, b), n) >= 0.0 && dot(foot, foot) > 0.0 {
+            return height.abs().clamp(0.0, 1.0).asin();
+        }
+    }
+    angle(point, a).min(angle(point, b))
+}
+
+/// Whether the great-circle arcs a–b and c–d (each shorter than 180°) cross.
+fn arcs_cross(a: [f64; 3], b: [f64; 3], c: [f64; 3], d: [f64; 3]) -> bool {
+    let (ab, cd) = (cross(a, b), cross(c, d));
+    let (side_c, side_d) = (dot(ab, c), dot(ab, d));
+    let (side_a, side_b) = (dot(cd, a), dot(cd, b));
+    if side_c * side_d >= 0.0 || side_a * side_b >= 0.0 {
+        return false;
+    }
+    // Where each arc meets the other's great circle: the same point, not its antipode.
+    let on_ab = [a[0] * side_b - b[0] * side_a, a[1] * side_b - b[1] * side_a, a[2] * side_b - b[2] * side_a];
+    let on_cd = [c[0] * side_d - d[0] * side_c, c[1] * side_d - d[1] * side_c, c[2] * side_d - d[2] * side_c];
+    dot(on_ab, on_cd) > 0.0
 }
 
 /// Whether a point lies inside a spherical polygon given by its vertices (great-circle
-/// edges, either winding, smaller than a hemisphere): on the same side of every edge.
+/// edges, either winding, convex or not): the edges wind once around it. The angles are
+/// measured in the plane tangent at the point.
 fn in_polygon(point: [f64; 3], vertices: &[[f64; 3]]) -> bool {
-    let n = vertices.len();
-    let mut sign = 0.0;
-    for i in 0..n {
-        let side = dot(cross(vertices[i], vertices[(i + 1) % n]), point);
-        if side == 0.0 {
-            continue;
-        }
-        if sign == 0.0 {
-            sign = side.signum();
-        } else if side.signum() != sign {
-            return false;
-        }
+    let tangent = |v: [f64; 3]| {
+        let along = dot(v, point);
+        [v[0] - along * point[0], v[1] - along * point[1], v[2] - along * point[2]]
+    };
+    let mut winding = 0.0;
+    let mut previous = tangent(vertices[vertices.len() - 1]);
+    for vertex in vertices {
+        let current = tangent(*vertex);
+        winding += dot(point, cross(previous, current)).atan2(dot(previous, current));
+        previous = current;
     }
-    true
+    winding.abs() > std::f64::consts::PI
 }
 
 #[cfg(test)]

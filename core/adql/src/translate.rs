@@ -1,7 +1,10 @@
 //! ADQL text to a SQL statement DataFusion plans: parsed by sqlparser, checked (one SELECT,
 //! nothing that writes), and rewritten where ADQL and DataFusion's SQL differ.
 
-use crate::geometry::{DISTANCE, IN_BOX, IN_CIRCLE, IN_POLYGON};
+use crate::geometry::{
+    AREA, DISTANCE, IN_BOX, IN_CIRCLE, IN_POLYGON, REGIONS, RELATION_CONTAINS, RELATION_INTERSECTS, SHAPE_BOX,
+    SHAPE_CIRCLE, SHAPE_POLYGON,
+};
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
     LimitClause, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TopQuantity, UnaryOperator, Value,
@@ -313,33 +316,25 @@ fn rewrite_function(function: &Function) -> Result<Option<Expr>, AdqlError> {
             let [first, second] = args.as_slice() else {
                 return Err(AdqlError::Unsupported(format!("{name} takes two geometries")));
             };
+            // A point in a region has functions of its own (the common, fast case), and
             // INTERSECTS(POINT, region) is CONTAINS(POINT, region), in either order.
-            let (point, region) = match (geometry_numbers("POINT", first), geometry_numbers("POINT", second)) {
-                (Some(point), _) => (point, second),
-                (None, Some(point)) if name == "INTERSECTS" => (point, first),
-                _ => {
-                    return Err(AdqlError::Unsupported(format!(
-                        "{name} is supported with a POINT as its first argument (a point in a region)"
-                    )));
-                }
+            let point_in = match (geometry_numbers("POINT", first), geometry_numbers("POINT", second)) {
+                (Some(point), _) => Some((point, second)),
+                (None, Some(point)) if name == "INTERSECTS" => Some((point, first)),
+                _ => None,
             };
-            if point.len() != 2 {
-                return Err(AdqlError::Unsupported("POINT takes two numbers".into()));
+            match point_in {
+                Some((point, region)) => point_in_region(&name, point, region)?,
+                None => {
+                    let (shape_a, a) = region_numbers(&name, first)?;
+                    let (shape_b, b) = region_numbers(&name, second)?;
+                    let relation = if name == "CONTAINS" { RELATION_CONTAINS } else { RELATION_INTERSECTS };
+                    let mut args = vec![float(relation), float(shape_a), float(a.len() as f64), float(shape_b)];
+                    args.extend(a);
+                    args.extend(b);
+                    call(REGIONS, args)
+                }
             }
-            let region_call = |kind: &str, function: &str, count: Option<usize>| {
-                let numbers = geometry_numbers(kind, region)?;
-                if count.is_some_and(|n| numbers.len() != n) {
-                    return None;
-                }
-                let mut args = point.clone();
-                args.extend(numbers);
-                Some(call(function, args))
-            };
-            region_call("CIRCLE", IN_CIRCLE, Some(3))
-                .or_else(|| region_call("BOX", IN_BOX, Some(4)))
-                .or_else(|| region_call("POLYGON", IN_POLYGON, None))
-                .or_else(|| region_call("POINT", IN_CIRCLE, Some(2)).map(|_| zero_radius_circle(&point, region)))
-                .ok_or_else(|| AdqlError::Unsupported(format!("{name}: the region must be a CIRCLE, BOX or POLYGON")))?
         }
         "COORD1" | "COORD2" => match args.as_slice() {
             [point] => match geometry_numbers("POINT", point) {
@@ -349,24 +344,73 @@ fn rewrite_function(function: &Function) -> Result<Option<Expr>, AdqlError> {
             _ => return Err(AdqlError::Unsupported(format!("{name} takes a POINT"))),
         },
         "AREA" => match args.as_slice() {
-            // The area of a spherical cap of radius r, in square degrees.
-            [circle] => match geometry_numbers("CIRCLE", circle) {
-                Some(numbers) if numbers.len() == 3 => {
-                    let radius = numbers[2].to_string();
-                    let sql = format!("(2 * pi() * (1 - cos(radians({radius})))) * power(180 / pi(), 2)");
-                    Parser::new(&GenericDialect {})
-                        .try_with_sql(&sql)
-                        .and_then(|mut parser| parser.parse_expr())
-                        .map_err(|e| AdqlError::Unsupported(e.to_string()))?
-                }
-                _ => return Err(AdqlError::Unsupported("AREA is supported for CIRCLE".into())),
-            },
+            [region] => {
+                let (shape, numbers) = region_numbers("AREA", region)?;
+                let mut args = vec![float(shape)];
+                args.extend(numbers);
+                call(AREA, args)
+            }
             _ => return Err(AdqlError::Unsupported("AREA takes one geometry".into())),
         },
         "POINT" | "CIRCLE" | "BOX" | "POLYGON" => return Err(AdqlError::Unsupported(GEOMETRY_VALUES.into())),
         _ => return Ok(None),
     };
     Ok(Some(replacement))
+}
+
+fn float(value: f64) -> Expr {
+    as_float(Expr::value(Value::Number(value.to_string(), false)))
+}
+
+/// A point in a CIRCLE, BOX, POLYGON or (coinciding with) a POINT.
+fn point_in_region(name: &str, point: Vec<Expr>, region: &Expr) -> Result<Expr, AdqlError> {
+    if point.len() != 2 {
+        return Err(AdqlError::Unsupported("POINT takes two numbers".into()));
+    }
+    let region_call = |kind: &str, function: &str, count: Option<usize>| {
+        let numbers = geometry_numbers(kind, region)?;
+        if count.is_some_and(|n| numbers.len() != n) {
+            return None;
+        }
+        let mut args = point.clone();
+        args.extend(numbers);
+        Some(call(function, args))
+    };
+    region_call("CIRCLE", IN_CIRCLE, Some(3))
+        .or_else(|| region_call("BOX", IN_BOX, Some(4)))
+        .or_else(|| region_call("POLYGON", IN_POLYGON, None))
+        .or_else(|| region_call("POINT", IN_CIRCLE, Some(2)).map(|_| zero_radius_circle(&point, region)))
+        .ok_or_else(|| AdqlError::Unsupported(format!("{name}: the region must be a CIRCLE, BOX or POLYGON")))
+}
+
+/// A region argument as a shape code and its numbers; a POINT is a circle of radius 0.
+fn region_numbers(name: &str, region: &Expr) -> Result<(f64, Vec<Expr>), AdqlError> {
+    let wrong = || AdqlError::Unsupported(format!("{name} takes regions: POINT, CIRCLE, BOX or POLYGON"));
+    if let Some(mut numbers) = geometry_numbers("POINT", region) {
+        if numbers.len() != 2 {
+            return Err(AdqlError::Unsupported("POINT takes two numbers".into()));
+        }
+        numbers.push(float(0.0));
+        return Ok((SHAPE_CIRCLE, numbers));
+    }
+    for (kind, shape, count) in
+        [("CIRCLE", SHAPE_CIRCLE, Some(3)), ("BOX", SHAPE_BOX, Some(4)), ("POLYGON", SHAPE_POLYGON, None)]
+    {
+        if let Some(numbers) = geometry_numbers(kind, region) {
+            let fits = match count {
+                Some(n) => numbers.len() == n,
+                None => numbers.len() >= 6 && numbers.len().is_multiple_of(2),
+            };
+            if !fits {
+                return Err(AdqlError::Unsupported(match count {
+                    Some(n) => format!("{kind} takes {n} numbers (or a POINT and the rest)"),
+                    None => "POLYGON takes at least three vertices".into(),
+                }));
+            }
+            return Ok((shape, numbers));
+        }
+    }
+    Err(wrong())
 }
 
 /// CONTAINS(POINT, POINT): 1 where they coincide.

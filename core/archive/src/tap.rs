@@ -557,7 +557,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
       <name>ADQL</name>
       <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>
       <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>
-      <description>ADQL 2.1; geometry: POINT, CIRCLE, BOX and POLYGON inside CONTAINS and INTERSECTS, DISTANCE, COORD1, COORD2, AREA; COALESCE; bitwise operators and hexadecimal literals</description>
+      <description>ADQL 2.1; geometry: CONTAINS and INTERSECTS of any two of POINT, CIRCLE, BOX and POLYGON (concave ones too), DISTANCE, COORD1, COORD2, AREA (geometry values are arguments of these, not result columns); COALESCE; bitwise operators and hexadecimal literals</description>
       <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">
         <feature><form>POINT</form></feature>
         <feature><form>CIRCLE</form></feature>

@@ -464,3 +464,86 @@ fn in_unit_converts_from_the_units_the_columns_declare() {
         assert!(body.contains(expected), "{adql}: {body}");
     }
 }
+
+#[test]
+fn regions_relate_and_measure_like_spherical_geometry() {
+    let service = start("regions");
+    // A concave L-shaped polygon; squares in and around its notch; circles (as 180-gons for
+    // spherical_geometry) clear of every boundary by at least 0.2°. A region is inside
+    // another when all its vertices are (true of these shapes).
+    const L: &str = "POLYGON(10, 0, 14, 0, 14, 2, 12, 2, 12, 6, 10, 6)";
+    let square =
+        |x0: f64, y0: f64, x1: f64, y1: f64| format!("POLYGON({x0}, {y0}, {x1}, {y0}, {x1}, {y1}, {x0}, {y1})");
+    let cases: Vec<(String, &str)> = vec![
+        (format!("CONTAINS(POINT(13, 4), {L})"), "L.contains_radec(13, 4)"),
+        (format!("CONTAINS(POINT(11, 4), {L})"), "L.contains_radec(11, 4)"),
+        (format!("INTERSECTS({}, {L})", square(12.5, 3.0, 13.5, 5.0)), "L.intersects_poly(sq(12.5, 3, 13.5, 5))"),
+        (format!("INTERSECTS({L}, {})", square(11.5, 3.0, 12.5, 4.0)), "L.intersects_poly(sq(11.5, 3, 12.5, 4))"),
+        (format!("CONTAINS({}, {L})", square(10.5, 0.5, 11.5, 1.5)), "inside(sq(10.5, 0.5, 11.5, 1.5), L)"),
+        (format!("CONTAINS({}, {L})", square(12.5, 3.0, 13.5, 5.0)), "inside(sq(12.5, 3, 13.5, 5), L)"),
+        (format!("INTERSECTS(CIRCLE(13, 4, 0.5), {L})"), "L.intersects_poly(cone(13, 4, 0.5))"),
+        (format!("INTERSECTS(CIRCLE(13, 4, 1.2), {L})"), "L.intersects_poly(cone(13, 4, 1.2))"),
+        (format!("CONTAINS(CIRCLE(11, 3, 0.5), {L})"), "inside(cone(11, 3, 0.5), L)"),
+        (format!("CONTAINS(CIRCLE(11, 3, 1.5), {L})"), "inside(cone(11, 3, 1.5), L)"),
+        (
+            format!("CONTAINS({}, CIRCLE(11, 1, 1.5))", square(10.5, 0.5, 11.5, 1.5)),
+            "inside(sq(10.5, 0.5, 11.5, 1.5), cone(11, 1, 1.5))",
+        ),
+        ("INTERSECTS(CIRCLE(0, 0, 1), CIRCLE(1.5, 0, 0.6))".into(), "cone(0, 0, 1).intersects_poly(cone(1.5, 0, 0.6))"),
+        ("INTERSECTS(CIRCLE(0, 0, 1), CIRCLE(1.9, 0, 0.6))".into(), "cone(0, 0, 1).intersects_poly(cone(1.9, 0, 0.6))"),
+        ("CONTAINS(CIRCLE(0.3, 0, 0.2), CIRCLE(0, 0, 0.6))".into(), "inside(cone(0.3, 0, 0.2), cone(0, 0, 0.6))"),
+    ];
+    let areas = [
+        (L.to_owned(), "L"),
+        ("BOX(10, 20, 2, 1)".to_owned(), "box(10, 20, 2, 1)"),
+        (square(0.0, 80.0, 90.0, 85.0), "sq(0, 80, 90, 85)"),
+    ];
+    let script = format!(
+        "import numpy as np\n\
+         from spherical_geometry.polygon import SphericalPolygon as P\n\
+         L = P.from_radec([10, 14, 14, 12, 12, 10], [0, 0, 2, 2, 6, 6], center=(11, 1))\n\
+         sq = lambda x0, y0, x1, y1: P.from_radec([x0, x1, x1, x0], [y0, y0, y1, y1], center=((x0 + x1) / 2, (y0 + y1) / 2))\n\
+         cone = lambda ra, dec, r: P.from_cone(ra, dec, r, steps=180)\n\
+         def inside(a, b):\n    return all(b.contains_point(v) for v in list(a.points)[0])\n\
+         def box(ra, dec, w, h):\n\
+         \x20   # ADQL's BOX: corners through the centre's local east and north, on great circles.\n\
+         \x20   c = np.radians([ra, dec]); e = np.array([-np.sin(c[0]), np.cos(c[0]), 0])\n\
+         \x20   n = np.array([-np.sin(c[1]) * np.cos(c[0]), -np.sin(c[1]) * np.sin(c[0]), np.cos(c[1])])\n\
+         \x20   o = np.array([np.cos(c[1]) * np.cos(c[0]), np.cos(c[1]) * np.sin(c[0]), np.sin(c[1])])\n\
+         \x20   tw, th = np.tan(np.radians(w / 2)), np.tan(np.radians(h / 2))\n\
+         \x20   v = [o + a * e + b * n for a, b in [(tw, -th), (tw, th), (-tw, th), (-tw, -th)]]\n\
+         \x20   v = [x / np.linalg.norm(x) for x in v]\n\
+         \x20   return P.from_radec([np.degrees(np.arctan2(x[1], x[0])) for x in v], [np.degrees(np.arcsin(x[2])) for x in v], center=(ra, dec))\n\
+         sphere = 4 * np.pi * (180 / np.pi) ** 2\n\
+         def area(p):\n    a = p.area() * (180 / np.pi) ** 2\n    return min(a, sphere - a)\n\
+         print(' '.join(str(int(bool(x))) for x in [{relations}]))\n\
+         print(' '.join(repr(float(area(x))) for x in [{areas}]))",
+        relations = cases.iter().map(|(_, python)| *python).collect::<Vec<_>>().join(", "),
+        areas = areas.iter().map(|(_, python)| *python).collect::<Vec<_>>().join(", "),
+    );
+    let output = std::process::Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let mut lines = printed.lines();
+    let expected: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let expected_areas: Vec<f64> = lines.next().unwrap().split_whitespace().map(|a| a.parse().unwrap()).collect();
+
+    let adql = format!(
+        "SELECT {}, {}",
+        cases.iter().map(|(adql, _)| adql.as_str()).collect::<Vec<_>>().join(", "),
+        areas.iter().map(|(adql, _)| format!("AREA({adql})")).collect::<Vec<_>>().join(", ")
+    );
+    let row = &csv(&service, &adql)[0];
+    for (i, (case, _)) in cases.iter().enumerate() {
+        assert_eq!(row[i], expected[i], "{case}");
+    }
+    // Both are exact for great-circle polygons: they differ only by rounding.
+    for (j, (region, _)) in areas.iter().enumerate() {
+        let ours: f64 = row[cases.len() + j].parse().unwrap();
+        assert!((ours / expected_areas[j] - 1.0).abs() < 1e-9, "AREA({region}): {ours} against {}", expected_areas[j]);
+    }
+    // The circle's area is the cap's: 2π(1 − cos r) sr.
+    let cap: f64 = csv(&service, "SELECT AREA(CIRCLE(10, 20, 1))")[0][0].parse().unwrap();
+    let exact = 2.0 * std::f64::consts::PI * (1.0 - 1f64.to_radians().cos()) * (180.0 / std::f64::consts::PI).powi(2);
+    assert!((cap - exact).abs() < 1e-9, "{cap}");
+}
