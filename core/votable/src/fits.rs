@@ -471,15 +471,20 @@ fn encode_fits_cell(column: &ArrayRef, row: usize, plan: &FitsPlan, out: &mut Ve
         out.resize(start + plan.bytes, b' ');
         return;
     }
-    let values: ArrayRef = match column.data_type() {
+    // A fixed array's elements, or the scalar column itself at `row` (no slice per cell:
+    // slicing allocates, and cells are most of a table's writing time).
+    let elements;
+    let (values, base): (&ArrayRef, usize) = match column.data_type() {
         DataType::FixedSizeList(_, _)
             if plan.count > 1 || !matches!(plan.kind, FitsKind::ComplexFloat | FitsKind::ComplexDouble) =>
         {
-            column.as_fixed_size_list().value(row)
+            elements = column.as_fixed_size_list().value(row);
+            (&elements, 0)
         }
-        _ => column.slice(row, 1),
+        _ => (column, row),
     };
-    for i in 0..plan.count {
+    for element in 0..plan.count {
+        let i = base + element;
         let element_null = null || values.is_null(i);
         let sentinel = plan.tnull.unwrap_or(0);
         match plan.kind {

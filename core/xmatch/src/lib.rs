@@ -6,9 +6,20 @@
 //! there (exact, wrap at 0/360 and the poles included), and keeps the candidates whose
 //! great-circle distance, in the vector form, is within the radius. Rows of A are matched in
 //! parallel on every core.
+//!
+//! Around the kernel: [`pair_table`] joins the matched rows of two Arrow tables with their
+//! separation, and [`propagate`] moves positions to another epoch by their proper motions.
 
-use arrow_array::{Array, Float64Array};
+mod epoch;
+mod pairs;
+mod zones;
+
+pub use epoch::{ProperMotions, propagate};
+pub use pairs::{SEPARATION_COLUMN, pair_table};
+
+use arrow_array::Float64Array;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Which pairs to keep, as TOPCAT and STILTS name them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -16,8 +27,9 @@ pub enum Mode {
     /// Every pair within the radius.
     #[default]
     All,
-    /// One-to-one: pairs taken closest first, each row of either table used once
-    /// (STILTS `find=best`).
+    /// One-to-one, as STILTS `find=best` finds it: each row of the table with more
+    /// positions (A on a tie) proposes its nearest partner, and the proposals are taken
+    /// closest first, each row of either table in one pair at most.
     Best,
     /// The nearest row of B for each row of A that has one (`find=best1`).
     BestForA,
@@ -35,6 +47,23 @@ pub struct Positions<'a> {
     pub dec: &'a Float64Array,
 }
 
+/// How far apart two rows may be, in degrees.
+#[derive(Clone, Copy, Debug)]
+pub enum Radius<'a> {
+    /// The same for every pair.
+    Fixed(f64),
+    /// Each row's own error radius: a pair matches when its separation is at most the sum
+    /// of the two (TOPCAT's "Sky with Errors"); a table without a column counts 0. Rows
+    /// whose radius is null, negative or not finite match nothing and are counted skipped.
+    PerRow { a: Option<&'a Float64Array>, b: Option<&'a Float64Array> },
+}
+
+impl From<f64> for Radius<'_> {
+    fn from(degrees: f64) -> Self {
+        Radius::Fixed(degrees)
+    }
+}
+
 /// The result: pairs of row numbers (B absent for [`Mode::UnmatchedA`]) with their
 /// separation in arcseconds, in the order of A's rows, then of separation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,7 +71,7 @@ pub struct Matches {
     pub a: Vec<usize>,
     pub b: Vec<Option<usize>>,
     pub separation_arcsec: Vec<Option<f64>>,
-    /// Rows without a usable position (null or not finite), which match nothing.
+    /// Rows without a usable position (null or not finite) or radius, which match nothing.
     pub skipped_a: usize,
     pub skipped_b: usize,
 }
@@ -63,71 +92,132 @@ pub enum XmatchError {
     BadRadius(f64),
     #[error("row {row} of table {table} has declination {dec}°, outside ±90°")]
     DecOutOfRange { table: char, row: usize, dec: f64 },
-    #[error("table {0} has {1} right ascensions and {2} declinations")]
+    #[error("table {0} has {1} positions but {2} values in another of its columns")]
     LengthMismatch(char, usize, usize),
 }
 
-/// Matches the rows of `a` and `b` within `radius` degrees.
-pub fn crossmatch(a: Positions, b: Positions, radius: f64, mode: Mode) -> Result<Matches, XmatchError> {
-    if !(radius.is_finite() && radius >= 0.0) {
-        return Err(XmatchError::BadRadius(radius));
+/// A numeric column as 64-bit floats (nulls kept); `None` for any other type.
+pub fn to_float64(column: &dyn arrow_array::Array) -> Option<Float64Array> {
+    use arrow_array::cast::AsArray;
+    if !column.data_type().is_numeric() {
+        return None;
     }
-    let (points_a, skipped_a) = points(a, 'A')?;
-    let (points_b, skipped_b) = points(b, 'B')?;
-    let zones = Zones::new(points_b, radius);
-    let radius_rad = radius.to_radians();
-    let candidates: Vec<Vec<(usize, f64)>> =
-        points_a.par_iter().map(|point| zones.within(point, radius, radius_rad)).collect();
-    let mut matches = Matches { skipped_a, skipped_b, ..Matches::default() };
-    let mut push = |a: usize, b: Option<usize>, separation: Option<f64>| {
-        matches.a.push(a);
-        matches.b.push(b);
-        matches.separation_arcsec.push(separation.map(|s| s * 3600.0));
+    let cast = arrow_cast::cast(column, &arrow_schema::DataType::Float64).ok()?;
+    Some(cast.as_primitive::<arrow_array::types::Float64Type>().clone())
+}
+
+/// Matches the rows of `a` and `b` within `radius` (degrees, or per row).
+pub fn crossmatch<'a>(
+    a: Positions,
+    b: Positions,
+    radius: impl Into<Radius<'a>>,
+    mode: Mode,
+) -> Result<Matches, XmatchError> {
+    crossmatch_with_progress(a, b, radius.into(), mode, &|_| {})
+}
+
+/// Rows of A matched per parallel task: small enough to share the work and report
+/// progress often, large enough to keep the bookkeeping out of the profile.
+const CHUNK_ROWS: usize = 8192;
+
+/// [`crossmatch`], calling `progress` with the number of rows of A done so far.
+pub fn crossmatch_with_progress(
+    a: Positions,
+    b: Positions,
+    radius: Radius,
+    mode: Mode,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Matches, XmatchError> {
+    let (radii_a, radii_b, fixed) = match radius {
+        Radius::Fixed(r) if r.is_finite() && r >= 0.0 => (None, None, r),
+        Radius::Fixed(r) => return Err(XmatchError::BadRadius(r)),
+        Radius::PerRow { a, b } => (a, b, 0.0),
     };
-    match mode {
-        Mode::All => {
-            for (point, mut found) in points_a.iter().zip(candidates) {
-                found.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
-                for (b, separation) in found {
-                    push(point.row, Some(b), Some(separation));
+    let (mut points_a, skipped_a) = zones::points(a, radii_a, fixed, 'A')?;
+    let (points_b, skipped_b) = zones::points(b, radii_b, 0.0, 'B')?;
+    let widest_a = points_a.iter().map(|p| p.radius).fold(0.0, f64::max);
+    let widest_b = points_b.iter().map(|p| p.radius).fold(0.0, f64::max);
+    let rows_b = points_b.len();
+    let zones = zones::Zones::new(points_b, (widest_a + widest_b).to_degrees());
+    debug_assert_eq!(zones.widest(), widest_b);
+    zones.sort_like_index(&mut points_a);
+
+    // Every pair within reach, grouped by row of A in A's order, each group closest first.
+    let done = AtomicUsize::new(0);
+    // Best keeps each row's nearest partner in the larger table (A on a tie), as STILTS
+    // does, before pairing closest first.
+    let nearest_for_a = mode == Mode::BestForA || (mode == Mode::Best && points_a.len() >= rows_b);
+    let chunks: Vec<Vec<(usize, usize, f64)>> = points_a
+        .par_chunks(CHUNK_ROWS)
+        .map(|chunk| {
+            let mut pairs = Vec::new();
+            for point in chunk {
+                let start = pairs.len();
+                zones.within(point, |b, angle| pairs.push((point.row, b, angle)));
+                let group = &mut pairs[start..];
+                group.sort_unstable_by(|x, y| x.2.total_cmp(&y.2).then(x.1.cmp(&y.1)));
+                if nearest_for_a {
+                    pairs.truncate((start + 1).min(pairs.len()));
                 }
             }
-        }
-        Mode::BestForA => {
-            for (point, found) in points_a.iter().zip(candidates) {
-                if let Some(&(b, separation)) = found.iter().min_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0))) {
-                    push(point.row, Some(b), Some(separation));
+            progress(done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len());
+            pairs
+        })
+        .collect();
+
+    let mut matches = Matches { skipped_a, skipped_b, ..Matches::default() };
+    let mut push = |a: usize, b: Option<usize>, angle: Option<f64>| {
+        matches.a.push(a);
+        matches.b.push(b);
+        matches.separation_arcsec.push(angle.map(|s| s.to_degrees() * 3600.0));
+    };
+    match mode {
+        Mode::All | Mode::BestForA => {
+            // Back in A's order (each row's pairs are together, closest first): a counting
+            // sort by row of A.
+            let pairs: Vec<(usize, usize, f64)> = chunks.into_iter().flatten().collect();
+            let mut first = vec![0usize; a.ra.len()];
+            let mut count = vec![0usize; a.ra.len()];
+            for (index, &(row, _, _)) in pairs.iter().enumerate() {
+                if count[row] == 0 {
+                    first[row] = index;
+                }
+                count[row] += 1;
+            }
+            for (first, count) in first.into_iter().zip(count) {
+                for &(a, b, angle) in &pairs[first..first + count] {
+                    push(a, Some(b), Some(angle));
                 }
             }
         }
         Mode::BestForB | Mode::Best => {
-            let mut pairs: Vec<(usize, usize, f64)> = points_a
-                .iter()
-                .zip(candidates)
-                .flat_map(|(point, found)| found.into_iter().map(move |(b, s)| (point.row, b, s)))
-                .collect();
-            pairs.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
-            // Closest first: a row already taken (of B only, or of either table) is done.
-            let mut used_a = std::collections::HashSet::new();
-            let mut used_b = std::collections::HashSet::new();
-            let mut kept: Vec<(usize, usize, f64)> = Vec::new();
-            for (a, b, separation) in pairs {
-                if used_b.contains(&b) || (mode == Mode::Best && used_a.contains(&a)) {
-                    continue;
-                }
-                used_a.insert(a);
-                used_b.insert(b);
-                kept.push((a, b, separation));
+            let mut pairs: Vec<(usize, usize, f64)> = chunks.into_iter().flatten().collect();
+            if !nearest_for_a {
+                // The nearest row of A for each row of B (the lowest row on a tie).
+                pairs.par_sort_unstable_by(|x, y| x.1.cmp(&y.1).then(x.2.total_cmp(&y.2)).then(x.0.cmp(&y.0)));
+                pairs.dedup_by_key(|pair| pair.1);
             }
-            kept.sort_by(|x, y| x.0.cmp(&y.0).then(x.2.total_cmp(&y.2)).then(x.1.cmp(&y.1)));
-            for (a, b, separation) in kept {
-                push(a, Some(b), Some(separation));
+            if mode == Mode::Best {
+                // Closest first, each row of either table in one pair at most.
+                pairs.par_sort_unstable_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+                let mut used_a = vec![false; a.ra.len()];
+                let mut used_b = vec![false; b.ra.len()];
+                pairs.retain(|&(a, b, _)| {
+                    let fresh = !used_a[a] && !used_b[b];
+                    used_a[a] = true;
+                    used_b[b] = true;
+                    fresh
+                });
+            }
+            pairs.par_sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.2.total_cmp(&y.2)).then(x.1.cmp(&y.1)));
+            for (a, b, angle) in pairs {
+                push(a, Some(b), Some(angle));
             }
         }
         Mode::UnmatchedA => {
             let mut matched = vec![false; a.ra.len()];
-            for (point, found) in points_a.iter().zip(&candidates) {
-                matched[point.row] = !found.is_empty();
+            for (a, _, _) in chunks.into_iter().flatten() {
+                matched[a] = true;
             }
             for (row, matched) in matched.into_iter().enumerate() {
                 if !matched {
@@ -137,128 +227,6 @@ pub fn crossmatch(a: Positions, b: Positions, radius: f64, mode: Mode) -> Result
         }
     }
     Ok(matches)
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Point {
-    row: usize,
-    ra: f64,
-    dec: f64,
-    xyz: [f64; 3],
-}
-
-/// The rows with a usable position, RA in [0, 360), and how many were skipped.
-fn points(positions: Positions, table: char) -> Result<(Vec<Point>, usize), XmatchError> {
-    let (ra, dec) = (positions.ra, positions.dec);
-    if ra.len() != dec.len() {
-        return Err(XmatchError::LengthMismatch(table, ra.len(), dec.len()));
-    }
-    let mut points = Vec::with_capacity(ra.len());
-    let mut skipped = 0;
-    for row in 0..ra.len() {
-        if ra.is_null(row) || dec.is_null(row) || !ra.value(row).is_finite() || !dec.value(row).is_finite() {
-            skipped += 1;
-            continue;
-        }
-        let (lon, lat) = (ra.value(row).rem_euclid(360.0), dec.value(row));
-        if lat.abs() > 90.0 {
-            return Err(XmatchError::DecOutOfRange { table, row, dec: lat });
-        }
-        points.push(Point { row, ra: lon, dec: lat, xyz: unit_vector(lon, lat) });
-    }
-    Ok((points, skipped))
-}
-
-fn unit_vector(ra: f64, dec: f64) -> [f64; 3] {
-    let (sin_ra, cos_ra) = ra.to_radians().sin_cos();
-    let (sin_dec, cos_dec) = dec.to_radians().sin_cos();
-    [cos_dec * cos_ra, cos_dec * sin_ra, sin_dec]
-}
-
-/// The angle between unit vectors, in radians: atan2(|a×b|, a·b), sound at tiny and
-/// near-antipodal separations alike.
-fn separation(a: [f64; 3], b: [f64; 3]) -> f64 {
-    let cross = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-    let sine = (cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]).sqrt();
-    sine.atan2(a[0] * b[0] + a[1] * b[1] + a[2] * b[2])
-}
-
-/// Zones never thinner than this (degrees): a radius of 0 still gets a working index.
-const THINNEST_ZONE: f64 = 1e-4;
-
-/// Table B cut into declination zones, each sorted by RA.
-struct Zones {
-    height: f64,
-    /// Points sorted by (zone, RA); zone z holds `points[starts[z]..starts[z + 1]]`.
-    points: Vec<Point>,
-    starts: Vec<usize>,
-}
-
-impl Zones {
-    fn new(mut points: Vec<Point>, radius: f64) -> Zones {
-        let height = radius.max(THINNEST_ZONE);
-        let count = (180.0 / height).ceil() as usize;
-        let zone_of = |dec: f64| (((dec + 90.0) / height).floor() as usize).min(count - 1);
-        points.par_sort_unstable_by(|x, y| zone_of(x.dec).cmp(&zone_of(y.dec)).then(x.ra.total_cmp(&y.ra)));
-        let mut starts = vec![0; count + 1];
-        for point in &points {
-            starts[zone_of(point.dec) + 1] += 1;
-        }
-        for z in 0..count {
-            starts[z + 1] += starts[z];
-        }
-        Zones { height, points, starts }
-    }
-
-    fn zone_of(&self, dec: f64) -> usize {
-        (((dec + 90.0) / self.height).floor() as usize).min(self.starts.len() - 2)
-    }
-
-    /// The rows of B within `radius` (degrees; also in radians) of `point`, with their
-    /// separations in degrees.
-    fn within(&self, point: &Point, radius: f64, radius_rad: f64) -> Vec<(usize, f64)> {
-        let mut found = Vec::new();
-        let (first, last) =
-            (self.zone_of((point.dec - radius).max(-90.0)), self.zone_of((point.dec + radius).min(90.0)));
-        // The RA half-width of the circle: asin(sin r / cos δ) while the circle stays off the
-        // pole, the whole circle of RA once it reaches it.
-        let half_width = if point.dec.abs() + radius >= 90.0 {
-            None
-        } else {
-            let sine = radius_rad.sin() / point.dec.to_radians().cos();
-            (sine < 1.0).then(|| sine.asin().to_degrees() * (1.0 + 1e-9) + 1e-12)
-        };
-        let mut check = |candidates: &[Point]| {
-            for candidate in candidates {
-                let angle = separation(point.xyz, candidate.xyz);
-                if angle <= radius_rad {
-                    found.push((candidate.row, angle.to_degrees()));
-                }
-            }
-        };
-        for zone in first..=last {
-            let in_zone = &self.points[self.starts[zone]..self.starts[zone + 1]];
-            let Some(half_width) = half_width.filter(|w| *w < 180.0) else {
-                check(in_zone);
-                continue;
-            };
-            let ra_range = |low: f64, high: f64| {
-                let start = in_zone.partition_point(|p| p.ra < low);
-                let end = in_zone.partition_point(|p| p.ra <= high);
-                &in_zone[start..end.max(start)]
-            };
-            let (low, high) = (point.ra - half_width, point.ra + half_width);
-            check(ra_range(low.max(0.0), high.min(360.0)));
-            // Across RA = 0/360.
-            if low < 0.0 {
-                check(ra_range(low + 360.0, 360.0));
-            }
-            if high >= 360.0 {
-                check(ra_range(0.0, high - 360.0));
-            }
-        }
-        found
-    }
 }
 
 #[cfg(test)]
@@ -297,13 +265,46 @@ mod tests {
         let a = [(10.0, 20.0), (10.0, 20.0), (11.0, 20.0)];
         let b = [(10.0, 20.0), (10.0, 20.0)];
         assert_eq!(run(&a, &b, 0.0, Mode::All).len(), 4);
+        // As STILTS does it: both rows of A at (10, 20) propose the first row of B there.
         let best = run(&a, &b, 0.0, Mode::Best);
-        assert_eq!((best.a, best.b), (vec![0, 1], vec![Some(0), Some(1)]));
+        assert_eq!((best.a, best.b), (vec![0], vec![Some(0)]));
+        let best_for_b = run(&a, &b, 0.0, Mode::BestForB);
+        assert_eq!((best_for_b.a, best_for_b.b), (vec![0, 0], vec![Some(0), Some(1)]));
         assert_eq!(run(&a, &b, 0.0, Mode::UnmatchedA).a, vec![2]);
         assert!(run(&[], &b, 1.0, Mode::All).is_empty());
         assert!(run(&a, &[], 1.0, Mode::All).is_empty());
         // A radius of many zones and RA windows.
         assert_eq!(run(&a, &b, 30.0, Mode::All).len(), 6);
+    }
+
+    #[test]
+    fn per_row_radii_add_up() {
+        let arcsec = 1.0 / 3600.0;
+        // Pairs 2″, 3″ and 4.5″ apart along a meridian: radii of 1″ + 1.5″ reach the first
+        // only, 2.5″ + 1.5″ the first two; a row without a radius matches nothing.
+        let a = [(30.0, 10.0), (30.0, 20.0), (30.0, 30.0)];
+        let b = [(30.0, 10.0 + 2.0 * arcsec), (30.0, 20.0 + 3.0 * arcsec), (30.0, 30.0 + 4.5 * arcsec)];
+        let (ra_a, dec_a) = positions(&a);
+        let (ra_b, dec_b) = positions(&b);
+        let radii_a = Float64Array::from(vec![Some(1.0 * arcsec), Some(1.0 * arcsec), None]);
+        let radii_b = Float64Array::from(vec![1.5 * arcsec; 3]);
+        let found = crossmatch(
+            Positions { ra: &ra_a, dec: &dec_a },
+            Positions { ra: &ra_b, dec: &dec_b },
+            Radius::PerRow { a: Some(&radii_a), b: Some(&radii_b) },
+            Mode::All,
+        )
+        .unwrap();
+        assert_eq!((found.a, found.skipped_a), (vec![0], 1));
+        let radii_a = Float64Array::from(vec![2.5 * arcsec; 3]);
+        let found = crossmatch(
+            Positions { ra: &ra_a, dec: &dec_a },
+            Positions { ra: &ra_b, dec: &dec_b },
+            Radius::PerRow { a: Some(&radii_a), b: Some(&radii_b) },
+            Mode::All,
+        )
+        .unwrap();
+        assert_eq!(found.a, vec![0, 1]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Hipparcos as bundled in assets/catalogs.
 
 use arrow_array::Float64Array;
-use skyglass_xmatch::{Mode, Positions, crossmatch};
+use skyglass_xmatch::{Mode, Positions, ProperMotions, crossmatch, propagate};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::PathBuf;
@@ -33,6 +33,20 @@ fn positions(name: &str) -> (Float64Array, Float64Array) {
             .collect()
     };
     (column("ra"), column("dec"))
+}
+
+/// A float column of a catalogue as f64.
+fn float_column(name: &str, column: &str) -> Float64Array {
+    let mut xml = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(catalog(name)).unwrap()).read_to_end(&mut xml).unwrap();
+    let table =
+        skyglass_votable::read_table(std::io::Cursor::new(xml), skyglass_votable::TableFormat::VoTable).unwrap();
+    let index = table.schema.index_of(column).unwrap();
+    table
+        .batches
+        .iter()
+        .flat_map(|batch| skyglass_xmatch::to_float64(batch.column(index)).unwrap().iter().collect::<Vec<_>>())
+        .collect()
 }
 
 fn ours(mode: Mode) -> BTreeSet<(usize, usize)> {
@@ -83,8 +97,7 @@ fn best_matches_equal_astropy_match_coordinates_sky() {
     assert_eq!(ours(Mode::BestForA), astropy);
 }
 
-#[test]
-fn all_pairs_equal_stilts_tmatch2() {
+fn stilts(find: &str) -> BTreeSet<(usize, usize)> {
     let home = std::env::temp_dir().join(format!("skyglass-xmatch-stilts-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     // $0 is STILTS's 1-based row number.
@@ -98,7 +111,7 @@ fn all_pairs_equal_stilts_tmatch2() {
             &format!("params={RADIUS_ARCSEC}"),
             "values1=ra dec",
             "values2=ra dec",
-            "find=all",
+            &format!("find={find}"),
             "join=1and2",
             "icmd1=addcol ia $0-1",
             "icmd2=addcol ib $0-1",
@@ -109,8 +122,84 @@ fn all_pairs_equal_stilts_tmatch2() {
         .output()
         .expect("stilts runs (scripts/test.sh installs it)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stilts = pairs(&output.stdout);
+    std::fs::remove_dir_all(home).unwrap();
+    pairs(&output.stdout)
+}
+
+#[test]
+fn all_pairs_equal_stilts_tmatch2() {
+    let stilts = stilts("all");
     assert!(stilts.len() > 8000, "{} pairs", stilts.len());
     assert_eq!(ours(Mode::All), stilts);
-    std::fs::remove_dir_all(home).unwrap();
+}
+
+/// One-to-one pairs where the tables differ in size: STILTS takes each Hipparcos star's
+/// nearest bright star, then the pairs closest first.
+#[test]
+fn best_pairs_equal_stilts_find_best() {
+    let stilts = stilts("best");
+    assert!(stilts.len() > 8000, "{} pairs", stilts.len());
+    assert_eq!(ours(Mode::Best), stilts);
+}
+
+/// Hipparcos (epoch 1991.25) moved to the Bright Star Catalogue's J2000 by proper motion, as
+/// astropy's apply_space_motion (ERFA pmsafe) moves it, and the best matches of the two
+/// catalogues at one epoch, as astropy finds them.
+#[test]
+fn epoch_propagation_and_its_matches_equal_astropy() {
+    const RADIUS: f64 = 3.0;
+    let script = format!(
+        "import gzip, warnings\n\
+         import numpy as np\n\
+         from astropy.io.votable import parse_single_table\n\
+         from astropy.coordinates import SkyCoord, match_coordinates_sky\n\
+         from astropy.time import Time\n\
+         import astropy.units as u\n\
+         warnings.simplefilter('ignore')\n\
+         a = parse_single_table(gzip.open('{a}')).to_table()\n\
+         b = parse_single_table(gzip.open('{b}')).to_table()\n\
+         pm = lambda c: np.asarray(b[c].filled(0), float) * u.mas / u.yr\n\
+         hip = SkyCoord(b['ra'], b['dec'], unit='deg', pm_ra_cosdec=pm('pmra'), pm_dec=pm('pmde'),\n\
+                        obstime=Time(1991.25, format='jyear'))\n\
+         moved = hip.apply_space_motion(new_obstime=Time(2000.0, format='jyear'))\n\
+         for ra, dec in zip(moved.ra.deg, moved.dec.deg):\n    print(f'{{float(ra)!r}} {{float(dec)!r}}')\n\
+         print('--')\n\
+         bsc = SkyCoord(a['ra'], a['dec'], unit='deg')\n\
+         idx, sep, _ = match_coordinates_sky(bsc, SkyCoord(moved.ra, moved.dec))\n\
+         for i in np.nonzero(sep <= {RADIUS} * u.arcsec)[0]:\n    print(f'{{i}},{{idx[i]}}')",
+        a = catalog("bsc5").display(),
+        b = catalog("hipparcos").display(),
+    );
+    let output = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let (moved_text, matched_text) = printed.split_once("--\n").unwrap();
+
+    let (ra, dec) = positions("hipparcos");
+    let (pmra, pmdec) = (float_column("hipparcos", "pmra"), float_column("hipparcos", "pmde"));
+    let (moved_ra, moved_dec) =
+        propagate(Positions { ra: &ra, dec: &dec }, ProperMotions { pmra: &pmra, pmdec: &pmdec }, 8.75);
+    let mut worst_mas: f64 = 0.0;
+    for (row, line) in moved_text.lines().enumerate() {
+        let (ra_text, dec_text) = line.split_once(' ').unwrap();
+        let (theirs_ra, theirs_dec): (f64, f64) = (ra_text.parse().unwrap(), dec_text.parse().unwrap());
+        let east = (moved_ra.value(row) - theirs_ra + 180.0).rem_euclid(360.0) - 180.0;
+        let east = east * theirs_dec.to_radians().cos();
+        worst_mas = worst_mas.max(east.hypot(moved_dec.value(row) - theirs_dec) * 3.6e6);
+    }
+    assert_eq!(moved_text.lines().count(), ra.len());
+    assert!(worst_mas < 0.1, "positions differ from astropy's by up to {worst_mas} mas");
+
+    let (ra_bsc, dec_bsc) = positions("bsc5");
+    let found = crossmatch(
+        Positions { ra: &ra_bsc, dec: &dec_bsc },
+        Positions { ra: &moved_ra, dec: &moved_dec },
+        RADIUS / 3600.0,
+        Mode::BestForA,
+    )
+    .unwrap();
+    let ours: BTreeSet<(usize, usize)> = found.a.iter().zip(&found.b).map(|(a, b)| (*a, b.unwrap())).collect();
+    let astropy = pairs(matched_text.as_bytes());
+    assert!(astropy.len() > 7000, "{} bright stars matched within {RADIUS}″", astropy.len());
+    assert_eq!(ours, astropy);
 }
