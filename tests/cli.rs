@@ -505,3 +505,160 @@ fn jobs_survive_kill_9_of_the_server() {
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }
+
+/// Pairs `(row of A, row of B)` from two columns of a headed CSV file or text.
+fn id_pairs(text: &str, a: usize, b: usize) -> std::collections::BTreeSet<(i64, i64)> {
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (fields[a].trim().parse().unwrap(), fields[b].trim().parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn xmatch_of_a_million_rows_equals_stilts_and_astropy() {
+    let dir = std::env::temp_dir().join(format!("skyglass-xmatch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.fits"), dir.join("b.fits"));
+    // A: a million positions uniform on the sphere; B: 70% of them moved by 0.4″ (Gaussian
+    // per axis), 30% others, shuffled. Seeded.
+    let script = format!(
+        "import numpy as np\n\
+         from astropy.table import Table\n\
+         rng = np.random.default_rng(3)\n\
+         n = 1_000_000\n\
+         def uniform(m):\n    return rng.uniform(0, 360, m), np.degrees(np.arcsin(rng.uniform(-1, 1, m)))\n\
+         ra, dec = uniform(n)\n\
+         kept = rng.random(n) < 0.7\n\
+         j = 0.4 / 3600\n\
+         dec_b = np.clip(dec[kept] + rng.normal(0, j, kept.sum()), -90, 90)\n\
+         ra_b = (ra[kept] + rng.normal(0, j, kept.sum()) / np.cos(np.radians(dec_b))) % 360\n\
+         er, ed = uniform(n - kept.sum())\n\
+         order = rng.permutation(n)\n\
+         Table({{'id': np.arange(n), 'ra': ra, 'dec': dec}}).write('{a}')\n\
+         Table({{'id': np.arange(n), 'ra': np.concatenate([ra_b, er])[order], 'dec': np.concatenate([dec_b, ed])[order]}}).write('{b}')\n",
+        a = a.display(),
+        b = b.display()
+    );
+    let made = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let all_csv = dir.join("all.csv");
+    let all = skyglass(&["xmatch", a, b, "--radius", "1arcsec", "--mode", "all", "-o", all_csv.to_str().unwrap()]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    assert!(stderr(&all).contains("pairs from 1000000 rows of a.fits and 1000000 of b.fits"), "{}", stderr(&all));
+    let ours_all = std::fs::read_to_string(&all_csv).unwrap();
+    assert!(ours_all.starts_with("id_1,ra_1,dec_1,id_2,ra_2,dec_2,separation"), "{}", &ours_all[..80]);
+    let ours_all = id_pairs(&ours_all, 0, 3);
+
+    let stilts = |find: &str| {
+        let output = Command::new("stilts")
+            .arg(format!("-Duser.home={}", dir.join("home").display()))
+            .args([
+                "tmatch2",
+                &format!("in1={a}"),
+                &format!("in2={b}"),
+                "matcher=sky",
+                "params=1",
+                "values1=ra dec",
+                "values2=ra dec",
+                &format!("find={find}"),
+                "ocmd=keepcols 'id_1 id_2'",
+                "ofmt=csv",
+                "out=-",
+            ])
+            .output()
+            .expect("stilts runs (scripts/test.sh installs it)");
+        assert!(output.status.success(), "{}", stderr(&output));
+        id_pairs(&stdout(&output), 0, 1)
+    };
+    let stilts_all = stilts("all");
+    assert!(stilts_all.len() > 600_000, "{} pairs", stilts_all.len());
+    assert_eq!(ours_all, stilts_all);
+
+    // One-to-one pairs, as STILTS's find=best makes them.
+    let symmetric_csv = dir.join("symmetric.csv");
+    let symmetric =
+        skyglass(&["xmatch", a, b, "--radius", "1arcsec", "--mode", "best", "-o", symmetric_csv.to_str().unwrap()]);
+    assert!(symmetric.status.success(), "{}", stderr(&symmetric));
+    assert_eq!(id_pairs(&std::fs::read_to_string(&symmetric_csv).unwrap(), 0, 3), stilts("best"));
+
+    let best_csv = dir.join("best.csv");
+    let best = skyglass(&["xmatch", a, b, "--radius", "1", "--mode", "best-a", "-o", best_csv.to_str().unwrap()]);
+    assert!(best.status.success(), "{}", stderr(&best));
+    let ours_best = id_pairs(&std::fs::read_to_string(&best_csv).unwrap(), 0, 3);
+    let astropy = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import numpy as np\n\
+                 from astropy.table import Table\n\
+                 from astropy.coordinates import SkyCoord, match_coordinates_sky\n\
+                 import astropy.units as u\n\
+                 a, b = Table.read('{a}'), Table.read('{b}')\n\
+                 idx, sep, _ = match_coordinates_sky(SkyCoord(a['ra'], a['dec'], unit='deg'), SkyCoord(b['ra'], b['dec'], unit='deg'))\n\
+                 near = np.nonzero(sep <= 1 * u.arcsec)[0]\n\
+                 print('id_1,id_2')\n\
+                 print('\\n'.join(f'{{i}},{{j}}' for i, j in zip(a['id'][near], b['id'][idx[near]])))"
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(astropy.status.success(), "{}", stderr(&astropy));
+    let astropy_best = id_pairs(&stdout(&astropy), 0, 1);
+    assert!(astropy_best.len() > 600_000, "{} best matches", astropy_best.len());
+    assert_eq!(ours_best, astropy_best);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn xmatch_refuses_bad_input_clearly_and_counts_skipped_rows() {
+    let dir = std::env::temp_dir().join(format!("skyglass-xmatch-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = file("good.csv", "name,ra,dec\nx,10.0,20.0\ny,359.9999999,-5.0\n");
+    let with_nan = file("nan.csv", "name,ra,dec\nx,10.0,20.0\nz,NaN,1.0\nw,,2.0\n");
+    let beyond_pole = file("pole.csv", "name,ra,dec\nx,10.0,95.0\n");
+    let text_positions = file("text.csv", "name,ra,dec\nx,ten,twenty\n");
+    let no_positions = file("none.csv", "name,flux\nx,1.0\n");
+    let out = dir.join("out.csv");
+    let out = out.to_str().unwrap();
+    for (args, expected) in [
+        (vec![good.as_str(), beyond_pole.as_str()], "outside ±90°"),
+        (vec![good.as_str(), text_positions.as_str()], "column \"ra\" of table B"),
+        (vec![good.as_str(), text_positions.as_str(), "--ra-b", "ra", "--dec-b", "dec"], "not numbers"),
+        (vec![good.as_str(), no_positions.as_str()], "cannot find the right ascension column of table B"),
+        (vec![good.as_str(), good.as_str(), "--ra-a", "nope"], "has no column \"nope\""),
+        (vec![good.as_str(), good.as_str(), "--radius=-1arcsec"], "0 or more"),
+        (vec![good.as_str(), good.as_str(), "--radius", "3 parsec"], "unknown unit"),
+        (vec![good.as_str(), dir.join("missing.csv").to_str().unwrap()], "cannot read"),
+    ] {
+        let mut full = vec!["xmatch"];
+        full.extend(args.iter().copied());
+        full.extend(["-o", out]);
+        let output = skyglass(&full);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+        assert!(!std::path::Path::new(out).exists(), "{args:?} left an output file");
+    }
+    // Rows without a position are skipped and counted, never matched.
+    let output = skyglass(&["xmatch", &with_nan, &good, "--radius", "1arcsec", "--mode", "all", "-o", out]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("2 rows of A had no usable position"), "{}", stderr(&output));
+    let pairs = std::fs::read_to_string(out).unwrap();
+    assert_eq!(pairs.lines().count(), 2, "{pairs}");
+    let unmatched = skyglass(&["xmatch", &with_nan, &good, "--mode", "unmatched-a", "-o", out]);
+    assert!(unmatched.status.success(), "{}", stderr(&unmatched));
+    let rows: Vec<String> = std::fs::read_to_string(out).unwrap().lines().skip(1).map(str::to_owned).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].starts_with("z,") && rows[1].starts_with("w,"), "{rows:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

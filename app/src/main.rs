@@ -7,6 +7,7 @@ mod coords;
 mod gui;
 mod names;
 mod render;
+mod xmatch;
 
 use anyhow::Result;
 use clap::{ArgAction, Parser, Subcommand};
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 /// Skyglass: a fast, offline-first sky and data explorer for astronomers.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "skyglass", version, about, long_about = None)]
 struct Cli {
@@ -41,6 +45,8 @@ enum Command {
     Serve(archive::ServeArgs),
     /// Put tables into the archive (or replace, append to, drop them).
     Ingest(archive::IngestArgs),
+    /// Crossmatch two tables by position (like STILTS tmatch2 matcher=sky).
+    Xmatch(xmatch::XmatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Serve(args)) => archive::serve(&args),
         Some(Command::Ingest(args)) => archive::ingest(&args),
+        Some(Command::Xmatch(args)) => xmatch::run(&args),
         None => gui::run(),
     }
 }

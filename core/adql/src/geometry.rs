@@ -58,8 +58,9 @@ impl Kind {
     }
 }
 
-pub(crate) const DISTANCE: &str = "adql_distance";
-pub(crate) const IN_CIRCLE: &str = "adql_in_circle";
+/// The functions the crossmatch idioms become, which the archive plans as spatial joins.
+pub const DISTANCE: &str = "adql_distance";
+pub const IN_CIRCLE: &str = "adql_in_circle";
 pub(crate) const IN_BOX: &str = "adql_in_box";
 pub(crate) const IN_POLYGON: &str = "adql_in_polygon";
 pub(crate) const REGIONS: &str = "adql_regions";

@@ -6,9 +6,11 @@ pub mod ingest;
 pub mod jobs;
 pub mod query;
 pub mod spatial;
+pub mod spatial_join;
 pub mod store;
 pub mod tap;
 pub mod uws;
+pub mod xmatch_service;
 
 pub use ingest::{HEALPIX_COLUMN, IngestError, IngestOptions, IngestReport, Mode};
 pub use query::{QueryError, QueryResult};

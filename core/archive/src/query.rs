@@ -66,6 +66,9 @@ impl Archive {
     ) -> Result<QueryResult, QueryError> {
         let maxrec = maxrec.min(HARD_MAXREC);
         let mut statement = skyglass_adql::translate(adql)?;
+        if let Some(call) = crate::xmatch_service::find_call(&statement)? {
+            return self.crossmatch_positional(&call).await;
+        }
         // Cone searches on HEALPix-sorted tables read only the cone's ranges.
         let cone =
             self.indexed_tables().is_ok_and(|indexed| crate::spatial::add_healpix_ranges(&mut statement, &indexed));
@@ -111,10 +114,7 @@ impl Archive {
     /// holding this query's uploads (other queries never see them).
     fn session_with(&self, uploads: Vec<(String, skyglass_votable::TableData)>) -> Result<SessionContext, QueryError> {
         let plan_error = |e: datafusion::error::DataFusionError| QueryError::Plan(e.to_string());
-        let ctx = SessionContext::new_with_config(self.session().copied_config());
-        for udf in skyglass_adql::functions() {
-            ctx.register_udf(udf);
-        }
+        let ctx = crate::spatial_join::adql_session(self.session().copied_config());
         let (Some(shared), Some(own)) = (self.session().catalog("datafusion"), ctx.catalog("datafusion")) else {
             return Err(QueryError::Plan("no default catalog".into()));
         };

@@ -107,10 +107,7 @@ impl Archive {
         db.execute_batch(SCHEMA_SQL)?;
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
-        let ctx = SessionContext::new_with_config(config);
-        for udf in skyglass_adql::functions() {
-            ctx.register_udf(udf);
-        }
+        let ctx = crate::spatial_join::adql_session(config);
         let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx };
         archive.register_all().await?;
         Ok(archive)

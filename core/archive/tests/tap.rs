@@ -547,3 +547,111 @@ fn regions_relate_and_measure_like_spherical_geometry() {
     let exact = 2.0 * std::f64::consts::PI * (1.0 - 1f64.to_radians().cos()) * (180.0 / std::f64::consts::PI).powi(2);
     assert!((cap - exact).abs() < 1e-9, "{cap}");
 }
+
+/// Pairs (hr, hip) of the bundled Bright Star Catalogue and Hipparcos within `radius`
+/// arcseconds, by STILTS tmatch2 over the same files.
+fn stilts_pairs(radius: f64) -> std::collections::BTreeSet<(i64, i64)> {
+    let catalog = |name: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../assets/catalogs/{name}.vot.gz"))
+    };
+    let home = std::env::temp_dir().join(format!("skyglass-tap-stilts-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = std::process::Command::new("stilts")
+        .arg(format!("-Duser.home={}", home.display()))
+        .args([
+            "tmatch2",
+            &format!("in1={}", catalog("bsc5").display()),
+            &format!("in2={}", catalog("hipparcos").display()),
+            "matcher=sky",
+            &format!("params={radius}"),
+            "values1=ra dec",
+            "values2=ra dec",
+            "find=all",
+            "ocmd=keepcols 'hr hip'",
+            "ofmt=csv-noheader",
+            "out=-",
+        ])
+        .output()
+        .expect("stilts runs (scripts/test.sh installs it)");
+    std::fs::remove_dir_all(home).ok();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    pairs_of(String::from_utf8_lossy(&output.stdout).lines().map(|l| l.split(',').map(str::to_owned).collect()))
+}
+
+fn pairs_of(rows: impl Iterator<Item = Vec<String>>) -> std::collections::BTreeSet<(i64, i64)> {
+    rows.map(|row| (row[0].trim().parse().unwrap(), row[1].trim().parse().unwrap())).collect()
+}
+
+#[test]
+fn crossmatch_joins_and_the_crossmatch_service_equal_stilts() {
+    let service = start("xmatch");
+    let expected = stilts_pairs(60.0);
+    assert!(expected.len() > 8000, "{} pairs", expected.len());
+
+    // The ADQL idiom: a CONTAINS join, run by the crossmatch kernel.
+    let joined = csv(
+        &service,
+        "SELECT b.hr, h.hip FROM catalogs.bsc5 AS b JOIN catalogs.hipparcos AS h \
+         ON 1 = CONTAINS(POINT('ICRS', b.ra, b.dec), CIRCLE('ICRS', h.ra, h.dec, 60 / 3600.0))",
+    );
+    assert_eq!(pairs_of(joined.into_iter()), expected);
+
+    // An uploaded table matched with the archive's by DISTANCE.
+    let mut bsc = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(
+            std::fs::File::open(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/catalogs/bsc5.vot.gz"),
+            )
+            .unwrap(),
+        ),
+        &mut bsc,
+    )
+    .unwrap();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("LANG", "ADQL")
+        .text("RESPONSEFORMAT", "csv")
+        .text("UPLOAD", "bright,param:table")
+        .text(
+            "QUERY",
+            "SELECT u.hr, h.hip FROM TAP_UPLOAD.bright AS u JOIN catalogs.hipparcos AS h \
+             ON DISTANCE(POINT(u.ra, u.dec), POINT(h.ra, h.dec)) <= 60 / 3600.0",
+        )
+        .part("table", reqwest::blocking::multipart::Part::bytes(bsc).file_name("bsc5.vot"));
+    let response =
+        reqwest::blocking::Client::new().post(format!("{}/sync", service.base)).multipart(form).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.text().unwrap();
+    let uploaded = body.lines().skip(1).map(|line| line.split(',').map(str::to_owned).collect());
+    assert_eq!(pairs_of(uploaded), expected);
+
+    // The crossmatch service, called as astroquery's Gaia cross_match calls it.
+    let answer =
+        csv(&service, "SELECT crossmatch_positional('catalogs','bsc5','catalogs','hipparcos',60,'bsc_hip') FROM dual;");
+    assert_eq!(answer, vec![vec!["results.bsc_hip".to_owned(), expected.len().to_string()]]);
+    let stored = csv(&service, "SELECT hr, hip, separation FROM results.bsc_hip");
+    assert!(stored.iter().all(|row| row[2].parse::<f64>().unwrap() <= 60.0));
+    assert_eq!(pairs_of(stored.into_iter()), expected);
+    let described =
+        csv(&service, "SELECT column_name, unit FROM TAP_SCHEMA.columns WHERE table_name = 'results.bsc_hip'");
+    assert!(described.contains(&vec!["separation".to_owned(), "arcsec".to_owned()]), "{described:?}");
+    // The stored pairs are indexed on A's positions: Sirius (HR 2491) by a cone.
+    let sirius = csv(
+        &service,
+        "SELECT hr FROM results.bsc_hip WHERE 1 = CONTAINS(POINT(ra_1, dec_1), CIRCLE(101.2875, -16.7161, 0.001))",
+    );
+    assert_eq!(sirius, vec![vec!["2491".to_owned()]]);
+
+    for (call, expected_error) in [
+        ("'catalogs','bsc5','catalogs','hipparcos',60,'bsc_hip'", "exists already"),
+        ("'catalogs','nothere','catalogs','hipparcos',60,'x'", "no table catalogs.nothere"),
+        ("'catalogs','bsc5','catalogs','hipparcos',0,'x'", "above 0"),
+        ("'catalogs','bsc5','catalogs','hipparcos','x'", "crossmatch_positional takes"),
+        ("'catalogs','bsc5','catalogs','hipparcos',60,'../x'", "is not a table name"),
+    ] {
+        let adql = format!("SELECT crossmatch_positional({call}) FROM dual");
+        let (status, body) = sync(&service, &[("LANG", "ADQL"), ("QUERY", &adql)]);
+        assert_eq!(status, 400, "{adql}: {body}");
+        assert!(body.contains(expected_error), "{adql}: {body}");
+    }
+}
