@@ -662,3 +662,59 @@ fn xmatch_refuses_bad_input_clearly_and_counts_skipped_rows() {
     assert!(rows[0].starts_with("z,") && rows[1].starts_with("w,"), "{rows:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn xmatch_in_partitions_equals_xmatch_in_memory() {
+    let dir = std::env::temp_dir().join(format!("skyglass-xmatch-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/catalogs");
+    // Streamable copies of the bundled catalogues: Parquet and CSV.
+    let bsc = dir.join("bsc5.csv");
+    let hip = dir.join("hipparcos.parquet");
+    for (from, to) in [("bsc5.vot.gz", &bsc), ("hipparcos.vot.gz", &hip)] {
+        let converted = skyglass(&["convert", assets.join(from).to_str().unwrap(), to.to_str().unwrap()]);
+        assert!(converted.status.success(), "{}", stderr(&converted));
+    }
+    let (bsc, hip) = (bsc.to_str().unwrap(), hip.to_str().unwrap());
+    let run = |mode: &str, memory: Option<&str>, extra: &[&str]| {
+        let out = dir.join(format!("{mode}-{}.csv", memory.is_some()));
+        let mut args = vec!["xmatch", bsc, hip, "--radius", "60arcsec", "--mode", mode, "-o", out.to_str().unwrap()];
+        args.extend(extra);
+        if let Some(memory) = memory {
+            args.extend(["--memory", memory]);
+        }
+        let output = skyglass(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        (std::fs::read_to_string(out).unwrap(), stderr(&output))
+    };
+    let rows = |text: &str, columns: &[usize]| -> std::collections::BTreeSet<Vec<String>> {
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let fields: Vec<&str> = l.split(',').collect();
+                columns.iter().map(|&c| fields[c].to_owned()).collect()
+            })
+            .collect()
+    };
+    let epochs: &[&str] = &["--epoch-a", "2000", "--epoch-b", "1991.25"];
+    for (mode, extra, columns) in [
+        ("all", &[][..], &[0usize, 5][..]),
+        ("best", &[][..], &[0, 5][..]),
+        ("best-b", &[][..], &[0, 5][..]),
+        ("best-a", epochs, &[0, 5][..]),
+        ("unmatched-a", &[][..], &[0][..]),
+    ] {
+        let (whole, _) = run(mode, None, extra);
+        let (parted, said) = run(mode, Some("1MiB"), extra);
+        assert!(said.contains("partitions)"), "{mode}: {said}");
+        assert_eq!(whole.lines().next(), parted.lines().next(), "{mode}: columns differ");
+        let (whole, parted) = (rows(&whole, columns), rows(&parted, columns));
+        assert!(whole.len() > 20, "{mode}: {} rows", whole.len());
+        assert_eq!(whole, parted, "{mode}");
+    }
+    // Partitions write pairs as they come: formats written whole are refused clearly.
+    let refused = skyglass(&["xmatch", bsc, hip, "--memory", "1MiB", "-o", dir.join("x.vot").to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("write Parquet, CSV or TSV"), "{}", stderr(&refused));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -114,13 +114,13 @@ fn stream_votable_to(args: &ConvertArgs, output_format: TableFormat, partial: &P
 }
 
 /// CSV or Parquet written a batch at a time.
-enum BatchWriter {
+pub(crate) enum BatchWriter {
     Csv(arrow_csv::Writer<std::io::BufWriter<std::fs::File>>),
     Parquet(parquet::arrow::ArrowWriter<std::io::BufWriter<std::fs::File>>),
 }
 
 impl BatchWriter {
-    fn new(
+    pub(crate) fn new(
         out: std::io::BufWriter<std::fs::File>,
         schema: skyglass_votable::ArrowSchemaRef,
         format: TableFormat,
@@ -139,7 +139,7 @@ impl BatchWriter {
         })
     }
 
-    fn write(&mut self, batch: &skyglass_votable::ArrowRecordBatch) -> Result<()> {
+    pub(crate) fn write(&mut self, batch: &skyglass_votable::ArrowRecordBatch) -> Result<()> {
         match self {
             BatchWriter::Csv(writer) => writer.write(batch)?,
             BatchWriter::Parquet(writer) => writer.write(batch)?,
@@ -148,7 +148,7 @@ impl BatchWriter {
     }
 
     /// Flushes everything to the file (Parquet's footer included).
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         let mut out = match self {
             BatchWriter::Csv(writer) => writer.into_inner(),
             BatchWriter::Parquet(writer) => writer.into_inner()?,

@@ -3,7 +3,8 @@
 //! `JOIN b ON 1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, r))` and
 //! `DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < r` (also written in WHERE, with
 //! INTERSECTS, or the four-number DISTANCE) reach DataFusion as an inner join whose filter
-//! holds `adql_in_circle(…) = 1` or `adql_distance(…) < r`, with a constant radius. The
+//! holds `adql_in_circle(…) = 1` or `adql_distance(…) < r`, the radius a constant or an
+//! expression of one input's columns (an error radius per row). The
 //! optimizer rule here puts a [`SkyJoin`] in that join's place: its two inputs are matched
 //! by `skyglass_xmatch` (zones, every core) and the join's whole filter still runs on the
 //! pairs found, so the result is exactly what the nested loop would give.
@@ -58,28 +59,43 @@ const BATCH_ROWS: usize = 8192;
 pub struct SkyJoin {
     left: LogicalPlan,
     right: LogicalPlan,
-    /// RA and Dec (degrees) of the left input's rows, then of the right's.
+    /// RA and Dec (degrees) of the left input's rows, then of the right's, then the radius
+    /// expression when it is not a constant.
     points: Vec<Expr>,
-    /// The radius as f64 bits (the node must be `Eq` and `Hash`).
-    radius_bits: u64,
+    reach: Reach,
     schema: DFSchemaRef,
+}
+
+/// How far pairs may be apart, in degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd)]
+enum Reach {
+    /// A constant, as f64 bits (the node must be `Eq` and `Hash`).
+    Constant(u64),
+    /// Per row of the left input: the fifth expression, of its columns.
+    Left,
+    /// Per row of the right input.
+    Right,
 }
 
 // The schema follows from the inputs, so it takes no part in the order.
 impl PartialOrd for SkyJoin {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        (&self.left, &self.right, &self.points, self.radius_bits).partial_cmp(&(
+        (&self.left, &self.right, &self.points, self.reach).partial_cmp(&(
             &other.left,
             &other.right,
             &other.points,
-            other.radius_bits,
+            other.reach,
         ))
     }
 }
 
-impl SkyJoin {
-    fn radius(&self) -> f64 {
-        f64::from_bits(self.radius_bits)
+impl Reach {
+    fn describe(self) -> String {
+        match self {
+            Reach::Constant(bits) => format!("{}°", f64::from_bits(bits)),
+            Reach::Left => "per left row".to_owned(),
+            Reach::Right => "per right row".to_owned(),
+        }
     }
 }
 
@@ -103,21 +119,22 @@ impl UserDefinedLogicalNodeCore for SkyJoin {
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "SkyJoin: radius={}°, points=[{}]",
-            self.radius(),
+            "SkyJoin: radius={}, points=[{}]",
+            self.reach.describe(),
             self.points.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
         )
     }
 
     fn with_exprs_and_inputs(&self, exprs: Vec<Expr>, mut inputs: Vec<LogicalPlan>) -> Result<Self> {
-        if exprs.len() != 4 || inputs.len() != 2 {
-            return Err(DataFusionError::Internal("SkyJoin takes two inputs and four expressions".into()));
+        let expressions = if matches!(self.reach, Reach::Constant(_)) { 4 } else { 5 };
+        if exprs.len() != expressions || inputs.len() != 2 {
+            return Err(DataFusionError::Internal("SkyJoin takes two inputs and its expressions".into()));
         }
         let right = inputs.remove(1);
         let left = inputs.remove(0);
         let schema =
             Arc::new(datafusion::logical_expr::build_join_schema(left.schema(), right.schema(), &JoinType::Inner)?);
-        Ok(SkyJoin { left, right, points: exprs, radius_bits: self.radius_bits, schema })
+        Ok(SkyJoin { left, right, points: exprs, reach: self.reach, schema })
     }
 }
 
@@ -144,35 +161,47 @@ impl OptimizerRule for SkyJoinRule {
         else {
             return Ok(Transformed::no(plan));
         };
+        let side_of = |exprs: &[&Expr]| -> Option<bool> {
+            let columns: Vec<_> = exprs.iter().flat_map(|e| e.column_refs()).collect();
+            if columns.is_empty() {
+                None
+            } else if columns.iter().all(|c| join.left.schema().has_column(c)) {
+                Some(true)
+            } else if columns.iter().all(|c| join.right.schema().has_column(c)) {
+                Some(false)
+            } else {
+                None
+            }
+        };
         let found = split_conjunction(filter).into_iter().find_map(|conjunct| {
             let (first, second, radius) = sky_predicate(conjunct)?;
-            let side = |point: &[Expr; 2]| -> Option<bool> {
-                let columns: Vec<_> = point.iter().flat_map(|e| e.column_refs()).collect();
-                if columns.is_empty() {
-                    return None;
+            let (left_point, right_point) =
+                match (side_of(&[&first[0], &first[1]])?, side_of(&[&second[0], &second[1]])?) {
+                    (true, false) => (first, second),
+                    (false, true) => (second, first),
+                    _ => return None,
+                };
+            // A little reach to spare: the filter above decides the pairs at the boundary.
+            let reach = match constant(&radius) {
+                Some(degrees) if degrees.is_finite() && degrees >= 0.0 => {
+                    Reach::Constant((degrees * (1.0 + 1e-9) + 1e-12).to_bits())
                 }
-                if columns.iter().all(|c| join.left.schema().has_column(c)) {
-                    Some(true)
-                } else if columns.iter().all(|c| join.right.schema().has_column(c)) {
-                    Some(false)
-                } else {
-                    None
-                }
+                Some(_) => return None,
+                None if side_of(&[&radius])? => Reach::Left,
+                None => Reach::Right,
             };
-            match (side(&first)?, side(&second)?) {
-                (true, false) => Some((first, second, radius)),
-                (false, true) => Some((second, first, radius)),
-                _ => None,
+            let mut points: Vec<Expr> = left_point.into_iter().chain(right_point).collect();
+            if !matches!(reach, Reach::Constant(_)) {
+                points.push(radius);
             }
+            Some((points, reach))
         });
-        let Some((left_point, right_point, radius)) = found else { return Ok(Transformed::no(plan)) };
-        // A little reach to spare: the filter above decides the pairs at the boundary.
-        let reach = radius * (1.0 + 1e-9) + 1e-12;
+        let Some((points, reach)) = found else { return Ok(Transformed::no(plan)) };
         let node = SkyJoin {
             left: join.left.as_ref().clone(),
             right: join.right.as_ref().clone(),
-            points: left_point.into_iter().chain(right_point).collect(),
-            radius_bits: reach.to_bits(),
+            points,
+            reach,
             schema: join.schema.clone(),
         };
         let matched = LogicalPlan::Extension(Extension { node: Arc::new(node) });
@@ -181,9 +210,9 @@ impl OptimizerRule for SkyJoinRule {
     }
 }
 
-/// `adql_in_circle(p, q, r) = 1`, `adql_distance(p, q) < r` or `<= r` (either way round),
-/// with a constant radius: the two points and the radius in degrees.
-fn sky_predicate(expr: &Expr) -> Option<([Expr; 2], [Expr; 2], f64)> {
+/// `adql_in_circle(p, q, r) = 1`, `adql_distance(p, q) < r` or `<= r` (either way round):
+/// the two points and the radius (degrees).
+fn sky_predicate(expr: &Expr) -> Option<([Expr; 2], [Expr; 2], Expr)> {
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else { return None };
     let call = |expr: &Expr, name: &str, arity: usize| -> Option<Vec<Expr>> {
         match without_casts(expr) {
@@ -196,26 +225,25 @@ fn sky_predicate(expr: &Expr) -> Option<([Expr; 2], [Expr; 2], f64)> {
     let points = |args: &[Expr]| -> ([Expr; 2], [Expr; 2]) {
         ([args[0].clone(), args[1].clone()], [args[2].clone(), args[3].clone()])
     };
-    let in_circle = |call_side: &Expr, one: &Expr| -> Option<([Expr; 2], [Expr; 2], f64)> {
+    let in_circle = |call_side: &Expr, one: &Expr| -> Option<([Expr; 2], [Expr; 2], Expr)> {
         let args = call(call_side, skyglass_adql::geometry::IN_CIRCLE, 5)?;
         if constant(one)? != 1.0 {
             return None;
         }
         let (p, q) = points(&args);
-        Some((p, q, constant(&args[4])?))
+        Some((p, q, args[4].clone()))
     };
-    let distance = |call_side: &Expr, radius: &Expr| -> Option<([Expr; 2], [Expr; 2], f64)> {
+    let distance = |call_side: &Expr, radius: &Expr| -> Option<([Expr; 2], [Expr; 2], Expr)> {
         let args = call(call_side, skyglass_adql::geometry::DISTANCE, 4)?;
         let (p, q) = points(&args);
-        Some((p, q, constant(radius)?))
+        Some((p, q, radius.clone()))
     };
-    let found = match op {
+    match op {
         Operator::Eq => in_circle(left, right).or_else(|| in_circle(right, left)),
         Operator::Lt | Operator::LtEq => distance(left, right),
         Operator::Gt | Operator::GtEq => distance(right, left),
         _ => None,
-    }?;
-    (found.2.is_finite() && found.2 >= 0.0).then_some(found)
+    }
 }
 
 fn without_casts(expr: &Expr) -> &Expr {
@@ -273,18 +301,23 @@ impl ExtensionPlanner for SkyJoinPlanner {
         let physical = |expr: &Expr, input: &LogicalPlan| {
             planner.create_physical_expr(expr, input.schema(), session, planning_ctx)
         };
-        let points = vec![
+        let mut points = vec![
             physical(&join.points[0], left)?,
             physical(&join.points[1], left)?,
             physical(&join.points[2], right)?,
             physical(&join.points[3], right)?,
         ];
+        match join.reach {
+            Reach::Left => points.push(physical(&join.points[4], left)?),
+            Reach::Right => points.push(physical(&join.points[4], right)?),
+            Reach::Constant(_) => {}
+        }
         let schema = Arc::new(join.schema.as_arrow().clone());
         Ok(Some(Arc::new(SkyJoinExec::new(
             physical_inputs[0].clone(),
             physical_inputs[1].clone(),
             points,
-            join.radius(),
+            join.reach,
             schema,
         ))))
     }
@@ -297,7 +330,7 @@ struct SkyJoinExec {
     left: Arc<dyn ExecutionPlan>,
     right: Arc<dyn ExecutionPlan>,
     points: Vec<Arc<dyn PhysicalExpr>>,
-    radius: f64,
+    reach: Reach,
     properties: Arc<PlanProperties>,
 }
 
@@ -306,7 +339,7 @@ impl SkyJoinExec {
         left: Arc<dyn ExecutionPlan>,
         right: Arc<dyn ExecutionPlan>,
         points: Vec<Arc<dyn PhysicalExpr>>,
-        radius: f64,
+        reach: Reach,
         schema: arrow_schema::SchemaRef,
     ) -> SkyJoinExec {
         let properties = PlanProperties::new(
@@ -315,13 +348,13 @@ impl SkyJoinExec {
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        SkyJoinExec { left, right, points, radius, properties: Arc::new(properties) }
+        SkyJoinExec { left, right, points, reach, properties: Arc::new(properties) }
     }
 }
 
 impl DisplayAs for SkyJoinExec {
     fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SkyJoinExec: radius={}°", self.radius)
+        write!(f, "SkyJoinExec: radius={}", self.reach.describe())
     }
 }
 
@@ -360,7 +393,7 @@ impl ExecutionPlan for SkyJoinExec {
         }
         let right = children.remove(1);
         let left = children.remove(0);
-        Ok(Arc::new(SkyJoinExec::new(left, right, self.points.clone(), self.radius, self.schema())))
+        Ok(Arc::new(SkyJoinExec::new(left, right, self.points.clone(), self.reach, self.schema())))
     }
 
     #[allow(deprecated)]
@@ -372,15 +405,29 @@ impl ExecutionPlan for SkyJoinExec {
     }
 
     fn execute(&self, _partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let (left, right, points, radius, schema) =
-            (self.left.clone(), self.right.clone(), self.points.clone(), self.radius, self.schema());
+        let (left, right, points, reach, schema) =
+            (self.left.clone(), self.right.clone(), self.points.clone(), self.reach, self.schema());
         let output_schema = schema.clone();
         let pairs = async move {
             let left_batch = collect_one(left, context.clone()).await?;
             let right_batch = collect_one(right, context).await?;
             let left_points = [evaluate(&points[0], &left_batch)?, evaluate(&points[1], &left_batch)?];
             let right_points = [evaluate(&points[2], &right_batch)?, evaluate(&points[3], &right_batch)?];
+            // Per-row radii, with a little reach to spare as for constants.
+            let radii = match reach {
+                Reach::Constant(_) => None,
+                Reach::Left => Some(evaluate(&points[4], &left_batch)?),
+                Reach::Right => Some(evaluate(&points[4], &right_batch)?),
+            }
+            .map(|radii| {
+                radii.iter().map(|r| r.map(|r| r * (1.0 + 1e-9) + 1e-12)).collect::<arrow_array::Float64Array>()
+            });
             let matches = tokio::task::spawn_blocking(move || {
+                let radius = match reach {
+                    Reach::Constant(bits) => skyglass_xmatch::Radius::Fixed(f64::from_bits(bits)),
+                    Reach::Left => skyglass_xmatch::Radius::PerRow { a: radii.as_ref(), b: None },
+                    Reach::Right => skyglass_xmatch::Radius::PerRow { a: None, b: radii.as_ref() },
+                };
                 skyglass_xmatch::crossmatch(
                     skyglass_xmatch::Positions { ra: &left_points[0], dec: &left_points[1] },
                     skyglass_xmatch::Positions { ra: &right_points[0], dec: &right_points[1] },
@@ -480,6 +527,10 @@ mod tests {
             "SELECT b.hr, h.hip FROM bsc AS b, hip AS h \
              WHERE DISTANCE(POINT(b.ra, b.dec), POINT(h.ra, h.dec)) < 0.5 AND b.vmag < 4",
             "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h ON 0.5 >= DISTANCE(b.ra, b.dec, h.ra, h.dec)",
+            // A radius per row of either table (faint stars, larger circles).
+            "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h ON DISTANCE(b.ra, b.dec, h.ra, h.dec) < b.vmag / 10",
+            "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h \
+             ON 1 = CONTAINS(POINT(b.ra, b.dec), CIRCLE(h.ra, h.dec, h.hpmag / 20))",
         ];
         for adql in queries {
             let (plan, pairs) = run(&ctx, adql).await;
@@ -491,9 +542,9 @@ mod tests {
             assert!(pairs.len() > 40, "{adql}: {} pairs", pairs.len());
             assert_eq!(pairs, expected, "{adql}");
         }
-        // Not a crossmatch: a radius from a column, or both points from one table.
+        // Not a crossmatch: a radius from both tables, or both points from one table.
         for adql in [
-            "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h ON DISTANCE(b.ra, b.dec, h.ra, h.dec) < b.vmag / 10",
+            "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h ON DISTANCE(b.ra, b.dec, h.ra, h.dec) < b.vmag / h.hpmag",
             "SELECT b.hr, h.hip FROM bsc AS b JOIN hip AS h ON DISTANCE(b.ra, b.dec, b.ra + 1, b.dec) < 0.5 AND h.hip = b.hr",
         ] {
             let (plan, _) = run(&ctx, adql).await;

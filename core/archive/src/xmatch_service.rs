@@ -158,7 +158,8 @@ impl Archive {
         .await
         .map_err(|e| QueryError::Execution(format!("the crossmatch stopped: {e}")))?
         .map_err(|e| QueryError::Execution(format!("crossmatch: {e}")))?;
-        let pairs = skyglass_xmatch::pair_table(&a, &b, &matches).map_err(|e| QueryError::Execution(e.to_string()))?;
+        let pairs = skyglass_xmatch::pair_table(&a, &b, &matches, skyglass_xmatch::Mode::All)
+            .map_err(|e| QueryError::Execution(e.to_string()))?;
         let count = pairs.num_rows();
         // Position columns as the pair table names them (suffixed when both tables have them).
         let renamed = |name: &str| {

@@ -28,6 +28,7 @@ pub mod fits;
 pub mod formats;
 pub mod model;
 pub mod reader;
+pub mod stream;
 pub mod writer;
 
 /// The Arrow types this crate hands out, for callers that do not depend on arrow themselves.
@@ -39,4 +40,5 @@ pub use error::{Result, VoTableError};
 pub use formats::{TableData, TableFormat, read_table, write_table};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};
 pub use reader::{Diagnostic, Event, ReaderOptions, VoTableReader, read_votable, read_votable_with};
+pub use stream::{TableStream, can_stream, stream_table};
 pub use writer::{Serialization, WriteOptions, write_votable};

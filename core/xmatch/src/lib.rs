@@ -96,6 +96,46 @@ pub enum XmatchError {
     LengthMismatch(char, usize, usize),
 }
 
+/// A pair found: row of A, row of B, separation in radians.
+pub type Pair = (usize, usize, f64);
+
+/// The pairs [`Mode::Best`] or [`Mode::BestForB`] keep of `pairs` (every pair within the
+/// radius, or for Best each row of A's nearest when `nearest_for_a` says A is the table
+/// with more positions, as [`best_proposes_from_a`] decides), in the order of A's rows.
+/// `rows_a` and `rows_b` are the tables' lengths. Tables matched in parts (larger than
+/// memory) gather their parts' pairs and choose here, once.
+pub fn choose_best(mut pairs: Vec<Pair>, mode: Mode, nearest_for_a: bool, rows_a: usize, rows_b: usize) -> Vec<Pair> {
+    if mode == Mode::Best && nearest_for_a {
+        // Each row of A proposes its nearest row of B (the lowest row on a tie).
+        pairs.par_sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.2.total_cmp(&y.2)).then(x.1.cmp(&y.1)));
+        pairs.dedup_by_key(|pair| pair.0);
+    } else {
+        // The nearest row of A for each row of B.
+        pairs.par_sort_unstable_by(|x, y| x.1.cmp(&y.1).then(x.2.total_cmp(&y.2)).then(x.0.cmp(&y.0)));
+        pairs.dedup_by_key(|pair| pair.1);
+    }
+    if mode == Mode::Best {
+        // Closest first, each row of either table in one pair at most.
+        pairs.par_sort_unstable_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+        let mut used_a = vec![false; rows_a];
+        let mut used_b = vec![false; rows_b];
+        pairs.retain(|&(a, b, _)| {
+            let fresh = !used_a[a] && !used_b[b];
+            used_a[a] = true;
+            used_b[b] = true;
+            fresh
+        });
+    }
+    pairs.par_sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.2.total_cmp(&y.2)).then(x.1.cmp(&y.1)));
+    pairs
+}
+
+/// Whether [`Mode::Best`] takes proposals from the rows of A: when A has at least as many
+/// rows with positions as B, as STILTS does.
+pub fn best_proposes_from_a(positions_a: usize, positions_b: usize) -> bool {
+    positions_a >= positions_b
+}
+
 /// A numeric column as 64-bit floats (nulls kept); `None` for any other type.
 pub fn to_float64(column: &dyn arrow_array::Array) -> Option<Float64Array> {
     use arrow_array::cast::AsArray;
@@ -146,8 +186,8 @@ pub fn crossmatch_with_progress(
     let done = AtomicUsize::new(0);
     // Best keeps each row's nearest partner in the larger table (A on a tie), as STILTS
     // does, before pairing closest first.
-    let nearest_for_a = mode == Mode::BestForA || (mode == Mode::Best && points_a.len() >= rows_b);
-    let chunks: Vec<Vec<(usize, usize, f64)>> = points_a
+    let nearest_for_a = mode == Mode::BestForA || (mode == Mode::Best && best_proposes_from_a(points_a.len(), rows_b));
+    let chunks: Vec<Vec<Pair>> = points_a
         .par_chunks(CHUNK_ROWS)
         .map(|chunk| {
             let mut pairs = Vec::new();
@@ -175,7 +215,7 @@ pub fn crossmatch_with_progress(
         Mode::All | Mode::BestForA => {
             // Back in A's order (each row's pairs are together, closest first): a counting
             // sort by row of A.
-            let pairs: Vec<(usize, usize, f64)> = chunks.into_iter().flatten().collect();
+            let pairs: Vec<Pair> = chunks.into_iter().flatten().collect();
             let mut first = vec![0usize; a.ra.len()];
             let mut count = vec![0usize; a.ra.len()];
             for (index, &(row, _, _)) in pairs.iter().enumerate() {
@@ -191,26 +231,8 @@ pub fn crossmatch_with_progress(
             }
         }
         Mode::BestForB | Mode::Best => {
-            let mut pairs: Vec<(usize, usize, f64)> = chunks.into_iter().flatten().collect();
-            if !nearest_for_a {
-                // The nearest row of A for each row of B (the lowest row on a tie).
-                pairs.par_sort_unstable_by(|x, y| x.1.cmp(&y.1).then(x.2.total_cmp(&y.2)).then(x.0.cmp(&y.0)));
-                pairs.dedup_by_key(|pair| pair.1);
-            }
-            if mode == Mode::Best {
-                // Closest first, each row of either table in one pair at most.
-                pairs.par_sort_unstable_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
-                let mut used_a = vec![false; a.ra.len()];
-                let mut used_b = vec![false; b.ra.len()];
-                pairs.retain(|&(a, b, _)| {
-                    let fresh = !used_a[a] && !used_b[b];
-                    used_a[a] = true;
-                    used_b[b] = true;
-                    fresh
-                });
-            }
-            pairs.par_sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.2.total_cmp(&y.2)).then(x.1.cmp(&y.1)));
-            for (a, b, angle) in pairs {
+            let pairs: Vec<Pair> = chunks.into_iter().flatten().collect();
+            for (a, b, angle) in choose_best(pairs, mode, nearest_for_a, a.ra.len(), b.ra.len()) {
                 push(a, Some(b), Some(angle));
             }
         }

@@ -1,6 +1,6 @@
 //! The pair table: the matched rows of A beside those of B, with their separation.
 
-use crate::Matches;
+use crate::{Matches, Mode};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use std::collections::{HashMap, HashSet};
@@ -9,14 +9,14 @@ use std::sync::Arc;
 /// The name of the separation column, in arcseconds.
 pub const SEPARATION_COLUMN: &str = "separation";
 
-/// A's columns for the matched rows of A, then B's (null where a row of A has no partner,
-/// as in [`crate::Mode::UnmatchedA`], which keeps A's columns only), then the separation in
-/// arcseconds. A name in both tables gets `_1` and `_2`, as STILTS does; field metadata
-/// (units, UCDs, descriptions) comes along.
-pub fn pair_table(a: &RecordBatch, b: &RecordBatch, matches: &Matches) -> Result<RecordBatch, ArrowError> {
+/// A's columns for the matched rows of A, then B's, then the separation in arcseconds;
+/// [`Mode::UnmatchedA`] keeps A's columns only. A name in both tables gets `_1` and `_2`,
+/// as STILTS does; field metadata (units, UCDs, descriptions) comes along. The columns are
+/// the same whatever was found, none included.
+pub fn pair_table(a: &RecordBatch, b: &RecordBatch, matches: &Matches, mode: Mode) -> Result<RecordBatch, ArrowError> {
     let rows_a = UInt64Array::from_iter_values(matches.a.iter().map(|&row| row as u64));
     let rows_b: UInt64Array = matches.b.iter().map(|row| row.map(|r| r as u64)).collect();
-    let with_b = matches.b.iter().any(Option::is_some) || !matches.separation_arcsec.iter().all(Option::is_none);
+    let with_b = mode != Mode::UnmatchedA;
     let names_a: HashSet<&str> = a.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
     let names_b: HashSet<&str> = if with_b {
         b.schema_ref().fields().iter().map(|f| f.name().as_str()).chain([SEPARATION_COLUMN]).collect()
@@ -73,7 +73,7 @@ mod tests {
             separation_arcsec: vec![Some(0.5), Some(1.5)],
             ..Matches::default()
         };
-        let pairs = pair_table(&a, &b, &matches).unwrap();
+        let pairs = pair_table(&a, &b, &matches, Mode::All).unwrap();
         let names: Vec<&str> = pairs.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["id", "ra_1", "name", "ra_2", "separation"]);
         assert_eq!(pairs.schema_ref().field(1).metadata()["unit"], "deg");
@@ -81,9 +81,11 @@ mod tests {
         assert_eq!((name.value(0), name.value(1)), ("y", "x"));
         // Rows of A without a partner: A's columns only.
         let lonely = Matches { a: vec![1], b: vec![None], separation_arcsec: vec![None], ..Matches::default() };
-        let unmatched = pair_table(&a, &b, &lonely).unwrap();
+        let unmatched = pair_table(&a, &b, &lonely, Mode::UnmatchedA).unwrap();
         assert_eq!(unmatched.num_columns(), 2);
         assert_eq!(unmatched.column(0).as_any().downcast_ref::<Int32Array>().unwrap().value(0), 2);
         assert!(!unmatched.column(1).is_null(0));
+        // Nothing found: still both tables' columns.
+        assert_eq!(pair_table(&a, &b, &Matches::default(), Mode::All).unwrap().num_columns(), 5);
     }
 }
