@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(stilts mesa-vulkan-drivers)
 # Python packages the tests need at run time: astropy reads back the VOTables and FITS we
 # write, pyvo queries the archive as a TAP client, spherical_geometry (STScI) checks
-# ADQL's region relations and areas. (The committed golden values and
+# ADQL's region relations and areas, tsdownsample is the reference for LTTB and MinMaxLTTB.
+# (The committed golden values and
 # reference images were made by the scripts in */tests/golden/ and
 # core/render/tests/references/, which also need mocpy, astropy_healpix and Pillow.)
-PYTHON_PACKAGES=(astropy pyvo spherical_geometry)
+PYTHON_PACKAGES=(astropy pyvo spherical_geometry tsdownsample)
 
 install_apt_packages() {
     local missing=()
