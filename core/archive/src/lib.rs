@@ -2,6 +2,7 @@
 //! in ADQL through DataFusion, served over TAP (`tap`). Used by `skyglass serve` and
 //! `skyglass ingest`, and started in-process by the app.
 
+pub mod executor;
 pub mod ingest;
 pub mod jobs;
 pub mod query;
@@ -9,6 +10,7 @@ pub mod spatial;
 pub mod spatial_join;
 pub mod store;
 pub mod tap;
+pub mod timeseries;
 pub mod uws;
 pub mod xmatch_service;
 

@@ -86,9 +86,11 @@ impl Archive {
         // One row more than asked tells whether there were more.
         let frame = frame.limit(0, Some(maxrec + 1)).map_err(|error| QueryError::Plan(clean(&error.to_string())))?;
         let schema = frame.schema().inner().clone();
-        let collected = tokio::time::timeout(EXECUTION_LIMIT, frame.collect())
+        // On the query runtime: however busy the query, the service keeps answering.
+        let collected = tokio::time::timeout(EXECUTION_LIMIT, self.executor().run(frame.collect()))
             .await
             .map_err(|_| QueryError::TimedOut(EXECUTION_LIMIT))?
+            .map_err(|error| QueryError::Execution(format!("the query stopped: {error}")))?
             .map_err(|error| QueryError::Execution(clean(&error.to_string())))?;
         let mut batches = Vec::with_capacity(collected.len());
         let mut rows = 0;

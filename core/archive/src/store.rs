@@ -96,6 +96,7 @@ pub struct Archive {
     root: PathBuf,
     db: Mutex<Connection>,
     ctx: SessionContext,
+    executor: crate::executor::Executor,
 }
 
 impl Archive {
@@ -108,7 +109,8 @@ impl Archive {
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
         let ctx = crate::spatial_join::adql_session(config);
-        let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx };
+        let executor = crate::executor::Executor::new().map_err(|e| io(e, root))?;
+        let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx, executor };
         archive.register_all().await?;
         Ok(archive)
     }
@@ -119,6 +121,11 @@ impl Archive {
 
     pub fn session(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// The runtime queries run on, apart from the service's.
+    pub fn executor(&self) -> &crate::executor::Executor {
+        &self.executor
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {

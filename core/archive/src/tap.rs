@@ -54,6 +54,7 @@ pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
         .route("/tap/capabilities", get(capabilities))
         .route("/tap/tables", get(tables))
         .route("/tap/examples", get(examples))
+        .route("/timeseries/{table}", get(timeseries))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(finish_response))
         .with_state(service))
@@ -675,6 +676,97 @@ async fn examples() -> Response {
     html.push_str("</body>\n</html>\n");
     let mut response = (StatusCode::OK, html).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xhtml+xml"));
+    response
+}
+
+/// `/timeseries/{schema.table}?x=…&y=…[&start&end&width&method&format]`: a series
+/// downsampled for a plot (see `timeseries.rs`), as JSON or VOTable.
+async fn timeseries(
+    State(service): Shared,
+    axum::extract::Path(table): axum::extract::Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    use crate::timeseries::{Method, SeriesRequest};
+    let param = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+    let number = |name: &str| -> Result<Option<f64>, String> {
+        param(name).map(|v| v.parse::<f64>().map_err(|_| format!("{name} must be a number, not {v:?}"))).transpose()
+    };
+    let votable = matches!(param("format"), Some("votable" | "application/x-votable+xml"));
+    let refuse = |status: StatusCode, message: &str| {
+        if votable {
+            error_response(status, message)
+        } else {
+            let mut response = (status, serde_json::json!({ "error": message }).to_string()).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+    };
+    let request = (|| -> Result<SeriesRequest, String> {
+        let table = crate::store::TableName::parse(&table).map_err(|e| e.to_string())?;
+        let x = param("x").ok_or("name the time column: x=COLUMN")?.to_owned();
+        let y = param("y").ok_or("name the columns to plot: y=COLUMN[,COLUMN…]")?;
+        let width = match param("width") {
+            Some(v) => v.parse().map_err(|_| format!("width must be a whole number of pixels, not {v:?}"))?,
+            None => 1000,
+        };
+        let method = match param("method").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("minmaxlttb") => Method::MinMaxLttb,
+            Some("lttb") => Method::Lttb,
+            Some(other) => return Err(format!("method is lttb or minmaxlttb, not {other:?}")),
+        };
+        Ok(SeriesRequest {
+            table,
+            x,
+            y: y.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
+            start: number("start")?,
+            end: number("end")?,
+            width,
+            method,
+        })
+    })();
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+    };
+    let found = match tokio::time::timeout(EXECUTION_LIMIT, service.archive.timeseries(&request)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            let status =
+                if error.is_user_error() { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
+            return refuse(status, &error.to_string());
+        }
+        Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, "the series took too long to read"),
+    };
+    if votable {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n\
+             <RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n<TABLE>\n\
+             <FIELD name=\"series\" datatype=\"char\" arraysize=\"*\"/>\n",
+        );
+        let _ = writeln!(xml, "<FIELD name=\"{}\" datatype=\"double\"/>", xml_escape(&request.x));
+        xml.push_str("<FIELD name=\"value\" datatype=\"double\"/>\n<DATA><TABLEDATA>\n");
+        for series in &found.series {
+            for (x, y) in series.x.iter().zip(&series.y) {
+                let _ = writeln!(xml, "<TR><TD>{}</TD><TD>{x:?}</TD><TD>{y:?}</TD></TR>", xml_escape(&series.name));
+            }
+        }
+        xml.push_str("</TABLEDATA></DATA>\n</TABLE>\n</RESOURCE>\n</VOTABLE>\n");
+        let mut response = xml.into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-votable+xml"));
+        return response;
+    }
+    let body = serde_json::json!({
+        "table": request.table.qualified(),
+        "x": request.x,
+        "start": found.start,
+        "end": found.end,
+        "rows": found.rows,
+        "width": request.width,
+        "method": if request.method == Method::Lttb { "lttb" } else { "minmaxlttb" },
+        "series": found.series.iter().map(|s| serde_json::json!({ "name": s.name, "x": s.x, "y": s.y })).collect::<Vec<_>>(),
+    });
+    let mut response = body.to_string().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

@@ -655,3 +655,108 @@ fn crossmatch_joins_and_the_crossmatch_service_equal_stilts() {
         assert!(body.contains(expected_error), "{adql}: {body}");
     }
 }
+
+/// The service over a fresh archive holding the SDO/EVE ESP light curves (625 rows, times
+/// as seconds of the day), ingested sorted by time.
+fn start_with_eve() -> (Service, std::path::PathBuf) {
+    let data = std::env::temp_dir().join(format!("skyglass-tap-series-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let address: SocketAddr = runtime.block_on(async {
+        let archive = Archive::open(&data).await.unwrap();
+        let table = skyglass_votable::read_table(
+            std::io::BufReader::new(std::fs::File::open(&eve).unwrap()),
+            skyglass_votable::TableFormat::Fits,
+        )
+        .unwrap();
+        let options = skyglass_archive::IngestOptions { time: Some("sod".to_owned()), ..Default::default() };
+        archive.ingest(&table, &skyglass_archive::TableName::parse("sdo.eve_esp").unwrap(), &options).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    (Service { base: format!("http://{address}/tap"), _runtime: runtime, data: data.clone() }, eve)
+}
+
+#[test]
+fn timeseries_are_downsampled_like_tsdownsample_and_keep_their_extremes() {
+    let (service, eve) = start_with_eve();
+    let root = service.base.trim_end_matches("/tap").to_owned();
+    let get = |query: &str| {
+        let response = reqwest::blocking::get(format!("{root}/timeseries/sdo.eve_esp?{query}")).unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().unwrap())
+    };
+    let json = |query: &str| -> serde_json::Value {
+        let (status, body) = get(query);
+        assert_eq!(status, 200, "{query}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let floats = |value: &serde_json::Value| -> Vec<f64> {
+        value.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+    };
+
+    // Exact LTTB over the whole day's range: tsdownsample's picks on the same columns.
+    let lttb = json("x=sod&y=ch_18,ch_26&width=50&method=lttb");
+    assert_eq!(lttb["rows"], 625);
+    let script = format!(
+        "from astropy.io import fits\n\
+         import numpy as np\n\
+         from tsdownsample import LTTBDownsampler\n\
+         d = fits.getdata('{}', 1)\n\
+         x = np.asarray(d['SOD'], dtype=np.float64)\n\
+         for c in ('CH_18', 'CH_26'):\n    y = np.asarray(d[c], dtype=np.float64)\n    print(' '.join(repr(float(v)) for v in x[LTTBDownsampler().downsample(x, y, n_out=100)]))",
+        eve.display()
+    );
+    let output = std::process::Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let theirs: Vec<Vec<f64>> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split(' ').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    // (serde_json reads floats to within an ulp, not exactly.)
+    for (series, expected) in lttb["series"].as_array().unwrap().iter().zip(&theirs) {
+        let ours = floats(&series["x"]);
+        assert_eq!(ours.len(), expected.len());
+        assert!(ours.iter().zip(expected).all(|(a, b)| (a - b).abs() <= 1e-12 * b.abs()), "{}", series["name"]);
+    }
+
+    // MinMaxLTTB (the default) on a zoom: within the range, at most two points a pixel, the
+    // range's ends and the channel's lowest and highest values kept.
+    let all = json("x=sod&y=ch_18&width=2000&method=lttb");
+    let (xs, ys) = (floats(&all["series"][0]["x"]), floats(&all["series"][0]["y"]));
+    let (start, end) = (xs[100], xs[300]);
+    let zoom = json(&format!("x=sod&y=ch_18&width=20&start={start}&end={end}"));
+    assert_eq!(zoom["rows"], 201);
+    let (zx, zy) = (floats(&zoom["series"][0]["x"]), floats(&zoom["series"][0]["y"]));
+    assert!(zx.len() <= 40 && zx.len() >= 20, "{} points", zx.len());
+    assert!(zx.iter().all(|x| (start..=end).contains(x)) && zx.windows(2).all(|p| p[0] <= p[1]));
+    assert_eq!((zx[0], *zx.last().unwrap()), (start, end));
+    let in_range: Vec<f64> = xs.iter().zip(&ys).filter(|(x, _)| (start..=end).contains(*x)).map(|(_, y)| *y).collect();
+    let (lowest, highest) = in_range.iter().fold((f64::MAX, f64::MIN), |(l, h), y| (l.min(*y), h.max(*y)));
+    assert!(zy.contains(&lowest) && zy.contains(&highest), "extremes {lowest}, {highest} lost: {zy:?}");
+
+    // The same as VOTable.
+    let (status, votable) = get("x=sod&y=ch_18&width=20&format=votable");
+    assert_eq!(status, 200);
+    assert!(votable.contains("<FIELD name=\"sod\" datatype=\"double\"/>") && votable.contains("<TR><TD>ch_18</TD>"));
+
+    for (query, expected) in [
+        ("x=sod", "name the columns"),
+        ("x=sod&y=nothere", "its columns: q_0"),
+        ("x=sod&y=ch_18&width=0", "width"),
+        ("x=sod&y=ch_18&start=5&end=1", "start ≤ end"),
+        ("x=sod&y=ch_18&method=fast", "lttb or minmaxlttb"),
+        ("x=sod&y=ch_18&start=soon", "start must be a number"),
+    ] {
+        let (status, body) = get(query);
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains(expected), "{query}: {body}");
+    }
+    let response = reqwest::blocking::get(format!("{root}/timeseries/sdo.nothere?x=a&y=b")).unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.text().unwrap().contains("no table sdo.nothere"));
+}

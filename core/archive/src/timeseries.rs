@@ -1,0 +1,339 @@
+//! `/timeseries/{schema.table}`: a series of any length as about two points per pixel.
+//!
+//! `x=COL&y=COL[,COL…]&start=…&end=…&width=N[&method=minmaxlttb|lttb][&format=json|votable]`
+//! answers, for each y column, about `2 × width` of its points between `start` and `end`.
+//! MinMaxLTTB (the default) streams the range once: each of `4 × width` bins of equal width
+//! in x keeps its lowest and highest point, batch by batch on every core, so memory holds
+//! the bins and never the table; LTTB then picks from those extremes. Row groups outside
+//! the range are never read (their statistics rule them out; `skyglass ingest --time`
+//! sorts a table by time so that ranges are few row groups). `method=lttb` is LTTB over
+//! every point of the range, for ranges of up to [`LTTB_MOST_ROWS`] rows.
+
+use crate::query::QueryError;
+use crate::store::{Archive, TableName};
+use arrow_array::{Array, Float64Array, RecordBatch};
+use datafusion::physical_plan::execute_stream_partitioned;
+use futures_util::StreamExt;
+
+/// Bins per output point pair: MinMaxLTTB's usual ratio.
+const MINMAX_RATIO: usize = 4;
+/// The widest plot answered, in pixels.
+pub const LARGEST_WIDTH: usize = 100_000;
+/// Rows `method=lttb` takes in memory.
+pub const LTTB_MOST_ROWS: u64 = 50_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    MinMaxLttb,
+    Lttb,
+}
+
+/// What is asked for.
+#[derive(Clone, Debug)]
+pub struct SeriesRequest {
+    pub table: TableName,
+    pub x: String,
+    pub y: Vec<String>,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub width: usize,
+    pub method: Method,
+}
+
+/// One y column's picks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Downsampled {
+    pub start: f64,
+    pub end: f64,
+    /// Rows of the table in the range (with or without values).
+    pub rows: u64,
+    pub series: Vec<Series>,
+}
+
+/// The lowest and highest point of one bin of one series.
+#[derive(Clone, Copy, Debug)]
+struct Extremes {
+    low: (f64, f64),
+    high: (f64, f64),
+}
+
+impl Extremes {
+    fn add(slot: &mut Option<Extremes>, x: f64, y: f64) {
+        match slot {
+            None => *slot = Some(Extremes { low: (x, y), high: (x, y) }),
+            Some(bin) => {
+                // Ties go to the earlier point, whatever order the rows come in.
+                if y < bin.low.1 || (y == bin.low.1 && x < bin.low.0) {
+                    bin.low = (x, y);
+                }
+                if y > bin.high.1 || (y == bin.high.1 && x < bin.high.0) {
+                    bin.high = (x, y);
+                }
+            }
+        }
+    }
+
+    /// Keeps the earliest point (or the latest): the ends of the plotted range.
+    fn keep_end(slot: &mut Option<Extremes>, x: f64, y: f64, earliest: bool) {
+        let replace = match slot {
+            None => true,
+            Some(kept) => {
+                if earliest {
+                    x < kept.low.0
+                } else {
+                    x > kept.low.0
+                }
+            }
+        };
+        if replace {
+            *slot = Some(Extremes { low: (x, y), high: (x, y) });
+        }
+    }
+
+    fn merge(slot: &mut Option<Extremes>, other: Option<Extremes>) {
+        if let Some(other) = other {
+            Extremes::add(slot, other.low.0, other.low.1);
+            Extremes::add(slot, other.high.0, other.high.1);
+        }
+    }
+}
+
+impl Archive {
+    /// Downsamples the columns of a table for a plot `width` pixels wide.
+    pub async fn timeseries(&self, request: &SeriesRequest) -> Result<Downsampled, QueryError> {
+        let plan = |message: String| QueryError::Plan(message);
+        if request.width == 0 || request.width > LARGEST_WIDTH {
+            return Err(plan(format!(
+                "width is a plot's width in pixels, 1 to {LARGEST_WIDTH}, not {}",
+                request.width
+            )));
+        }
+        if request.y.is_empty() {
+            return Err(plan("name the columns to plot: y=COLUMN[,COLUMN…]".to_owned()));
+        }
+        let tables = self.tables().map_err(|e| QueryError::Execution(e.to_string()))?;
+        let table = tables
+            .iter()
+            .find(|t| t.schema == request.table.schema && t.name == request.table.name)
+            .ok_or_else(|| plan(format!("no table {}", request.table.qualified())))?;
+        for name in std::iter::once(&request.x).chain(&request.y) {
+            let column = table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                plan(format!(
+                    "{} has no column {name:?}; its columns: {}",
+                    table.qualified(),
+                    table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let numeric =
+                matches!(column.datatype.as_str(), "double" | "float" | "long" | "int" | "short" | "unsignedByte");
+            if !numeric {
+                return Err(plan(format!("column {name} holds {}, not numbers", column.datatype)));
+            }
+        }
+        let quoted = |name: &str| format!("\"{}\"", name.to_ascii_lowercase().replace('"', ""));
+        let x = quoted(&request.x);
+        let source = format!("{}.{}", quoted(&request.table.schema), quoted(&request.table.name));
+
+        let (start, end) = match (request.start, request.end) {
+            (Some(start), Some(end)) => (start, end),
+            (start, end) => {
+                let (low, high) = self.range(&x, &source).await?;
+                (start.unwrap_or(low), end.unwrap_or(high))
+            }
+        };
+        if !(start.is_finite() && end.is_finite() && start <= end) {
+            return Err(plan(format!("the range must be two numbers, start ≤ end, not {start} to {end}")));
+        }
+        let columns: Vec<String> = request.y.iter().map(|y| format!("CAST({} AS DOUBLE)", quoted(y))).collect();
+        let sql = format!(
+            "SELECT CAST({x} AS DOUBLE), {} FROM {source} WHERE {x} >= {start:?} AND {x} <= {end:?}",
+            columns.join(", ")
+        );
+        let frame = self.session().sql(&sql).await.map_err(|e| plan(e.to_string()))?;
+        let plan_physical = frame.create_physical_plan().await.map_err(|e| plan(e.to_string()))?;
+        let context = self.session().task_ctx();
+        // On the query runtime: a long scan never keeps the service from answering.
+        let work = downsample(plan_physical, context, request.method, request.y.clone(), start, end, request.width);
+        let (rows, series) = self
+            .executor()
+            .run(work)
+            .await
+            .map_err(|e| QueryError::Execution(format!("the series stopped: {e}")))??;
+        Ok(Downsampled { start, end, rows, series })
+    }
+
+    /// The smallest and largest value of a column.
+    async fn range(&self, x: &str, source: &str) -> Result<(f64, f64), QueryError> {
+        let sql = format!("SELECT CAST(MIN({x}) AS DOUBLE), CAST(MAX({x}) AS DOUBLE) FROM {source}");
+        let frame = self.session().sql(&sql).await.map_err(|e| QueryError::Plan(e.to_string()))?;
+        let batches = frame.collect().await.map_err(|e| QueryError::Execution(e.to_string()))?;
+        let value = |column: usize| {
+            batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .and_then(|b| floats(b, column))
+                .filter(|values| values.is_valid(0))
+                .map(|values| values.value(0))
+        };
+        match (value(0), value(1)) {
+            (Some(low), Some(high)) => Ok((low, high)),
+            _ => Err(QueryError::Plan("the table has no values to plot".to_owned())),
+        }
+    }
+}
+
+/// Reads the range and downsamples each series: the part that runs on the query runtime.
+async fn downsample(
+    plan_physical: std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    context: std::sync::Arc<datafusion::execution::TaskContext>,
+    method: Method,
+    names: Vec<String>,
+    start: f64,
+    end: f64,
+    width: usize,
+) -> Result<(u64, Vec<Series>), QueryError> {
+    let plan = |message: String| QueryError::Plan(message);
+    let n_out = 2 * width;
+    match method {
+        Method::MinMaxLttb => {
+            let bins = width * MINMAX_RATIO;
+            let streams =
+                execute_stream_partitioned(plan_physical, context).map_err(|e| QueryError::Execution(e.to_string()))?;
+            // Each partition bins its batches on its own task; the bins are merged after.
+            let tasks: Vec<_> = streams
+                .into_iter()
+                .map(|mut stream| {
+                    let series = names.len();
+                    tokio::spawn(async move {
+                        let mut found = vec![vec![None; bins + 2]; series];
+                        let mut rows = 0u64;
+                        while let Some(batch) = stream.next().await {
+                            let batch = batch.map_err(|e| QueryError::Execution(e.to_string()))?;
+                            rows += batch.num_rows() as u64;
+                            bin_batch(&batch, start, end, &mut found);
+                        }
+                        Ok::<_, QueryError>((rows, found))
+                    })
+                })
+                .collect();
+            let mut rows = 0;
+            let mut merged: Vec<Vec<Option<Extremes>>> = vec![vec![None; bins + 2]; names.len()];
+            for task in tasks {
+                let (part_rows, found) =
+                    task.await.map_err(|e| QueryError::Execution(format!("binning stopped: {e}")))??;
+                rows += part_rows;
+                for (into, from) in merged.iter_mut().zip(found) {
+                    for (index, (slot, other)) in into.iter_mut().zip(from).enumerate() {
+                        match (index.checked_sub(bins), other) {
+                            (None, _) => Extremes::merge(slot, other),
+                            (Some(which), Some(point)) => {
+                                Extremes::keep_end(slot, point.low.0, point.low.1, which == 0)
+                            }
+                            (Some(_), None) => {}
+                        }
+                    }
+                }
+            }
+            let mut series = Vec::with_capacity(names.len());
+            for (name, mut slots) in names.iter().zip(merged) {
+                // The range's first point, each bin's two points in order of x (bins are
+                // in order already), the range's last point.
+                let latest = slots.pop().flatten();
+                let earliest = slots.pop().flatten();
+                let mut points: Vec<(f64, f64)> = Vec::with_capacity(slots.len() * 2 + 2);
+                points.extend(earliest.map(|p| p.low));
+                for bin in slots.into_iter().flatten() {
+                    let (first, second) =
+                        if bin.low.0 <= bin.high.0 { (bin.low, bin.high) } else { (bin.high, bin.low) };
+                    points.push(first);
+                    points.push(second);
+                }
+                points.extend(latest.map(|p| p.low));
+                points.dedup();
+                series.push(pick(name, &points, n_out)?);
+            }
+            Ok((rows, series))
+        }
+        Method::Lttb => {
+            let mut points: Vec<Vec<(f64, f64)>> = vec![Vec::new(); names.len()];
+            let mut rows = 0u64;
+            let mut stream = datafusion::physical_plan::execute_stream(plan_physical, context)
+                .map_err(|e| QueryError::Execution(e.to_string()))?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| QueryError::Execution(e.to_string()))?;
+                rows += batch.num_rows() as u64;
+                if rows > LTTB_MOST_ROWS {
+                    return Err(plan(format!(
+                        "method=lttb holds the whole range in memory, at most {LTTB_MOST_ROWS} rows: use \
+                             method=minmaxlttb, or a narrower range"
+                    )));
+                }
+                let Some(xs) = floats(&batch, 0) else { continue };
+                for (index, out) in points.iter_mut().enumerate() {
+                    let Some(ys) = floats(&batch, index + 1) else { continue };
+                    out.extend((0..batch.num_rows()).filter(|&r| xs.is_valid(r) && ys.is_valid(r)).filter_map(|r| {
+                        let (x, y) = (xs.value(r), ys.value(r));
+                        (x.is_finite() && y.is_finite()).then_some((x, y))
+                    }));
+                }
+            }
+            let mut series = Vec::with_capacity(names.len());
+            for (name, mut points) in names.iter().zip(points) {
+                // Rows come in storage order: by time for tables ingested with --time.
+                if points.windows(2).any(|pair| pair[0].0 > pair[1].0) {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                series.push(pick(name, &points, n_out)?);
+            }
+            Ok((rows, series))
+        }
+    }
+}
+
+fn floats(batch: &RecordBatch, column: usize) -> Option<&Float64Array> {
+    batch.columns().get(column)?.as_any().downcast_ref::<Float64Array>()
+}
+
+/// Adds a batch's rows to each series' bins (rows without a value, or outside the range,
+/// are left out).
+fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Vec<Option<Extremes>>]) {
+    let Some(xs) = floats(batch, 0) else { return };
+    let span = end - start;
+    for (index, bins) in found.iter_mut().enumerate() {
+        let Some(ys) = floats(batch, index + 1) else { continue };
+        let count = bins.len() - 2;
+        for row in 0..batch.num_rows() {
+            if !xs.is_valid(row) || !ys.is_valid(row) {
+                continue;
+            }
+            let (x, y) = (xs.value(row), ys.value(row));
+            if !y.is_finite() || !(start..=end).contains(&x) {
+                continue;
+            }
+            let bin = if span > 0.0 { (((x - start) / span) * count as f64) as usize } else { 0 };
+            Extremes::add(&mut bins[bin.min(count - 1)], x, y);
+            Extremes::keep_end(&mut bins[count], x, y, true);
+            Extremes::keep_end(&mut bins[count + 1], x, y, false);
+        }
+    }
+}
+
+/// LTTB over points in order of x.
+fn pick(name: &str, points: &[(f64, f64)], n_out: usize) -> Result<Series, QueryError> {
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let picked = skyglass_series::lttb(&xs, &ys, n_out.max(3))
+        .map_err(|e| QueryError::Execution(format!("downsampling {name}: {e}")))?;
+    Ok(Series {
+        name: name.to_owned(),
+        x: picked.iter().map(|&i| xs[i]).collect(),
+        y: picked.iter().map(|&i| ys[i]).collect(),
+    })
+}
