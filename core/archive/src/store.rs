@@ -174,7 +174,8 @@ impl Archive {
         Ok(tables)
     }
 
-    fn parquet_path(&self, table: &TableName) -> PathBuf {
+    /// Where a table's rows are stored.
+    pub(crate) fn parquet_path(&self, table: &TableName) -> PathBuf {
         self.root.join("tables").join(&table.schema).join(format!("{}.parquet", table.name))
     }
 

@@ -141,21 +141,24 @@ impl Archive {
         let x = quoted(&request.x);
         let source = format!("{}.{}", quoted(&request.table.schema), quoted(&request.table.name));
 
-        let (start, end) = match (request.start, request.end) {
-            (Some(start), Some(end)) => (start, end),
-            (start, end) => {
-                let (low, high) = self.range(&x, &source).await?;
-                (start.unwrap_or(low), end.unwrap_or(high))
-            }
+        // The column's extent from the file's row-group statistics (no rows read), else
+        // by a query.
+        let (low, high) = match self.statistics_range(&request.table, &request.x.to_ascii_lowercase()) {
+            Some(range) => range,
+            None => self.range(&x, &source).await?,
         };
+        let (start, end) = (request.start.unwrap_or(low), request.end.unwrap_or(high));
         if !(start.is_finite() && end.is_finite() && start <= end) {
             return Err(plan(format!("the range must be two numbers, start ≤ end, not {start} to {end}")));
         }
         let columns: Vec<String> = request.y.iter().map(|y| format!("CAST({} AS DOUBLE)", quoted(y))).collect();
-        let sql = format!(
-            "SELECT CAST({x} AS DOUBLE), {} FROM {source} WHERE {x} >= {start:?} AND {x} <= {end:?}",
-            columns.join(", ")
-        );
+        // A range covering the whole table needs no filter (filtering copies every batch).
+        let filter = if start <= low && end >= high {
+            String::new()
+        } else {
+            format!(" WHERE {x} >= {start:?} AND {x} <= {end:?}")
+        };
+        let sql = format!("SELECT CAST({x} AS DOUBLE), {} FROM {source}{filter}", columns.join(", "));
         let frame = self.session().sql(&sql).await.map_err(|e| plan(e.to_string()))?;
         let plan_physical = frame.create_physical_plan().await.map_err(|e| plan(e.to_string()))?;
         let context = self.session().task_ctx();
@@ -167,6 +170,29 @@ impl Archive {
             .await
             .map_err(|e| QueryError::Execution(format!("the series stopped: {e}")))??;
         Ok(Downsampled { start, end, rows, series })
+    }
+
+    /// The smallest and largest value of a numeric column, from the Parquet file's
+    /// row-group statistics, when every row group has them.
+    fn statistics_range(&self, table: &TableName, column: &str) -> Option<(f64, f64)> {
+        use parquet::file::reader::FileReader;
+        use parquet::file::statistics::Statistics;
+        let file = std::fs::File::open(self.parquet_path(table)).ok()?;
+        let reader = parquet::file::reader::SerializedFileReader::new(file).ok()?;
+        let metadata = reader.metadata();
+        let index = metadata.file_metadata().schema_descr().columns().iter().position(|c| c.name() == column)?;
+        let mut range: Option<(f64, f64)> = None;
+        for group in metadata.row_groups() {
+            let (low, high) = match group.column(index).statistics()? {
+                Statistics::Double(s) => (*s.min_opt()?, *s.max_opt()?),
+                Statistics::Float(s) => (f64::from(*s.min_opt()?), f64::from(*s.max_opt()?)),
+                Statistics::Int64(s) => (*s.min_opt()? as f64, *s.max_opt()? as f64),
+                Statistics::Int32(s) => (f64::from(*s.min_opt()?), f64::from(*s.max_opt()?)),
+                _ => return None,
+            };
+            range = Some(range.map_or((low, high), |(l, h)| (l.min(low), h.max(high))));
+        }
+        range.filter(|(low, high)| low.is_finite() && high.is_finite())
     }
 
     /// The smallest and largest value of a column.
@@ -309,17 +335,28 @@ fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Vec<Option<
     for (index, bins) in found.iter_mut().enumerate() {
         let Some(ys) = floats(batch, index + 1) else { continue };
         let count = bins.len() - 2;
-        for row in 0..batch.num_rows() {
-            if !xs.is_valid(row) || !ys.is_valid(row) {
+        let scale = if span > 0.0 { count as f64 / span } else { 0.0 };
+        let nulls = xs.null_count() > 0 || ys.null_count() > 0;
+        // The batch's earliest and latest points, kept once per batch.
+        let mut earliest: Option<(f64, f64)> = None;
+        let mut latest: Option<(f64, f64)> = None;
+        for (row, (&x, &y)) in xs.values().iter().zip(ys.values().iter()).enumerate() {
+            if (nulls && (xs.is_null(row) || ys.is_null(row))) || !y.is_finite() || !(start..=end).contains(&x) {
                 continue;
             }
-            let (x, y) = (xs.value(row), ys.value(row));
-            if !y.is_finite() || !(start..=end).contains(&x) {
-                continue;
+            let bin = (((x - start) * scale) as usize).min(count - 1);
+            Extremes::add(&mut bins[bin], x, y);
+            if earliest.is_none_or(|(e, _)| x < e) {
+                earliest = Some((x, y));
             }
-            let bin = if span > 0.0 { (((x - start) / span) * count as f64) as usize } else { 0 };
-            Extremes::add(&mut bins[bin.min(count - 1)], x, y);
+            if latest.is_none_or(|(l, _)| x > l) {
+                latest = Some((x, y));
+            }
+        }
+        if let Some((x, y)) = earliest {
             Extremes::keep_end(&mut bins[count], x, y, true);
+        }
+        if let Some((x, y)) = latest {
             Extremes::keep_end(&mut bins[count + 1], x, y, false);
         }
     }
