@@ -555,25 +555,20 @@ fn xmatch_of_a_million_rows_equals_stilts_and_astropy() {
     let ours_all = id_pairs(&ours_all, 0, 3);
 
     let stilts = |find: &str| {
-        let output = Command::new("stilts")
-            .arg(format!("-Duser.home={}", dir.join("home").display()))
-            .args([
-                "tmatch2",
-                &format!("in1={a}"),
-                &format!("in2={b}"),
-                "matcher=sky",
-                "params=1",
-                "values1=ra dec",
-                "values2=ra dec",
-                &format!("find={find}"),
-                "ocmd=keepcols 'id_1 id_2'",
-                "ofmt=csv",
-                "out=-",
-            ])
-            .output()
-            .expect("stilts runs (scripts/test.sh installs it)");
-        assert!(output.status.success(), "{}", stderr(&output));
-        id_pairs(&stdout(&output), 0, 1)
+        let printed = skyglass_test_support::stilts(&[
+            "tmatch2",
+            &format!("in1={a}"),
+            &format!("in2={b}"),
+            "matcher=sky",
+            "params=1",
+            "values1=ra dec",
+            "values2=ra dec",
+            &format!("find={find}"),
+            "ocmd=keepcols 'id_1 id_2'",
+            "ofmt=csv",
+            "out=-",
+        ]);
+        id_pairs(&printed, 0, 1)
     };
     let stilts_all = stilts("all");
     assert!(stilts_all.len() > 600_000, "{} pairs", stilts_all.len());

@@ -554,28 +554,20 @@ fn stilts_pairs(radius: f64) -> std::collections::BTreeSet<(i64, i64)> {
     let catalog = |name: &str| {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../assets/catalogs/{name}.vot.gz"))
     };
-    let home = std::env::temp_dir().join(format!("skyglass-tap-stilts-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let output = std::process::Command::new("stilts")
-        .arg(format!("-Duser.home={}", home.display()))
-        .args([
-            "tmatch2",
-            &format!("in1={}", catalog("bsc5").display()),
-            &format!("in2={}", catalog("hipparcos").display()),
-            "matcher=sky",
-            &format!("params={radius}"),
-            "values1=ra dec",
-            "values2=ra dec",
-            "find=all",
-            "ocmd=keepcols 'hr hip'",
-            "ofmt=csv-noheader",
-            "out=-",
-        ])
-        .output()
-        .expect("stilts runs (scripts/test.sh installs it)");
-    std::fs::remove_dir_all(home).ok();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    pairs_of(String::from_utf8_lossy(&output.stdout).lines().map(|l| l.split(',').map(str::to_owned).collect()))
+    let printed = skyglass_test_support::stilts(&[
+        "tmatch2",
+        &format!("in1={}", catalog("bsc5").display()),
+        &format!("in2={}", catalog("hipparcos").display()),
+        "matcher=sky",
+        &format!("params={radius}"),
+        "values1=ra dec",
+        "values2=ra dec",
+        "find=all",
+        "ocmd=keepcols 'hr hip'",
+        "ofmt=csv-noheader",
+        "out=-",
+    ]);
+    pairs_of(printed.lines().map(|l| l.split(',').map(str::to_owned).collect()))
 }
 
 fn pairs_of(rows: impl Iterator<Item = Vec<String>>) -> std::collections::BTreeSet<(i64, i64)> {

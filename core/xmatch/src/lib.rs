@@ -308,25 +308,19 @@ mod tests {
         let b = [(30.0, 10.0 + 2.0 * arcsec), (30.0, 20.0 + 3.0 * arcsec), (30.0, 30.0 + 4.5 * arcsec)];
         let (ra_a, dec_a) = positions(&a);
         let (ra_b, dec_b) = positions(&b);
-        let radii_a = Float64Array::from(vec![Some(1.0 * arcsec), Some(1.0 * arcsec), None]);
         let radii_b = Float64Array::from(vec![1.5 * arcsec; 3]);
-        let found = crossmatch(
-            Positions { ra: &ra_a, dec: &dec_a },
-            Positions { ra: &ra_b, dec: &dec_b },
-            Radius::PerRow { a: Some(&radii_a), b: Some(&radii_b) },
-            Mode::All,
-        )
-        .unwrap();
+        let with_radii_a = |radii_a: &Float64Array| {
+            crossmatch(
+                Positions { ra: &ra_a, dec: &dec_a },
+                Positions { ra: &ra_b, dec: &dec_b },
+                Radius::PerRow { a: Some(radii_a), b: Some(&radii_b) },
+                Mode::All,
+            )
+            .unwrap()
+        };
+        let found = with_radii_a(&Float64Array::from(vec![Some(1.0 * arcsec), Some(1.0 * arcsec), None]));
         assert_eq!((found.a, found.skipped_a), (vec![0], 1));
-        let radii_a = Float64Array::from(vec![2.5 * arcsec; 3]);
-        let found = crossmatch(
-            Positions { ra: &ra_a, dec: &dec_a },
-            Positions { ra: &ra_b, dec: &dec_b },
-            Radius::PerRow { a: Some(&radii_a), b: Some(&radii_b) },
-            Mode::All,
-        )
-        .unwrap();
-        assert_eq!(found.a, vec![0, 1]);
+        assert_eq!(with_radii_a(&Float64Array::from(vec![2.5 * arcsec; 3])).a, vec![0, 1]);
     }
 
     #[test]

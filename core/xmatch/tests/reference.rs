@@ -98,32 +98,24 @@ fn best_matches_equal_astropy_match_coordinates_sky() {
 }
 
 fn stilts(find: &str) -> BTreeSet<(usize, usize)> {
-    let home = std::env::temp_dir().join(format!("skyglass-xmatch-stilts-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
     // $0 is STILTS's 1-based row number.
-    let output = Command::new("stilts")
-        .arg(format!("-Duser.home={}", home.display()))
-        .args([
-            "tmatch2",
-            &format!("in1={}", catalog("bsc5").display()),
-            &format!("in2={}", catalog("hipparcos").display()),
-            "matcher=sky",
-            &format!("params={RADIUS_ARCSEC}"),
-            "values1=ra dec",
-            "values2=ra dec",
-            &format!("find={find}"),
-            "join=1and2",
-            "icmd1=addcol ia $0-1",
-            "icmd2=addcol ib $0-1",
-            "ocmd=keepcols 'ia ib'",
-            "ofmt=csv-noheader",
-            "out=-",
-        ])
-        .output()
-        .expect("stilts runs (scripts/test.sh installs it)");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    std::fs::remove_dir_all(home).unwrap();
-    pairs(&output.stdout)
+    let printed = skyglass_test_support::stilts(&[
+        "tmatch2",
+        &format!("in1={}", catalog("bsc5").display()),
+        &format!("in2={}", catalog("hipparcos").display()),
+        "matcher=sky",
+        &format!("params={RADIUS_ARCSEC}"),
+        "values1=ra dec",
+        "values2=ra dec",
+        &format!("find={find}"),
+        "join=1and2",
+        "icmd1=addcol ia $0-1",
+        "icmd2=addcol ib $0-1",
+        "ocmd=keepcols 'ia ib'",
+        "ofmt=csv-noheader",
+        "out=-",
+    ]);
+    pairs(printed.as_bytes())
 }
 
 #[test]

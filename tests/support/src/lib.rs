@@ -27,3 +27,21 @@ pub fn shared_file(relative: &str) -> PathBuf {
     assert!(path.is_file(), "test data {} is missing", path.display());
     path
 }
+
+/// Runs STILTS (the Debian package scripts/test.sh installs) with a home folder of its own,
+/// since Java tools ignore $HOME, and returns what it printed; panics with its messages
+/// when it fails.
+pub fn stilts(args: &[&str]) -> String {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let home = std::env::temp_dir().join(format!("skyglass-stilts-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("cannot make {}: {e}", home.display()));
+    let output = std::process::Command::new("stilts")
+        .arg(format!("-Duser.home={}", home.display()))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("stilts does not run ({e}): scripts/test.sh installs it"));
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(output.status.success(), "stilts {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
