@@ -105,14 +105,21 @@ where
             }
         }
     };
-    let found: Vec<([usize; 2], usize)> = if parallel {
-        // A few runs of bins per core: scheduling thousands of tiny tasks costs more.
-        let run = bins.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-        bins.par_chunks(run).flat_map_iter(|bins| bins.iter().map(extremes)).collect()
-    } else {
-        bins.iter().map(extremes).collect()
+    let run = |bins: &[Option<(usize, usize)>]| -> Vec<usize> {
+        let mut kept = Vec::with_capacity(bins.len() * 2);
+        for bin in bins {
+            let (points, count) = extremes(bin);
+            kept.extend_from_slice(&points[..count]);
+        }
+        kept
     };
-    found.into_iter().flat_map(|(points, count)| points.into_iter().take(count)).collect()
+    if !parallel {
+        return run(&bins);
+    }
+    // One run of bins per core, as long series are memory-bound: more tasks only add
+    // scheduling.
+    let per_core = bins.len().div_ceil(rayon::current_num_threads()).max(1);
+    bins.par_chunks(per_core).map(run).collect::<Vec<_>>().concat()
 }
 
 /// `count` bins of equal width in x, as index ranges (`None` for a bin with no point).
