@@ -2,7 +2,7 @@
 //! Downsamples a series stored as raw little-endian f64 files (x, then y) to N points and
 //! prints the seconds LTTB (one thread) and MinMaxLTTB (every core, ratio 4) take, each
 //! the fastest of three runs, and their picks to two files, for tests/perf/lttb.sh:
-//! `downsample_files X Y N OUT_LTTB OUT_MINMAXLTTB`.
+//! `downsample_files X Y N OUT_LTTB OUT_MINMAXLTTB`; with SERIAL set, serial MinMaxLTTB too.
 
 use std::time::Instant;
 
@@ -37,6 +37,10 @@ fn main() {
     let (lttb_seconds, lttb) = fastest(|| skyglass_series::lttb(&x, &y, n_out).unwrap_or_default());
     let (minmax_seconds, minmax) =
         fastest(|| skyglass_series::minmaxlttb_parallel(&x, &y, n_out, 4).unwrap_or_default());
+    if std::env::var_os("SERIAL").is_some() {
+        let (serial_seconds, _) = fastest(|| skyglass_series::minmaxlttb(&x, &y, n_out, 4).unwrap_or_default());
+        eprintln!("serial MinMaxLTTB {serial_seconds}");
+    }
     write(out_lttb, &lttb);
     write(out_minmax, &minmax);
     println!("{lttb_seconds} {minmax_seconds}");
