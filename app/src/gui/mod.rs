@@ -3,6 +3,7 @@
 //! inside egui's frame through a paint callback ([`sky`]).
 
 mod fetch;
+pub mod plot;
 mod sky;
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,8 @@ struct Opening {
 
 pub struct SkyglassApp {
     view: ViewState,
+    /// The plot panel (light curves, telemetry), shown below the sky when asked for.
+    pub plot: plot::PlotPanel,
     layers: Vec<Layer>,
     next_layer_id: u64,
     fetcher: TileFetcher,
@@ -114,6 +117,7 @@ impl SkyglassApp {
             archive_url: None,
             view_size: None,
             exporting: None,
+            plot: plot::PlotPanel::default(),
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -213,6 +217,7 @@ impl SkyglassApp {
             if ui.small_button("north up").clicked() {
                 self.view.rotation = Angle::from_degrees(0.0);
             }
+            ui.toggle_value(&mut self.plot.visible, "Plot").on_hover_text("Plot columns of a table against time");
             let mut show_grid = self.grid.is_some();
             ui.checkbox(&mut show_grid, "Grid");
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
@@ -600,6 +605,9 @@ impl eframe::App for SkyglassApp {
         }
         egui::Panel::top("tools").show(ui, |ui| self.tool_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        if self.plot.visible {
+            egui::Panel::bottom("plot").resizable(true).default_size(280.0).show(ui, |ui| self.plot.ui(ui));
+        }
         egui::Panel::left("layers").resizable(true).default_size(260.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| self.layer_panel(ui));
         });

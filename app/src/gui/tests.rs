@@ -81,3 +81,38 @@ fn go_to_takes_names_from_the_offline_index() {
     harness.run_steps(3);
     harness.get_by_label_contains("not in the offline name index");
 }
+
+#[test]
+fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    // The GOES-15 X-ray fluxes would need their vector columns split; SDO/EVE ESP is a plain
+    // table: 625 rows, times as seconds of the day.
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    harness.get_by_label("Plot").click();
+    harness.step();
+    assert!(harness.state().plot.visible);
+    harness.state_mut().plot.open(&eve).expect("the EVE table opens");
+    harness.step();
+    harness.step();
+    let plot = &harness.state().plot;
+    assert_eq!(plot.x_name, "SOD");
+    assert_eq!(plot.series.len(), 8);
+    assert!(plot.series.iter().all(|s| s.x.len() == 625 && s.x.windows(2).all(|p| p[0] <= p[1])));
+    // 625 points fit in the plot's width: all of them drawn, for each of the 8 series.
+    assert_eq!(plot.drawn, 8 * 625);
+    harness.get_by_label_contains("x: SOD");
+    let image = harness.render().expect("a frame renders");
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        image.save(std::env::temp_dir().join("skyglass-app-plot.png")).expect("saved");
+    }
+
+    // A table with nothing to plot says so, and keeps what was plotted.
+    let dir = std::env::temp_dir().join(format!("skyglass-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = dir.join("names.csv");
+    std::fs::write(&names, "name,kind\nVega,star\nM31,galaxy\n").unwrap();
+    assert!(harness.state_mut().plot.open(&names).is_err());
+    assert_eq!(harness.state().plot.series.len(), 8);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -83,8 +83,9 @@ const EQUATORIAL_NAMES: &[(&str, &str)] = &[
 ];
 const GALACTIC_NAMES: &[(&str, &str)] = &[("glon", "glat"), ("gal_l", "gal_b"), ("l", "b"), ("glong", "glat")];
 const ECLIPTIC_NAMES: &[(&str, &str)] = &[("elon", "elat"), ("ecl_lon", "ecl_lat")];
+// `sod` is seconds of the day (SDO/EVE), `met` a mission's elapsed time (Fermi, Swift).
 const TIME_NAMES: &[&str] =
-    &["time", "mjd", "jd", "bjd", "hjd", "obs_time", "date_obs", "t_min", "timestamp", "epoch", "date"];
+    &["time", "mjd", "jd", "bjd", "hjd", "obs_time", "date_obs", "t_min", "timestamp", "epoch", "date", "sod", "met"];
 
 /// A numeric column whose UCD has `word` (UCD1+) or `word1` (UCD1), preferring `meta.main`.
 fn by_ucd(schema: &Schema, word: &str, word1: &str) -> Option<usize> {

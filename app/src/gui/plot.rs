@@ -1,0 +1,178 @@
+//! The plot panel: numeric columns of a table against its time column, drawn from about
+//! two points per pixel of what is in view. Every frame the visible stretch of each series
+//! is downsampled again (MinMaxLTTB, through core/series), so zooming into a long series
+//! shows its detail, and a series of any length costs the same to draw.
+
+use anyhow::{Context, Result, bail};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+use std::path::Path;
+
+/// Most columns plotted from one table.
+const MOST_SERIES: usize = 8;
+
+/// One column against the table's time column, ascending in x, without missing values.
+pub struct PlotSeries {
+    pub name: String,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+}
+
+impl PlotSeries {
+    /// The points of `[low, high]` worth drawing at `pixels` across: all of them when few,
+    /// else MinMaxLTTB's pick of two per pixel.
+    pub fn visible_points(&self, low: f64, high: f64, pixels: usize) -> Vec<[f64; 2]> {
+        // One point either side of the view, so lines run to its edges.
+        let start = self.x.partition_point(|x| *x < low).saturating_sub(1);
+        let end = (self.x.partition_point(|x| *x <= high) + 1).min(self.x.len());
+        if start >= end {
+            return Vec::new();
+        }
+        let (x, y) = (&self.x[start..end], &self.y[start..end]);
+        let wanted = (2 * pixels).max(3);
+        let picks = if x.len() <= wanted {
+            (0..x.len()).collect()
+        } else {
+            skyglass_series::minmaxlttb_parallel(x, y, wanted, 4).unwrap_or_else(|_| (0..x.len()).collect())
+        };
+        picks.into_iter().map(|i| [x[i], y[i]]).collect()
+    }
+}
+
+#[derive(Default)]
+pub struct PlotPanel {
+    pub visible: bool,
+    /// The file field.
+    pub path: String,
+    pub series: Vec<PlotSeries>,
+    pub x_name: String,
+    /// The table's numeric columns, any of which can be the x axis.
+    pub numeric_columns: Vec<String>,
+    /// The file last plotted.
+    opened: Option<std::path::PathBuf>,
+    pub error: Option<String>,
+    /// Points drawn in the last frame, all series together.
+    pub drawn: usize,
+}
+
+impl PlotPanel {
+    /// Reads a table file and plots its numeric columns against its time column (by UCD or
+    /// name), or against its first numeric column when it has none.
+    pub fn open(&mut self, path: &Path) -> Result<()> {
+        self.open_against(path, None)
+    }
+
+    /// [`PlotPanel::open`] with the x axis column given.
+    pub fn open_against(&mut self, path: &Path, x: Option<&str>) -> Result<()> {
+        let format = skyglass_votable::TableFormat::from_path(path)
+            .with_context(|| format!("cannot tell the format of {}", path.display()))?;
+        let bytes = crate::convert::read_input(&path.to_string_lossy())?;
+        let table = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let batch = arrow_select::concat::concat_batches(&table.schema, &table.batches)?;
+        let numeric: Vec<usize> =
+            (0..batch.num_columns()).filter(|&i| batch.schema_ref().field(i).data_type().is_numeric()).collect();
+        let Some(&first) = numeric.first() else { bail!("{} has no numeric columns to plot", path.display()) };
+        let chosen = x.and_then(|name| numeric.iter().copied().find(|&i| batch.schema_ref().field(i).name() == name));
+        let detected = skyglass_votable::detect_time(batch.schema_ref()).filter(|i| numeric.contains(i));
+        let x_index = chosen.or(detected).unwrap_or(first);
+        let x_values = skyglass_xmatch::to_float64(batch.column(x_index)).context("the time column is not numeric")?;
+        let mut series = Vec::new();
+        for &index in numeric.iter().filter(|&&i| i != x_index).take(MOST_SERIES) {
+            let Some(values) = skyglass_xmatch::to_float64(batch.column(index)) else { continue };
+            let mut points: Vec<(f64, f64)> = x_values
+                .iter()
+                .zip(values.iter())
+                .filter_map(|(x, y)| Some((x?, y?)))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            series.push(PlotSeries {
+                name: batch.schema_ref().field(index).name().clone(),
+                x: points.iter().map(|p| p.0).collect(),
+                y: points.iter().map(|p| p.1).collect(),
+            });
+        }
+        if series.is_empty() {
+            bail!("{} has only one numeric column", path.display());
+        }
+        self.x_name = batch.schema_ref().field(x_index).name().clone();
+        self.numeric_columns = numeric.iter().map(|&i| batch.schema_ref().field(i).name().clone()).collect();
+        self.opened = Some(path.to_path_buf());
+        self.series = series;
+        self.error = None;
+        Ok(())
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label("Table");
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.path)
+                    .hint_text("a CSV, FITS, VOTable or Parquet file")
+                    .desired_width(360.0),
+            );
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Open").clicked() || enter {
+                let path = std::path::PathBuf::from(self.path.trim());
+                if let Err(error) = self.open(&path) {
+                    self.error = Some(format!("{error:#}"));
+                }
+            }
+            if !self.series.is_empty() {
+                let mut x = self.x_name.clone();
+                egui::ComboBox::from_label("x axis").selected_text(&x).show_ui(ui, |ui| {
+                    for name in &self.numeric_columns {
+                        ui.selectable_value(&mut x, name.clone(), name);
+                    }
+                });
+                if x != self.x_name
+                    && let Some(path) = self.opened.clone()
+                    && let Err(error) = self.open_against(&path, Some(&x))
+                {
+                    self.error = Some(format!("{error:#}"));
+                }
+            }
+            if let Some(error) = &self.error {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            } else if !self.series.is_empty() {
+                ui.label(format!("x: {}; {} points drawn", self.x_name, self.drawn));
+            }
+        });
+        let series = &self.series;
+        let mut drawn = 0;
+        Plot::new("series").legend(Legend::default()).x_axis_label(self.x_name.clone()).show(ui, |plot| {
+            let bounds = plot.plot_bounds();
+            let pixels = plot.response().rect.width().max(1.0) as usize;
+            // Until the user zooms or pans, the plot fits the whole series; after, what is
+            // in view is drawn in detail.
+            let whole = plot.auto_bounds().x || !(bounds.is_valid() && bounds.width() > 0.0);
+            let (low, high) =
+                if whole { (f64::NEG_INFINITY, f64::INFINITY) } else { (bounds.min()[0], bounds.max()[0]) };
+            for one in series {
+                let points = one.visible_points(low, high, pixels);
+                drawn += points.len();
+                plot.line(Line::new(one.name.clone(), PlotPoints::from(points)));
+            }
+        });
+        self.drawn = drawn;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_series_is_drawn_from_two_points_a_pixel() {
+        let x: Vec<f64> = (0..1_000_000).map(f64::from).collect();
+        let y: Vec<f64> = x.iter().map(|v| (v * 0.001).sin()).collect();
+        let series = PlotSeries { name: "s".to_owned(), x, y };
+        let all = series.visible_points(f64::NEG_INFINITY, f64::INFINITY, 800);
+        assert!(all.len() <= 1600 && all.len() > 1000, "{}", all.len());
+        // Zoomed to a thousandth: every point there, and one either side.
+        let zoom = series.visible_points(5000.0, 5999.0, 800);
+        assert_eq!(zoom.len(), 1002);
+        assert_eq!((zoom[0][0], zoom[1001][0]), (4999.0, 6000.0));
+        assert!(series.visible_points(2e6, 3e6, 800).len() <= 1);
+    }
+}
