@@ -10,6 +10,77 @@ use std::path::Path;
 /// Most columns plotted from one table.
 const MOST_SERIES: usize = 8;
 
+/// How the x axis reads its numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeAxis {
+    /// The numbers as they are (seconds of a day, a phase, …).
+    #[default]
+    Plain,
+    /// Modified Julian Dates, shown as UTC dates.
+    Mjd,
+    /// Julian Dates, shown as UTC dates.
+    Jd,
+    /// Seconds since 1970-01-01, shown as UTC dates.
+    Unix,
+}
+
+impl TimeAxis {
+    pub const ALL: [TimeAxis; 4] = [TimeAxis::Plain, TimeAxis::Mjd, TimeAxis::Jd, TimeAxis::Unix];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeAxis::Plain => "numbers",
+            TimeAxis::Mjd => "MJD as UTC",
+            TimeAxis::Jd => "JD as UTC",
+            TimeAxis::Unix => "Unix seconds as UTC",
+        }
+    }
+
+    /// A guess from the column's name, unit and values: days near today's MJD or JD, or
+    /// seconds near today's Unix time.
+    pub fn guess(name: &str, unit: Option<&str>, sample: f64) -> TimeAxis {
+        let name = name.to_ascii_lowercase();
+        let days = unit.is_some_and(|u| matches!(u.trim(), "d" | "day" | "days"));
+        if name.contains("mjd") || (days && (10_000.0..100_000.0).contains(&sample)) {
+            TimeAxis::Mjd
+        } else if name.contains("jd") || (days && (2_400_000.0..2_500_000.0).contains(&sample)) {
+            TimeAxis::Jd
+        } else if unit.is_some_and(|u| u.trim() == "s") && (1e8..4e9).contains(&sample) {
+            TimeAxis::Unix
+        } else {
+            TimeAxis::Plain
+        }
+    }
+
+    /// Seconds since 1970 for a value, when the axis holds dates.
+    fn unix_seconds(self, value: f64) -> Option<f64> {
+        match self {
+            TimeAxis::Plain => None,
+            TimeAxis::Mjd => Some((value - 40_587.0) * 86_400.0),
+            TimeAxis::Jd => Some((value - 2_440_587.5) * 86_400.0),
+            TimeAxis::Unix => Some(value),
+        }
+    }
+
+    /// A value as the axis shows it; `span` (in the axis's units) decides the precision.
+    pub fn label(self, value: f64, span: f64) -> String {
+        let Some(seconds) = self.unix_seconds(value) else { return format!("{value}") };
+        let span_seconds = self.unix_seconds(value + span).map_or(0.0, |end| (end - seconds).abs());
+        let whole = seconds.floor();
+        let Some(time) = chrono::DateTime::from_timestamp(whole as i64, ((seconds - whole) * 1e9) as u32) else {
+            return format!("{value}");
+        };
+        let pattern = if span_seconds < 10.0 {
+            "%H:%M:%S%.3f"
+        } else if span_seconds < 2.0 * 86_400.0 {
+            "%Y-%m-%d %H:%M:%S"
+        } else {
+            "%Y-%m-%d"
+        };
+        time.format(pattern).to_string()
+    }
+}
+
 /// One column against the table's time column, ascending in x, without missing values.
 pub struct PlotSeries {
     pub name: String,
@@ -45,6 +116,7 @@ pub struct PlotPanel {
     pub path: String,
     pub series: Vec<PlotSeries>,
     pub x_name: String,
+    pub time_axis: TimeAxis,
     /// The table's numeric columns, any of which can be the x axis.
     pub numeric_columns: Vec<String>,
     /// The file last plotted.
@@ -96,6 +168,9 @@ impl PlotPanel {
             bail!("{} has only one numeric column", path.display());
         }
         self.x_name = batch.schema_ref().field(x_index).name().clone();
+        let unit = batch.schema_ref().field(x_index).metadata().get("unit").cloned();
+        let sample = series.first().and_then(|s| s.x.first().copied()).unwrap_or(0.0);
+        self.time_axis = TimeAxis::guess(&self.x_name, unit.as_deref(), sample);
         self.numeric_columns = numeric.iter().map(|&i| batch.schema_ref().field(i).name().clone()).collect();
         self.opened = Some(path.to_path_buf());
         self.series = series;
@@ -131,6 +206,11 @@ impl PlotPanel {
                 {
                     self.error = Some(format!("{error:#}"));
                 }
+                egui::ComboBox::from_label("as").selected_text(self.time_axis.name()).show_ui(ui, |ui| {
+                    for axis in TimeAxis::ALL {
+                        ui.selectable_value(&mut self.time_axis, axis, axis.name());
+                    }
+                });
             }
             if let Some(error) = &self.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
@@ -140,20 +220,37 @@ impl PlotPanel {
         });
         let series = &self.series;
         let mut drawn = 0;
-        Plot::new("series").legend(Legend::default()).x_axis_label(self.x_name.clone()).show(ui, |plot| {
-            let bounds = plot.plot_bounds();
-            let pixels = plot.response().rect.width().max(1.0) as usize;
-            // Until the user zooms or pans, the plot fits the whole series; after, what is
-            // in view is drawn in detail.
-            let whole = plot.auto_bounds().x || !(bounds.is_valid() && bounds.width() > 0.0);
-            let (low, high) =
-                if whole { (f64::NEG_INFINITY, f64::INFINITY) } else { (bounds.min()[0], bounds.max()[0]) };
-            for one in series {
-                let points = one.visible_points(low, high, pixels);
-                drawn += points.len();
-                plot.line(Line::new(one.name.clone(), PlotPoints::from(points)));
-            }
-        });
+        let axis = self.time_axis;
+        Plot::new("series")
+            .legend(Legend::default())
+            .x_axis_label(self.x_name.clone())
+            .x_axis_formatter(move |mark, range| axis.label(mark.value, range.end() - range.start()))
+            .label_formatter(move |hover| {
+                let (name, point) = match hover {
+                    egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
+                    egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+                };
+                let when = axis.label(point.x, 0.0);
+                Some(if name.is_empty() {
+                    format!("{when}\n{:.6}", point.y)
+                } else {
+                    format!("{name}\n{when}\n{:.6}", point.y)
+                })
+            })
+            .show(ui, |plot| {
+                let bounds = plot.plot_bounds();
+                let pixels = plot.response().rect.width().max(1.0) as usize;
+                // Until the user zooms or pans, the plot fits the whole series; after, what is
+                // in view is drawn in detail.
+                let whole = plot.auto_bounds().x || !(bounds.is_valid() && bounds.width() > 0.0);
+                let (low, high) =
+                    if whole { (f64::NEG_INFINITY, f64::INFINITY) } else { (bounds.min()[0], bounds.max()[0]) };
+                for one in series {
+                    let points = one.visible_points(low, high, pixels);
+                    drawn += points.len();
+                    plot.line(Line::new(one.name.clone(), PlotPoints::from(points)));
+                }
+            });
         self.drawn = drawn;
     }
 }
@@ -161,6 +258,19 @@ impl PlotPanel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_axes_read_dates_and_guess_them() {
+        // MJD 55607.5 is 2011-02-15 12:00 UTC (the day of the EVE sample); JD adds 2400000.5.
+        assert_eq!(TimeAxis::Mjd.label(55_607.5, 1.0), "2011-02-15 12:00:00");
+        assert_eq!(TimeAxis::Jd.label(2_455_608.0, 1.0), "2011-02-15 12:00:00");
+        assert_eq!(TimeAxis::Unix.label(1_297_771_200.25, 1.0), "12:00:00.250");
+        assert_eq!(TimeAxis::Mjd.label(55_607.5, 400.0), "2011-02-15");
+        assert_eq!(TimeAxis::Plain.label(6250.5, 1.0), "6250.5");
+        assert_eq!(TimeAxis::guess("time", Some("d"), 55_607.0), TimeAxis::Mjd);
+        assert_eq!(TimeAxis::guess("obs_jd", None, 2_455_608.0), TimeAxis::Jd);
+        assert_eq!(TimeAxis::guess("SOD", None, 6250.0), TimeAxis::Plain);
+    }
 
     #[test]
     fn a_long_series_is_drawn_from_two_points_a_pixel() {
