@@ -124,6 +124,10 @@ pub struct PlotPanel {
     pub error: Option<String>,
     /// Points drawn in the last frame, all series together.
     pub drawn: usize,
+    /// What the last frame drew, series by series, for export.
+    last_drawn: Vec<(String, Vec<[f64; 2]>)>,
+    /// Where the last export went, or why it failed.
+    pub exported: Option<Result<std::path::PathBuf, String>>,
 }
 
 impl PlotPanel {
@@ -178,6 +182,27 @@ impl PlotPanel {
         Ok(())
     }
 
+    /// Writes the points drawn in the last frame (what is in view, as downsampled) as CSV:
+    /// one row per point, `series,x,y`, to `folder/skyglass-plot-TIME.csv`.
+    pub fn export_csv(&self, folder: &Path) -> Result<std::path::PathBuf> {
+        use std::fmt::Write as _;
+        if self.last_drawn.is_empty() {
+            bail!("nothing is plotted");
+        }
+        let mut text = format!("series,{},value\n", self.x_name);
+        for (name, points) in &self.last_drawn {
+            for [x, y] in points {
+                let _ = writeln!(text, "{name},{x:?},{y:?}");
+            }
+        }
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let path = folder.join(format!("skyglass-plot-{stamp}.csv"));
+        let partial = path.with_extension("csv.partial");
+        std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label("Table");
@@ -195,7 +220,8 @@ impl PlotPanel {
             }
             if !self.series.is_empty() {
                 let mut x = self.x_name.clone();
-                egui::ComboBox::from_label("x axis").selected_text(&x).show_ui(ui, |ui| {
+                ui.label("x");
+                egui::ComboBox::from_id_salt("plot x").selected_text(&x).show_ui(ui, |ui| {
                     for name in &self.numeric_columns {
                         ui.selectable_value(&mut x, name.clone(), name);
                     }
@@ -206,20 +232,38 @@ impl PlotPanel {
                 {
                     self.error = Some(format!("{error:#}"));
                 }
-                egui::ComboBox::from_label("as").selected_text(self.time_axis.name()).show_ui(ui, |ui| {
+                ui.label("read as");
+                egui::ComboBox::from_id_salt("plot time axis").selected_text(self.time_axis.name()).show_ui(ui, |ui| {
                     for axis in TimeAxis::ALL {
                         ui.selectable_value(&mut self.time_axis, axis, axis.name());
                     }
                 });
+            }
+            if !self.series.is_empty()
+                && ui.button("Export CSV").on_hover_text("The points in view, as drawn").clicked()
+            {
+                let folder = directories::UserDirs::new()
+                    .and_then(|dirs| dirs.document_dir().map(Path::to_path_buf))
+                    .unwrap_or_else(|| std::path::PathBuf::from("."));
+                self.exported = Some(self.export_csv(&folder).map_err(|e| format!("{e:#}")));
             }
             if let Some(error) = &self.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             } else if !self.series.is_empty() {
                 ui.label(format!("x: {}; {} points drawn", self.x_name, self.drawn));
             }
+            match &self.exported {
+                Some(Ok(path)) => {
+                    ui.label(format!("saved {}", path.display()));
+                }
+                Some(Err(error)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, error);
+                }
+                None => {}
+            }
         });
         let series = &self.series;
-        let mut drawn = 0;
+        let mut drawn = Vec::with_capacity(series.len());
         let axis = self.time_axis;
         Plot::new("series")
             .legend(Legend::default())
@@ -247,11 +291,12 @@ impl PlotPanel {
                     if whole { (f64::NEG_INFINITY, f64::INFINITY) } else { (bounds.min()[0], bounds.max()[0]) };
                 for one in series {
                     let points = one.visible_points(low, high, pixels);
-                    drawn += points.len();
-                    plot.line(Line::new(one.name.clone(), PlotPoints::from(points)));
+                    plot.line(Line::new(one.name.clone(), PlotPoints::from(points.clone())));
+                    drawn.push((one.name.clone(), points));
                 }
             });
-        self.drawn = drawn;
+        self.drawn = drawn.iter().map(|(_, points)| points.len()).sum();
+        self.last_drawn = drawn;
     }
 }
 

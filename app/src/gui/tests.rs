@@ -107,9 +107,16 @@ fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
         image.save(std::env::temp_dir().join("skyglass-app-plot.png")).expect("saved");
     }
 
-    // A table with nothing to plot says so, and keeps what was plotted.
+    // The points in view go out as CSV: series, x, value.
     let dir = std::env::temp_dir().join(format!("skyglass-plot-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let exported = harness.state().plot.export_csv(&dir).expect("exported");
+    let text = std::fs::read_to_string(exported).unwrap();
+    assert!(text.starts_with("series,SOD,value\n"), "{}", &text[..40]);
+    assert_eq!(text.lines().count(), 1 + 8 * 625);
+    assert!(text.lines().skip(1).all(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap() >= 6250.0));
+
+    // A table with nothing to plot says so, and keeps what was plotted.
     let names = dir.join("names.csv");
     std::fs::write(&names, "name,kind\nVega,star\nM31,galaxy\n").unwrap();
     assert!(harness.state_mut().plot.open(&names).is_err());
