@@ -124,8 +124,15 @@ pub struct PlotPanel {
     pub error: Option<String>,
     /// Points drawn in the last frame, all series together.
     pub drawn: usize,
-    /// What the last frame drew, series by series, for export.
+    /// What the last frame drew, series by series, for export and for the next frame.
     last_drawn: Vec<(String, Vec<[f64; 2]>)>,
+    /// The view the last frame's points were picked for: range, width in pixels, and the
+    /// series' generation. Unchanged, the picks are drawn again without downsampling.
+    drawn_for: Option<(u64, u64, usize, u64)>,
+    /// Counts the tables opened, so that a new one is never drawn from old picks.
+    generation: u64,
+    /// How many frames had to downsample (the rest reused their picks).
+    pub downsamplings: usize,
     /// Where the last export went, or why it failed.
     pub exported: Option<Result<std::path::PathBuf, String>>,
 }
@@ -178,6 +185,7 @@ impl PlotPanel {
         self.numeric_columns = numeric.iter().map(|&i| batch.schema_ref().field(i).name().clone()).collect();
         self.opened = Some(path.to_path_buf());
         self.series = series;
+        self.generation += 1;
         self.error = None;
         Ok(())
     }
@@ -263,7 +271,11 @@ impl PlotPanel {
             }
         });
         let series = &self.series;
+        let previous = (self.drawn_for, std::mem::take(&mut self.last_drawn));
+        let generation = self.generation;
         let mut drawn = Vec::with_capacity(series.len());
+        let mut drawn_for = None;
+        let mut downsampled = false;
         let axis = self.time_axis;
         Plot::new("series")
             .legend(Legend::default())
@@ -289,12 +301,23 @@ impl PlotPanel {
                 let whole = plot.auto_bounds().x || !(bounds.is_valid() && bounds.width() > 0.0);
                 let (low, high) =
                     if whole { (f64::NEG_INFINITY, f64::INFINITY) } else { (bounds.min()[0], bounds.max()[0]) };
-                for one in series {
-                    let points = one.visible_points(low, high, pixels);
-                    plot.line(Line::new(one.name.clone(), PlotPoints::from(points.clone())));
-                    drawn.push((one.name.clone(), points));
+                let view = (low.to_bits(), high.to_bits(), pixels, generation);
+                drawn_for = Some(view);
+                if previous.0 == Some(view) {
+                    drawn = previous.1;
+                } else {
+                    drawn =
+                        series.iter().map(|one| (one.name.clone(), one.visible_points(low, high, pixels))).collect();
+                    downsampled = true;
+                }
+                for (name, points) in &drawn {
+                    plot.line(Line::new(name.clone(), PlotPoints::from(points.clone())));
                 }
             });
+        if downsampled {
+            self.downsamplings += 1;
+        }
+        self.drawn_for = drawn_for;
         self.drawn = drawn.iter().map(|(_, points)| points.len()).sum();
         self.last_drawn = drawn;
     }

@@ -101,6 +101,12 @@ fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
     assert!(plot.series.iter().all(|s| s.x.len() == 625 && s.x.windows(2).all(|p| p[0] <= p[1])));
     // 625 points fit in the plot's width: all of them drawn, for each of the 8 series.
     assert_eq!(plot.drawn, 8 * 625);
+    // A still view reuses its picks: frames that change nothing downsample nothing.
+    let before = plot.downsamplings;
+    for _ in 0..5 {
+        harness.step();
+    }
+    assert_eq!(harness.state().plot.downsamplings, before);
     harness.get_by_label_contains("x: SOD");
     let image = harness.render().expect("a frame renders");
     if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
