@@ -6,7 +6,7 @@
 //! partition of its row of A. Best matches, which may pick among several partitions, are
 //! chosen over all the partitions' pairs at the end and their rows fetched in a second pass.
 
-use super::{ModeArg, Progress, Summary, TableColumns, XmatchArgs, plan_motion};
+use super::{Progress, Summary, TableColumns, XmatchArgs, plan_motion};
 use anyhow::{Context, Result, bail};
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -228,9 +228,6 @@ pub(super) fn run(
         skipped_a: a.rows - a.positioned,
         skipped_b: b.rows - b.positioned,
     };
-    if args.mode == ModeArg::UnmatchedA {
-        tracing::debug!(unmatched = found, "rows of A without a match");
-    }
     Ok(summary)
 }
 

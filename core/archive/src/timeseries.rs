@@ -80,28 +80,57 @@ impl Extremes {
         }
     }
 
-    /// Keeps the earliest point (or the latest): the ends of the plotted range.
-    fn keep_end(slot: &mut Option<Extremes>, x: f64, y: f64, earliest: bool) {
-        let replace = match slot {
-            None => true,
-            Some(kept) => {
-                if earliest {
-                    x < kept.low.0
-                } else {
-                    x > kept.low.0
-                }
-            }
-        };
-        if replace {
-            *slot = Some(Extremes { low: (x, y), high: (x, y) });
-        }
-    }
-
     fn merge(slot: &mut Option<Extremes>, other: Option<Extremes>) {
         if let Some(other) = other {
             Extremes::add(slot, other.low.0, other.low.1);
             Extremes::add(slot, other.high.0, other.high.1);
         }
+    }
+}
+
+/// One series binned: each bin's extremes, and the earliest and latest points (the ends
+/// of the plotted range).
+#[derive(Clone, Debug)]
+struct Binned {
+    bins: Vec<Option<Extremes>>,
+    earliest: Option<(f64, f64)>,
+    latest: Option<(f64, f64)>,
+}
+
+impl Binned {
+    fn new(bins: usize) -> Binned {
+        Binned { bins: vec![None; bins], earliest: None, latest: None }
+    }
+
+    fn keep_ends(&mut self, earliest: Option<(f64, f64)>, latest: Option<(f64, f64)>) {
+        if let Some(point) = earliest.filter(|p| self.earliest.is_none_or(|e| p.0 < e.0)) {
+            self.earliest = Some(point);
+        }
+        if let Some(point) = latest.filter(|p| self.latest.is_none_or(|l| p.0 > l.0)) {
+            self.latest = Some(point);
+        }
+    }
+
+    fn merge(&mut self, other: Binned) {
+        for (slot, bin) in self.bins.iter_mut().zip(other.bins) {
+            Extremes::merge(slot, bin);
+        }
+        self.keep_ends(other.earliest, other.latest);
+    }
+
+    /// The range's first point, each bin's two points in order of x (bins are in order
+    /// already), the range's last point.
+    fn points(self) -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = Vec::with_capacity(self.bins.len() * 2 + 2);
+        points.extend(self.earliest);
+        for bin in self.bins.into_iter().flatten() {
+            let (first, second) = if bin.low.0 <= bin.high.0 { (bin.low, bin.high) } else { (bin.high, bin.low) };
+            points.push(first);
+            points.push(second);
+        }
+        points.extend(self.latest);
+        points.dedup();
+        points
     }
 }
 
@@ -238,7 +267,7 @@ async fn downsample(
                 .map(|mut stream| {
                     let series = names.len();
                     tokio::spawn(async move {
-                        let mut found = vec![vec![None; bins + 2]; series];
+                        let mut found = vec![Binned::new(bins); series];
                         let mut rows = 0u64;
                         while let Some(batch) = stream.next().await {
                             let batch = batch.map_err(|e| QueryError::Execution(e.to_string()))?;
@@ -250,40 +279,18 @@ async fn downsample(
                 })
                 .collect();
             let mut rows = 0;
-            let mut merged: Vec<Vec<Option<Extremes>>> = vec![vec![None; bins + 2]; names.len()];
+            let mut merged = vec![Binned::new(bins); names.len()];
             for task in tasks {
                 let (part_rows, found) =
                     task.await.map_err(|e| QueryError::Execution(format!("binning stopped: {e}")))??;
                 rows += part_rows;
                 for (into, from) in merged.iter_mut().zip(found) {
-                    for (index, (slot, other)) in into.iter_mut().zip(from).enumerate() {
-                        match (index.checked_sub(bins), other) {
-                            (None, _) => Extremes::merge(slot, other),
-                            (Some(which), Some(point)) => {
-                                Extremes::keep_end(slot, point.low.0, point.low.1, which == 0)
-                            }
-                            (Some(_), None) => {}
-                        }
-                    }
+                    into.merge(from);
                 }
             }
             let mut series = Vec::with_capacity(names.len());
-            for (name, mut slots) in names.iter().zip(merged) {
-                // The range's first point, each bin's two points in order of x (bins are
-                // in order already), the range's last point.
-                let latest = slots.pop().flatten();
-                let earliest = slots.pop().flatten();
-                let mut points: Vec<(f64, f64)> = Vec::with_capacity(slots.len() * 2 + 2);
-                points.extend(earliest.map(|p| p.low));
-                for bin in slots.into_iter().flatten() {
-                    let (first, second) =
-                        if bin.low.0 <= bin.high.0 { (bin.low, bin.high) } else { (bin.high, bin.low) };
-                    points.push(first);
-                    points.push(second);
-                }
-                points.extend(latest.map(|p| p.low));
-                points.dedup();
-                series.push(pick(name, &points, n_out)?);
+            for (name, binned) in names.iter().zip(merged) {
+                series.push(pick(name, &binned.points(), n_out)?);
             }
             Ok((rows, series))
         }
@@ -329,12 +336,12 @@ fn floats(batch: &RecordBatch, column: usize) -> Option<&Float64Array> {
 
 /// Adds a batch's rows to each series' bins (rows without a value, or outside the range,
 /// are left out).
-fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Vec<Option<Extremes>>]) {
+fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Binned]) {
     let Some(xs) = floats(batch, 0) else { return };
     let span = end - start;
-    for (index, bins) in found.iter_mut().enumerate() {
+    for (index, binned) in found.iter_mut().enumerate() {
         let Some(ys) = floats(batch, index + 1) else { continue };
-        let count = bins.len() - 2;
+        let count = binned.bins.len();
         let scale = if span > 0.0 { count as f64 / span } else { 0.0 };
         let nulls = xs.null_count() > 0 || ys.null_count() > 0;
         // The batch's earliest and latest points, kept once per batch.
@@ -345,7 +352,7 @@ fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Vec<Option<
                 continue;
             }
             let bin = (((x - start) * scale) as usize).min(count - 1);
-            Extremes::add(&mut bins[bin], x, y);
+            Extremes::add(&mut binned.bins[bin], x, y);
             if earliest.is_none_or(|(e, _)| x < e) {
                 earliest = Some((x, y));
             }
@@ -353,12 +360,7 @@ fn bin_batch(batch: &RecordBatch, start: f64, end: f64, found: &mut [Vec<Option<
                 latest = Some((x, y));
             }
         }
-        if let Some((x, y)) = earliest {
-            Extremes::keep_end(&mut bins[count], x, y, true);
-        }
-        if let Some((x, y)) = latest {
-            Extremes::keep_end(&mut bins[count + 1], x, y, false);
-        }
+        binned.keep_ends(earliest, latest);
     }
 }
 
