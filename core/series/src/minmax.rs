@@ -130,9 +130,13 @@ fn equal_width_bins<X: Abscissa>(x: &[X], count: usize) -> Vec<Option<(usize, us
     let last = x.len() - 1;
     let step = x[last].to_f64() / count as f64 - x[0].to_f64() / count as f64;
     let first = x[0].to_f64();
+    // Points per unit of x over the whole series: where an edge should fall when the
+    // series is evenly sampled. Each probe into a long series is a cache miss, so the
+    // search starts from that guess rather than bisecting a bin's worth of points.
+    let span = x[last].to_f64() - first;
+    let rate = if span > 0.0 { last as f64 / span } else { 0.0 };
     let mut bins = Vec::with_capacity(count);
     let mut index = 0;
-    let expected = (x.len() / count).max(1);
     for bin in 0..count {
         let start = index;
         let edge = X::from_f64(first + step * (bin + 1) as f64);
@@ -140,20 +144,49 @@ fn equal_width_bins<X: Abscissa>(x: &[X], count: usize) -> Vec<Option<(usize, us
             bins.push(None);
             continue;
         }
-        // The first point at or after the edge (searching up to the last point), past it
-        // when it lies on the edge. Galloping from the bin's start keeps the search near
-        // where the edge is expected (bins of evenly sampled series hold `expected` points).
-        let (mut low, mut high, mut stride) = (start, (start + expected).min(last), expected);
-        while high < last && x[high] < edge {
-            low = high;
-            stride *= 2;
-            high = (high + stride).min(last);
-        }
-        let at = low + x[low..high].partition_point(|v| *v < edge);
+        let guess = ((edge.to_f64() - first) * rate) as usize;
+        let at = first_at_or_after(x, start, last, edge, guess.clamp(start, last));
+        // A point on the edge belongs to the bin that ends there.
         index = if x[at] <= edge { at + 1 } else { at };
         bins.push(Some((start, index)));
     }
     bins
+}
+
+/// The first index in `start..last` whose x is at or after `edge`, else `last`, searched
+/// outwards from `guess` (within `start..=last`) in growing strides, then by bisection.
+fn first_at_or_after<X: Abscissa>(x: &[X], start: usize, last: usize, edge: X, guess: usize) -> usize {
+    // Bracket the answer in low..=high: everything before low is before the edge, and
+    // high is last or at or after it.
+    let (mut low, mut high) = (start, last);
+    let mut stride = 1;
+    if guess < last && x[guess] < edge {
+        low = guess + 1;
+        let mut probe = low;
+        while probe < last {
+            if x[probe] >= edge {
+                high = probe;
+                break;
+            }
+            low = probe + 1;
+            probe = (probe + stride).min(last);
+            stride *= 2;
+        }
+    } else {
+        high = guess;
+        let mut probe = guess;
+        while probe > start {
+            probe = probe.saturating_sub(stride).max(start);
+            if x[probe] < edge {
+                low = probe + 1;
+                break;
+            }
+            high = probe;
+            stride *= 2;
+        }
+    }
+    let low = low.min(high);
+    low + x[low..high].partition_point(|v| *v < edge)
 }
 
 #[cfg(test)]
@@ -165,6 +198,55 @@ mod tests {
         let x: Vec<i64> = (0..100).collect();
         let y: Vec<f32> = (0..100).map(|v| v as f32).collect();
         assert_eq!(minmax(&x, &y, 10).unwrap(), vec![0, 19, 20, 39, 40, 59, 60, 79, 80, 99]);
+    }
+
+    /// The bins as a plain scan finds them, for comparing with the guided search.
+    fn bins_by_scanning<X: Abscissa>(x: &[X], count: usize) -> Vec<Option<(usize, usize)>> {
+        let last = x.len() - 1;
+        let step = x[last].to_f64() / count as f64 - x[0].to_f64() / count as f64;
+        let mut index = 0;
+        let mut bins = Vec::new();
+        for bin in 0..count {
+            let start = index;
+            let edge = X::from_f64(x[0].to_f64() + step * (bin + 1) as f64);
+            if start > last || x[start] >= edge {
+                bins.push(None);
+                continue;
+            }
+            let at = (start..last).find(|&i| x[i] >= edge).unwrap_or(last);
+            index = if x[at] <= edge { at + 1 } else { at };
+            bins.push(Some((start, index)));
+        }
+        bins
+    }
+
+    #[test]
+    fn guided_bins_are_the_scanned_bins() {
+        // Uneven steps, repeated times, gaps and a burst: the guess is often wrong.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        for _ in 0..40 {
+            let n = 2 + (next() % 3000) as usize;
+            let mut t = 0i64;
+            let x: Vec<i64> = (0..n)
+                .map(|_| {
+                    t += match next() % 10 {
+                        0 => 0,
+                        1 => 500,
+                        _ => (next() % 5) as i64,
+                    };
+                    t
+                })
+                .collect();
+            let floats: Vec<f64> = x.iter().map(|&v| v as f64 * 0.37).collect();
+            for count in [1, 2, 7, 50, 333] {
+                assert_eq!(equal_width_bins(&x, count), bins_by_scanning(&x, count), "n {n} count {count}");
+                assert_eq!(equal_width_bins(&floats, count), bins_by_scanning(&floats, count));
+            }
+        }
     }
 
     #[test]
