@@ -117,7 +117,7 @@ impl SkyglassApp {
             archive_url: None,
             view_size: None,
             exporting: None,
-            plot: plot::PlotPanel::default(),
+            plot: plot::PlotPanel::new(),
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));

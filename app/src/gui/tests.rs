@@ -3,6 +3,7 @@
 //! go-to box takes names from the offline index.
 
 use super::{SkyglassApp, Startup};
+use crate::gui::plot::remote;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -86,8 +87,7 @@ fn go_to_takes_names_from_the_offline_index() {
 fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
     let mut harness = harness();
     wait_for_the_sky(&mut harness);
-    // The GOES-15 X-ray fluxes would need their vector columns split; SDO/EVE ESP is a plain
-    // table: 625 rows, times as seconds of the day.
+    // SDO/EVE ESP: a plain table of 625 rows, times as seconds of the day.
     let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
     harness.get_by_label("Plot").click();
     harness.step();
@@ -127,5 +127,147 @@ fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
     std::fs::write(&names, "name,kind\nVega,star\nM31,galaxy\n").unwrap();
     assert!(harness.state_mut().plot.open(&names).is_err());
     assert_eq!(harness.state().plot.series.len(), 8);
+
+    // One y axis each: eight plots stacked on a shared x axis, every point still drawn.
+    harness.get_by_label("y axis each").click();
+    harness.run_steps(3);
+    assert!(harness.state().plot.separate_axes);
+    assert_eq!(harness.state().plot.drawn, 8 * 625);
+
+    // PNG export writes what the plots show: a picture the panel's size, not blank.
+    harness.state_mut().plot.export_folder = Some(dir.clone());
+    harness.get_by_role_and_label(Role::Button, "PNG").click();
+    for _ in 0..10 {
+        harness.step();
+        if matches!(harness.state().plot.exported, Some(Ok(ref path)) if path.extension().is_some_and(|e| e == "png")) {
+            break;
+        }
+    }
+    let png = match &harness.state().plot.exported {
+        Some(Ok(path)) => path.clone(),
+        other => panic!("no PNG: {other:?}"),
+    };
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        std::fs::copy(&png, std::env::temp_dir().join("skyglass-app-plot-export.png")).expect("saved");
+    }
+    let picture = image::open(&png).expect("a PNG").to_rgba8();
+    let (width, height) = picture.dimensions();
+    assert!(width > 800 && height > 100, "{width}×{height}");
+    let colours: std::collections::HashSet<[u8; 4]> = picture.pixels().map(|p| p.0).collect();
+    assert!(colours.len() > 20, "{} colours", colours.len());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// GOES-15 XRS keeps a day in one row (arrays of 42177 times and fluxes) in the second of
+/// three tables: the panel picks that table, splits it into rows, and draws two points a
+/// pixel of each channel.
+#[test]
+fn the_plot_panel_splits_a_goes_day_into_rows() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    let goes = skyglass_test_support::shared_file("timeseries/sunpy/go1520110607.fits");
+    harness.get_by_label("Plot").click();
+    harness.step();
+    harness.state_mut().plot.open(&goes).expect("the GOES file opens");
+    harness.run_steps(3);
+    let plot = &harness.state().plot;
+    assert_eq!(
+        plot.tables(),
+        (vec!["HDU 1 EDGES".to_owned(), "HDU 2 FLUXES".to_owned(), "HDU 3 STATUS".to_owned()], 1)
+    );
+    assert_eq!(plot.x_name, "TIME");
+    let names: Vec<&str> = plot.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["FLUX[0]", "FLUX[1]"]);
+    assert!(plot.series.iter().all(|s| s.x.len() > 40_000));
+    assert!(plot.drawn > 1000 && plot.drawn <= 2 * 2 * 1000, "{}", plot.drawn);
+}
+
+/// The EVE light curves ingested sorted by time into an archive served on a free port; the
+/// runtime serving it is returned to be kept alive.
+fn archive_with_eve(data: &std::path::Path) -> (String, tokio::runtime::Runtime) {
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let address = runtime.block_on(async {
+        let archive = skyglass_archive::Archive::open(data).await.unwrap();
+        let bytes = std::fs::read(&eve).unwrap();
+        let table = skyglass_votable::fits::read_fits_table(&bytes, None).unwrap();
+        let options = skyglass_archive::IngestOptions { time: Some("sod".to_owned()), ..Default::default() };
+        archive.ingest(&table, &skyglass_archive::TableName::parse("sdo.eve_esp").unwrap(), &options).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = skyglass_archive::tap::router(std::sync::Arc::new(archive)).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    (format!("http://{address}"), runtime)
+}
+
+/// A series left on the archive: the panel asks /timeseries for the view at its width and
+/// draws the answer; a zoom is asked for again; a wrong table or a dead server is an error
+/// on the panel, not a crash.
+#[test]
+fn the_plot_panel_draws_a_series_the_archive_downsamples() {
+    let data = std::env::temp_dir().join(format!("skyglass-plot-archive-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let (root, runtime) = archive_with_eve(&data);
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.get_by_label("Plot").click();
+    harness.step();
+    let url = format!("{root}/timeseries/sdo.eve_esp?x=sod&y=q_0,q_1&start=1&width=7");
+    harness.state_mut().plot.open(std::path::Path::new(&url)).expect("a series URL");
+    let answered = |harness: &mut Harness<'static, SkyglassApp>| {
+        for _ in 0..300 {
+            harness.step();
+            let plot = &harness.state().plot;
+            if let Some(series) = plot.archive()
+                && !series.waiting()
+                && (series.latest.is_some() || series.error.is_some())
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the archive did not answer");
+    };
+    answered(&mut harness);
+    harness.step();
+    let plot = &harness.state().plot;
+    let series = plot.archive().unwrap();
+    assert_eq!(series.error, None);
+    assert_eq!(series.latest.as_ref().unwrap().rows, 625);
+    let names: Vec<&str> = plot.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["q_0", "q_1"]);
+    // Every row fits the plot's width: all 625 times of both series drawn.
+    assert_eq!(plot.drawn, 2 * 625);
+    harness.get_by_label_contains("625 rows in view");
+
+    // A zoom (a double-click elsewhere resets) asks for the range in view: fewer rows.
+    let mut zoomed = remote::ArchiveSeries::new(&url).unwrap();
+    zoomed.want(remote::View { low: 6000.0, high: 7000.0, pixels: 50 }, || {});
+    for _ in 0..300 {
+        if zoomed.poll() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let answer = zoomed.latest.as_ref().expect("an answer");
+    assert!(answer.rows > 50 && answer.rows < 625, "{}", answer.rows);
+    assert!(answer.series.iter().all(|s| s.x.iter().all(|x| (6000.0..=7000.0).contains(x)) && s.x.len() <= 100));
+
+    // An unknown table: the archive's reason, on the panel.
+    let wrong = format!("{root}/timeseries/sdo.nothing?x=sod&y=q_0");
+    harness.state_mut().plot.open(std::path::Path::new(&wrong)).unwrap();
+    answered(&mut harness);
+    let error = harness.state().plot.archive().unwrap().error.clone().unwrap();
+    assert!(error.contains("refused") && error.contains("nothing"), "{error}");
+    // Not a series URL at all.
+    assert!(harness.state_mut().plot.open(std::path::Path::new("http://example.org/tap")).is_err());
+    drop(runtime);
+    // The server gone: said so.
+    harness.state_mut().plot.open(std::path::Path::new(&url)).unwrap();
+    answered(&mut harness);
+    let error = harness.state().plot.archive().unwrap().error.clone().unwrap();
+    assert!(error.contains("cannot reach"), "{error}");
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -26,20 +26,86 @@ const CARD: usize = 80;
 /// Reads the first binary table of a FITS file (or the HDU numbered `hdu`, 0 = primary).
 pub fn read_fits_table(bytes: &[u8], hdu: Option<usize>) -> Result<TableData> {
     let fits_error = |message: String| VoTableError::Unsupported(format!("FITS: {message}"));
+    for found in hdus(bytes) {
+        let found = found.map_err(fits_error)?;
+        let wanted = match hdu {
+            Some(n) => n == found.index,
+            None => found.is_table(),
+        };
+        if wanted {
+            if !found.is_table() {
+                return Err(fits_error(format!("HDU {} is not a binary table", found.index)));
+            }
+            return read_bintable(&found.header, found.data, found.index);
+        }
+    }
+    Err(fits_error(match hdu {
+        Some(n) => format!("there is no HDU {n}"),
+        None => "the file holds no binary table".to_owned(),
+    }))
+}
+
+/// Every binary table of a FITS file, or why each cannot be read. A file may hold several (a light curve, its energy bands, its good
+/// time intervals); which one to show is the caller's choice.
+pub fn read_fits_tables(bytes: &[u8]) -> Result<Vec<FitsTable>> {
+    let mut tables = Vec::new();
+    for found in hdus(bytes) {
+        let found = found.map_err(|message| VoTableError::Unsupported(format!("FITS: {message}")))?;
+        if found.is_table() {
+            let name = found.header.get("EXTNAME").filter(|name| !name.is_empty()).cloned();
+            tables.push(FitsTable {
+                hdu: found.index,
+                name,
+                table: read_bintable(&found.header, found.data, found.index),
+            });
+        }
+    }
+    Ok(tables)
+}
+
+/// One binary table of a file.
+pub struct FitsTable {
+    /// The HDU's number (0 is the primary).
+    pub hdu: usize,
+    /// Its EXTNAME.
+    pub name: Option<String>,
+    pub table: Result<TableData>,
+}
+
+/// One header and data unit: its number, header cards and data bytes (cut short where the
+/// file is).
+struct Hdu<'a> {
+    index: usize,
+    header: HashMap<String, String>,
+    data: &'a [u8],
+}
+
+impl Hdu<'_> {
+    fn is_table(&self) -> bool {
+        self.header.get("XTENSION").is_some_and(|x| x == "BINTABLE")
+    }
+}
+
+/// The HDUs of a file in order, ending at its end or at the first header that cannot be
+/// read (given as the last item).
+fn hdus(bytes: &[u8]) -> impl Iterator<Item = std::result::Result<Hdu<'_>, String>> {
     let mut offset = 0;
     let mut index = 0;
-    loop {
-        if offset >= bytes.len() {
-            return Err(fits_error(match hdu {
-                Some(n) => format!("there is no HDU {n}"),
-                None => "the file holds no binary table".to_owned(),
-            }));
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || offset >= bytes.len() {
+            return None;
         }
-        let (header, data_start) = read_header(bytes, offset).map_err(fits_error)?;
+        let (header, data_start) = match read_header(bytes, offset) {
+            Ok(found) => found,
+            Err(message) => {
+                failed = true;
+                return Some(Err(message.to_owned()));
+            }
+        };
         let number = |key: &str| header.get(key).and_then(|v| v.parse::<i64>().ok());
-        let is_table = header.get("XTENSION").is_some_and(|x| x == "BINTABLE");
         // Sizes from the header are untrusted: saturate rather than overflow; a size past
-        // the end of the file ends the search below.
+        // the end of the file ends the walk.
         let bitpix = (number("BITPIX").unwrap_or(8).unsigned_abs() / 8) as usize;
         let axes = number("NAXIS").unwrap_or(0).clamp(0, 999);
         let elements = (1..=axes)
@@ -52,19 +118,11 @@ pub fn read_fits_table(bytes: &[u8], hdu: Option<usize>) -> Result<TableData> {
             let heap = usize::try_from(number("PCOUNT").unwrap_or(0).max(0)).unwrap_or(usize::MAX);
             elements.saturating_mul(bitpix).saturating_mul(groups).saturating_add(heap)
         };
-        let wanted = match hdu {
-            Some(n) => n == index,
-            None => is_table,
-        };
-        if wanted {
-            if !is_table {
-                return Err(fits_error(format!("HDU {index} is not a binary table")));
-            }
-            return read_bintable(&header, bytes.get(data_start..).unwrap_or(&[]), index);
-        }
+        let hdu = Hdu { index, header, data: bytes.get(data_start..).unwrap_or(&[]) };
         offset = data_start.saturating_add(data_bytes).div_ceil(BLOCK).saturating_mul(BLOCK);
         index += 1;
-    }
+        Some(Ok(hdu))
+    })
 }
 
 /// One header: keyword → value (strings unquoted), and where its data starts.
@@ -103,6 +161,15 @@ fn card_value(text: &str) -> String {
         value.push(c);
     }
     value.trim_end().to_owned()
+}
+
+/// A TDIM value as an arraysize (`(2,42177)` → `2x42177`) when its axes hold `repeat`
+/// elements.
+fn dimensions(tdim: &str, repeat: usize) -> Option<String> {
+    let inner = tdim.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let axes: Vec<usize> = inner.split(',').map(|axis| axis.trim().parse().ok()).collect::<Option<_>>()?;
+    let elements = axes.iter().try_fold(1usize, |product, &axis| product.checked_mul(axis))?;
+    (axes.len() > 1 && elements == repeat).then(|| axes.iter().map(usize::to_string).collect::<Vec<_>>().join("x"))
 }
 
 struct FitsColumn {
@@ -145,16 +212,18 @@ fn read_bintable(header: &HashMap<String, String>, data: &[u8], hdu: usize) -> R
             return Err(unsupported(format!("TFORM{n} = {form:?} is wider than the {row_bytes}-byte row")));
         }
         let bytes = if datatype == Datatype::Bit { repeat.div_ceil(8) } else { repeat.saturating_mul(element_bytes) };
+        let text = |key: &str| header.get(&format!("{key}{n}")).filter(|v| !v.is_empty()).cloned();
         let arraysize_text = match (datatype, repeat) {
             (Datatype::Char, r) => Some(r.to_string()),
             (_, 1) => None,
-            (_, r) => Some(r.to_string()),
+            // TDIMn = '(2,42177)' keeps the shape of an array cell, first axis fastest as in
+            // VOTable's arraysize 2x42177; a TDIM that does not fit the cell is ignored.
+            (_, r) => Some(text("TDIM").and_then(|tdim| dimensions(&tdim, r)).unwrap_or_else(|| r.to_string())),
         };
         let arraysize = match &arraysize_text {
             Some(text) => Some(ArraySize::parse(text, usize::MAX).map_err(unsupported)?),
             None => None,
         };
-        let text = |key: &str| header.get(&format!("{key}{n}")).filter(|v| !v.is_empty()).cloned();
         let scale = match (
             text("TSCAL").and_then(|v| v.parse::<f64>().ok()),
             text("TZERO").and_then(|v| v.parse::<f64>().ok()),

@@ -99,6 +99,24 @@ fn units_and_the_first_table_by_default() {
     assert_eq!(table.schema.field(1).metadata().get("unit").map(String::as_str), Some("keV"));
 }
 
+/// GOES-15 XRS keeps a day in one row of its second table: TIME (42177 s) and FLUX with
+/// TDIM (2,42177), the two channels side by side at each time.
+#[test]
+fn every_table_of_a_file_with_its_name_and_array_shapes() {
+    let tables =
+        skyglass_votable::fits::read_fits_tables(&load(&shared_file("timeseries/sunpy/go1520110607.fits"))).unwrap();
+    let names: Vec<(usize, Option<&str>)> = tables.iter().map(|t| (t.hdu, t.name.as_deref())).collect();
+    assert_eq!(names, [(1, Some("EDGES")), (2, Some("FLUXES")), (3, Some("STATUS"))]);
+    let fluxes = tables[1].table.as_ref().unwrap();
+    assert_eq!(fluxes.batches[0].num_rows(), 1);
+    let arraysize = |name: &str| {
+        let field = fluxes.schema.field_with_name(name).unwrap();
+        field.metadata().get("arraysize").cloned()
+    };
+    assert_eq!(arraysize("TIME").as_deref(), Some("42177"));
+    assert_eq!(arraysize("FLUX").as_deref(), Some("2x42177"));
+}
+
 #[test]
 fn broken_fits_files_are_clear_errors() {
     let bytes = load(&shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits"));
