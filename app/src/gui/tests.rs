@@ -255,14 +255,50 @@ fn the_plot_panel_draws_a_series_the_archive_downsamples() {
     assert!(answer.rows > 50 && answer.rows < 625, "{}", answer.rows);
     assert!(answer.series.iter().all(|s| s.x.iter().all(|x| (6000.0..=7000.0).contains(x)) && s.x.len() <= 100));
 
+    // A TAP query's result, by its sync URL: the table read in the background, plotted
+    // against its time column.
+    let tap = |adql: &str| {
+        let query: String = adql
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        format!("{root}/tap/sync?REQUEST=doQuery&LANG=ADQL&QUERY={query}")
+    };
+    let downloaded = |harness: &mut Harness<'static, SkyglassApp>| {
+        for _ in 0..500 {
+            harness.step();
+            if !harness.state().plot.downloading() {
+                harness.step();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the table did not arrive");
+    };
+    let query = tap("SELECT sod, q_2, q_3 FROM sdo.eve_esp WHERE sod < 7000");
+    harness.state_mut().plot.open(std::path::Path::new(&query)).unwrap();
+    downloaded(&mut harness);
+    let plot = &harness.state().plot;
+    assert_eq!(plot.error, None);
+    assert_eq!(plot.x_name, "sod");
+    let names: Vec<&str> = plot.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["q_2", "q_3"]);
+    assert!(plot.series.iter().all(|s| s.x.len() > 100 && s.x.len() < 625 && s.x.iter().all(|&t| t < 7000.0)));
+    // A query the service refuses: its message.
+    harness.state_mut().plot.open(std::path::Path::new(&tap("SELECT nothing FROM sdo.eve_esp"))).unwrap();
+    downloaded(&mut harness);
+    let error = harness.state().plot.error.clone().expect("an error");
+    assert!(error.contains("nothing"), "{error}");
+
     // An unknown table: the archive's reason, on the panel.
     let wrong = format!("{root}/timeseries/sdo.nothing?x=sod&y=q_0");
     harness.state_mut().plot.open(std::path::Path::new(&wrong)).unwrap();
     answered(&mut harness);
     let error = harness.state().plot.archive().unwrap().error.clone().unwrap();
     assert!(error.contains("refused") && error.contains("nothing"), "{error}");
-    // Not a series URL at all.
-    assert!(harness.state_mut().plot.open(std::path::Path::new("http://example.org/tap")).is_err());
+    // A series URL without its time column.
+    let no_x = format!("{root}/timeseries/sdo.eve_esp?y=q_0");
+    assert!(harness.state_mut().plot.open(std::path::Path::new(&no_x)).is_err());
     drop(runtime);
     // The server gone: said so.
     harness.state_mut().plot.open(std::path::Path::new(&url)).unwrap();

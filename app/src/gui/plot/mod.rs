@@ -139,6 +139,8 @@ pub struct PlotPanel {
     pub exported: Option<Result<PathBuf, String>>,
     /// A PNG export's outcome, filled in when the screenshot it waits for arrives.
     png: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    /// A table being read from the web.
+    downloading: Option<std::sync::mpsc::Receiver<Result<Vec<PlotTable>, String>>>,
     /// The screen area of the plots in the last frame, for PNG export.
     plots_rect: Option<egui::Rect>,
 }
@@ -149,18 +151,48 @@ impl PlotPanel {
     }
 
     /// Opens a table file (its tables; the one with a time column and most numbers
-    /// plotted), or a series URL of an archive (`http://…/timeseries/…`).
+    /// plotted), a series URL of an archive (`http://…/timeseries/…`), or any other table
+    /// URL, such as a TAP query's (`…/sync?REQUEST=doQuery&LANG=ADQL&QUERY=…`), read in the
+    /// background.
     pub fn open(&mut self, path: &Path) -> Result<()> {
         let text = path.to_string_lossy();
         if text.starts_with("http://") || text.starts_with("https://") {
-            return self.open_series_url(&text);
+            if text.contains("/timeseries/") {
+                return self.open_series_url(&text);
+            }
+            self.download(text.into_owned());
+            return Ok(());
         }
-        let tables = table::read_tables(path)?;
+        self.open_tables(table::read_tables(path)?)
+    }
+
+    fn open_tables(&mut self, tables: Vec<PlotTable>) -> Result<()> {
         let chosen = table::preferred(&tables);
         let plotted = table::series_of(&tables[chosen].batch, None)?;
         self.show(plotted);
         self.source = Source::File { tables, chosen };
         Ok(())
+    }
+
+    /// Reads a table from the web on a thread of its own (a file, or a TAP query's result
+    /// by its sync URL); `downloading` until it is in.
+    fn download(&mut self, url: String) {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("plot download".into()).spawn(move || {
+            let _ = sender.send(table::download_tables(&url).map_err(|e| format!("{e:#}")));
+        });
+        match spawned {
+            Ok(_) => {
+                self.downloading = Some(receiver);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(format!("cannot start the download: {error}")),
+        }
+    }
+
+    /// True while a table is being read from the web.
+    pub fn downloading(&self) -> bool {
+        self.downloading.is_some()
     }
 
     /// Plots a series the archive downsamples view by view.
@@ -289,6 +321,21 @@ impl PlotPanel {
             }
             self.generation += 1;
         }
+        if let Some(receiver) = &self.downloading {
+            match receiver.try_recv() {
+                Ok(outcome) => {
+                    self.downloading = None;
+                    if let Err(error) = outcome.map_err(anyhow::Error::msg).and_then(|tables| self.open_tables(tables))
+                    {
+                        self.error = Some(format!("{error:#}"));
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(100))
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.downloading = None,
+            }
+        }
         self.controls(ui);
         self.plots(ui);
     }
@@ -298,7 +345,9 @@ impl PlotPanel {
             ui.label("Table");
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.path)
-                    .hint_text("a CSV, FITS, VOTable or Parquet file, or an archive's /timeseries URL")
+                    .hint_text(
+                        "a CSV, FITS, VOTable or Parquet file or URL, a TAP query URL, or an archive's /timeseries URL",
+                    )
                     .desired_width(360.0),
             );
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -356,6 +405,9 @@ impl PlotPanel {
             }
             if let Some(error) = &self.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
+            } else if self.downloading() {
+                ui.spinner();
+                ui.label("reading the table…");
             } else if let Some(series) = self.archive() {
                 let rows = series.latest.as_ref().map_or(0, |answer| answer.rows);
                 let state = if series.waiting() { ", asking…" } else { "" };

@@ -61,32 +61,76 @@ pub fn read_tables(path: &Path) -> Result<Vec<PlotTable>> {
     let format =
         TableFormat::from_path(path).with_context(|| format!("cannot tell the format of {}", path.display()))?;
     let bytes = crate::convert::read_input(&path.to_string_lossy())?;
+    tables_in(&bytes, format).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The tables of a document on the web: a table file, or a query's result (a TAP sync URL
+/// answers a VOTable, whose QUERY_STATUS says whether the query failed). Blocking.
+pub fn download_tables(url: &str) -> Result<Vec<PlotTable>> {
+    let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
+    let response = client.get(url).send().with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let path_format = reqwest::Url::parse(url).ok().and_then(|u| TableFormat::from_path(Path::new(u.path())));
+    let format = if content_type.contains("fits") {
+        TableFormat::Fits
+    } else if content_type.contains("csv") {
+        TableFormat::Csv
+    } else if content_type.contains("parquet") {
+        TableFormat::Parquet
+    } else {
+        // VOTable is what TAP and other VO services answer by default.
+        path_format.unwrap_or(TableFormat::VoTable)
+    };
+    let mut bytes = response.bytes().with_context(|| format!("the answer of {url} was cut short"))?.to_vec();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
+            .with_context(|| format!("cannot decompress the answer of {url}"))?;
+        bytes = plain;
+    }
+    if format == TableFormat::VoTable
+        && let Ok(document) = skyglass_votable::read_votable(&bytes)
+        && let skyglass_votable::QueryStatus::Error(message) = document.meta.query_status()
+    {
+        bail!("the service says: {message}");
+    }
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+        bail!("the service answered {status}: {text}");
+    }
+    tables_in(&bytes, format).with_context(|| format!("cannot read the answer of {url}"))
+}
+
+fn tables_in(bytes: &[u8], format: TableFormat) -> Result<Vec<PlotTable>> {
     let one = |table: skyglass_votable::TableData| -> Result<RecordBatch> {
         Ok(arrow_select::concat::concat_batches(&table.schema, &table.batches)?)
     };
     if format != TableFormat::Fits {
-        let table = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let table = skyglass_votable::read_table(std::io::Cursor::new(bytes), format)?;
         return Ok(vec![PlotTable { label: "table".to_owned(), batch: one(table)? }]);
     }
     let mut tables = Vec::new();
     let mut first_error = None;
-    let found =
-        skyglass_votable::fits::read_fits_tables(&bytes).with_context(|| format!("cannot read {}", path.display()))?;
-    for skyglass_votable::fits::FitsTable { hdu, name, table } in found {
+    for skyglass_votable::fits::FitsTable { hdu, name, table } in skyglass_votable::fits::read_fits_tables(bytes)? {
         match table.map_err(anyhow::Error::from).and_then(one) {
             Ok(batch) => {
                 let label = name.map_or_else(|| format!("HDU {hdu}"), |name| format!("HDU {hdu} {name}"));
                 tables.push(PlotTable { label, batch });
             }
             Err(error) => {
-                first_error.get_or_insert(error.context(format!("cannot read HDU {hdu} of {}", path.display())));
+                first_error.get_or_insert(error.context(format!("cannot read HDU {hdu}")));
             }
         }
     }
     match (tables.is_empty(), first_error) {
         (true, Some(error)) => Err(error),
-        (true, None) => bail!("{} holds no binary table", path.display()),
+        (true, None) => bail!("the file holds no binary table"),
         _ => Ok(tables),
     }
 }
