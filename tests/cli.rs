@@ -713,3 +713,46 @@ fn xmatch_in_partitions_equals_xmatch_in_memory() {
     assert!(stderr(&refused).contains("write Parquet, CSV or TSV"), "{}", stderr(&refused));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `skyglass hub`: writes its lockfile, answers a pyvo client, and on SIGTERM tells its
+/// clients and removes the lockfile.
+#[cfg(unix)]
+#[test]
+fn the_hub_command_serves_pyvo_and_cleans_up() {
+    let dir = std::env::temp_dir().join(format!("skyglass-hub-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lockfile = dir.join("samp.lock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skyglass"))
+        .args(["hub", "--lockfile", lockfile.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !lockfile.exists() {
+        assert!(started.elapsed().as_secs() < 60, "skyglass hub wrote no lockfile");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let script = "from pyvo.samp import SAMPIntegratedClient\n\
+                  c = SAMPIntegratedClient(name='script', addr='127.0.0.1')\n\
+                  c.connect()\n\
+                  print(c.get_metadata('hub')['samp.name'], c.ecall_and_wait('hub', 'samp.app.ping', '5')['samp.status'])\n\
+                  c.disconnect()\n";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(said.trim(), "Skyglass hub samp.ok");
+    // A second hub on the same lockfile refuses, saying why.
+    let rival = skyglass(&["hub", "--lockfile", lockfile.to_str().unwrap()]);
+    assert!(!rival.status.success());
+    assert!(String::from_utf8_lossy(&rival.stderr).contains("already running"));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+    assert!(!lockfile.exists(), "the lockfile goes with the hub");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -67,7 +67,7 @@ fn data_dir(explicit: Option<&PathBuf>) -> Result<PathBuf> {
         .context("no data folder on this platform: give --data DIR")
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 

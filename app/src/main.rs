@@ -5,6 +5,7 @@ mod archive;
 mod convert;
 mod coords;
 mod gui;
+mod hub;
 mod names;
 mod render;
 mod xmatch;
@@ -47,6 +48,8 @@ enum Command {
     Ingest(archive::IngestArgs),
     /// Crossmatch two tables by position (like STILTS tmatch2 matcher=sky).
     Xmatch(xmatch::XmatchArgs),
+    /// Run a SAMP hub, headless (Aladin, TOPCAT and scripts talk through it).
+    Hub(hub::HubArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Serve(args)) => archive::serve(&args),
         Some(Command::Ingest(args)) => archive::ingest(&args),
         Some(Command::Xmatch(args)) => xmatch::run(&args),
+        Some(Command::Hub(args)) => hub::run(&args),
         None => gui::run(),
     }
 }
