@@ -2,11 +2,13 @@
 //! the Standard Profile (lockfile, XML-RPC on loopback), so that Aladin, TOPCAT, Python
 //! scripts and the app exchange tables, images and positions.
 
+pub mod client;
 pub mod hub;
 pub mod lockfile;
 pub mod value;
 pub mod xmlrpc;
 
+pub use client::{Client, Received};
 pub use hub::Hub;
 pub use value::{Map, SampValue};
 
