@@ -4,6 +4,7 @@
 
 mod fetch;
 pub mod plot;
+pub mod samp;
 mod sky;
 #[cfg(test)]
 mod tests;
@@ -41,11 +42,13 @@ pub struct Startup {
     pub online_default: bool,
     /// Start the embedded archive server on a free loopback port.
     pub archive: bool,
+    /// Talk SAMP through the hub of this lockfile (started in-process when none answers).
+    pub samp: Option<std::path::PathBuf>,
 }
 
 impl Default for Startup {
     fn default() -> Self {
-        Startup { online_default: true, archive: true }
+        Startup { online_default: true, archive: true, samp: skyglass_samp::lockfile::default_path().ok() }
     }
 }
 
@@ -83,6 +86,9 @@ pub struct SkyglassApp {
     /// The sky view's size in pixels, as last drawn.
     view_size: Option<[f64; 2]>,
     exporting: Option<Receiver<Result<std::path::PathBuf, String>>>,
+    /// The SAMP conversation, and whether its window is open.
+    pub samp: Option<samp::SampLink>,
+    samp_visible: bool,
 }
 
 impl SkyglassApp {
@@ -118,6 +124,11 @@ impl SkyglassApp {
             view_size: None,
             exporting: None,
             plot: plot::PlotPanel::new(),
+            samp: startup.samp.map(|lockfile| {
+                let ctx = cc.egui_ctx.clone();
+                samp::SampLink::start(lockfile, move || ctx.request_repaint())
+            }),
+            samp_visible: false,
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -218,6 +229,10 @@ impl SkyglassApp {
                 self.view.rotation = Angle::from_degrees(0.0);
             }
             ui.toggle_value(&mut self.plot.visible, "Plot").on_hover_text("Plot columns of a table against time");
+            if self.samp.is_some() {
+                ui.toggle_value(&mut self.samp_visible, "SAMP")
+                    .on_hover_text("Other applications talking through SAMP");
+            }
             let mut show_grid = self.grid.is_some();
             ui.checkbox(&mut show_grid, "Grid");
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
@@ -418,6 +433,45 @@ impl SkyglassApp {
         }
     }
 
+    /// Acts on what SAMP clients asked, and shows the SAMP window when it is open.
+    fn samp_window(&mut self, ui: &mut egui::Ui) {
+        let Some(link) = &self.samp else { return };
+        for asked in link.asked() {
+            match asked {
+                samp::Asked::PointAt { ra, dec } => match LonLat::from_degrees(ra, dec) {
+                    Ok(position) => {
+                        self.view.go_to_icrs(position);
+                        self.status = Some(format!("SAMP: pointed at {ra:.5} {dec:+.5}"));
+                    }
+                    Err(error) => self.status = Some(format!("SAMP: {error}")),
+                },
+            }
+        }
+        if !self.samp_visible {
+            return;
+        }
+        let state = link.state();
+        let centre = self.view.frame.convert(Frame::Icrs, self.view.centre);
+        let mut open = true;
+        egui::Window::new("SAMP").open(&mut open).default_width(280.0).show(ui.ctx(), |ui| {
+            ui.label(&state.status);
+            if state.connected {
+                ui.label(format!("{} other applications:", state.clients.len()));
+                for (id, name) in &state.clients {
+                    ui.label(format!("  {name} ({id})"));
+                }
+                if ui
+                    .button("Send view centre")
+                    .on_hover_text("coord.pointAt.sky to every listening application")
+                    .clicked()
+                {
+                    link.send(samp::Outgoing::PointAt { ra: centre.lon().degrees(), dec: centre.lat().degrees() });
+                }
+            }
+        });
+        self.samp_visible = open;
+    }
+
     fn status_bar(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             match self.pointer {
@@ -586,8 +640,15 @@ fn format_fov(fov: Angle) -> String {
 }
 
 impl eframe::App for SkyglassApp {
+    fn on_exit(&mut self) {
+        if let Some(link) = &self.samp {
+            link.leave();
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
+        self.samp_window(ui);
         if let Some(started) = &self.archive
             && let Ok(outcome) = started.try_recv()
         {

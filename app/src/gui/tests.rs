@@ -9,8 +9,13 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 fn harness() -> Harness<'static, SkyglassApp> {
-    Harness::builder().with_size(egui::vec2(1000.0, 700.0)).wgpu().build_eframe(|cc| {
-        SkyglassApp::new(cc, Startup { online_default: false, archive: false }).expect("the app starts")
+    harness_with_samp(None)
+}
+
+/// The app, offline, talking SAMP through the hub of `lockfile` when given.
+fn harness_with_samp(lockfile: Option<std::path::PathBuf>) -> Harness<'static, SkyglassApp> {
+    Harness::builder().with_size(egui::vec2(1000.0, 700.0)).wgpu().build_eframe(move |cc| {
+        SkyglassApp::new(cc, Startup { online_default: false, archive: false, samp: lockfile }).expect("the app starts")
     })
 }
 
@@ -306,4 +311,86 @@ fn the_plot_panel_draws_a_series_the_archive_downsamples() {
     let error = harness.state().plot.archive().unwrap().error.clone().unwrap();
     assert!(error.contains("cannot reach"), "{error}");
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// SAMP: with no hub running the app starts its own; a pyvo client finds the app by name,
+/// points it at the Crab (coord.pointAt.sky) and the view goes there; the app's "Send view
+/// centre" reaches the client with the same position.
+#[test]
+fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
+    let dir = std::env::temp_dir().join(format!("skyglass-app-samp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lockfile = dir.join("samp.lock");
+    let mut harness = harness_with_samp(Some(lockfile.clone()));
+    wait_for_the_sky(&mut harness);
+    for _ in 0..300 {
+        harness.step();
+        if harness.state().samp.as_ref().is_some_and(|link| link.state().connected) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let state = harness.state().samp.as_ref().unwrap().state();
+    assert!(state.connected && state.status.starts_with("hub of its own"), "{}", state.status);
+    assert!(lockfile.exists());
+
+    let script = "import threading, time\n\
+                  from pyvo.samp import SAMPIntegratedClient\n\
+                  c = SAMPIntegratedClient(name='script', addr='127.0.0.1')\n\
+                  c.connect()\n\
+                  app = next(i for i in c.get_registered_clients() if c.get_metadata(i).get('samp.name') == 'Skyglass')\n\
+                  heard, got = threading.Event(), []\n\
+                  def on_point(key, sender, mtype, params, extra):\n    got.append((params['ra'], params['dec'])); heard.set()\n\
+                  c.bind_receive_notification('coord.pointAt.sky', on_point)\n\
+                  c.enotify(app, 'coord.pointAt.sky', ra='83.63308', dec='22.01450')\n\
+                  print('sent', flush=True)\n\
+                  heard.wait(60)\n\
+                  print('got', *got[0] if got else ('none', 'none'), flush=True)\n\
+                  c.disconnect()\n";
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
+        .env("HOME", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with pyvo");
+    let crab = |harness: &Harness<'static, SkyglassApp>| {
+        let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
+        (centre.lon().degrees() - 83.63308).abs() < 1e-6 && (centre.lat().degrees() - 22.0145).abs() < 1e-6
+    };
+    for _ in 0..1500 {
+        harness.step();
+        if crab(&harness) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(crab(&harness), "the view did not go to the Crab");
+    // The window lists the script by name; its button sends the view's centre.
+    harness.get_by_label("SAMP").click();
+    for _ in 0..100 {
+        harness.step();
+        if harness.state().samp.as_ref().unwrap().state().clients.iter().any(|(_, name)| name == "script") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.run_steps(2);
+    harness.get_by_label_contains("script (");
+    harness.get_by_label("Send view centre").click();
+    harness.run_steps(3);
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    let got: Vec<&str> = said.lines().last().unwrap().split_whitespace().collect();
+    assert_eq!(got[0], "got", "{said}");
+    let (ra, dec): (f64, f64) = (got[1].parse().unwrap(), got[2].parse().unwrap());
+    assert!((ra - 83.63308).abs() < 1e-6 && (dec - 22.0145).abs() < 1e-6, "{said}");
+    // Closing the app stops its hub: the lockfile goes.
+    harness.state().samp.as_ref().unwrap().leave();
+    assert!(!lockfile.exists(), "the app's hub left its lockfile behind");
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&dir);
 }

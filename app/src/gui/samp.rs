@@ -1,0 +1,253 @@
+//! The app in SAMP conversations: it joins the hub its lockfile names, or starts a hub of
+//! its own in-process when none answers, then talks as a client. The conversation runs on
+//! a thread of its own (a small tokio runtime); the UI reads its state and events each
+//! frame and hands it what to send.
+
+use skyglass_samp::value::map;
+use skyglass_samp::{Client, Hub, Map, Received, SampValue};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// What another application asked of the app.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Asked {
+    /// coord.pointAt.sky: look at this ICRS position (degrees).
+    PointAt { ra: f64, dec: f64 },
+}
+
+/// What the UI sends.
+pub enum Outgoing {
+    /// coord.pointAt.sky to every subscribed client.
+    PointAt { ra: f64, dec: f64 },
+    /// Unregister, and stop the hub if it is the app's own (the app is closing).
+    Leave,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LinkState {
+    /// "hub of its own at URL", "joined the hub at URL", or why there is none.
+    pub status: String,
+    pub connected: bool,
+    /// Other clients: id and name (the hub included).
+    pub clients: Vec<(String, String)>,
+    pub self_id: String,
+}
+
+pub struct SampLink {
+    pub state: Arc<Mutex<LinkState>>,
+    asked: Receiver<Asked>,
+    sending: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    /// Closed when the conversation has ended.
+    ended: Receiver<()>,
+}
+
+impl SampLink {
+    /// Starts the conversation on the hub `lockfile` names (started here if none answers);
+    /// `wake` is called when something changes.
+    pub fn start(lockfile: PathBuf, wake: impl Fn() + Send + Sync + 'static) -> SampLink {
+        let state = Arc::new(Mutex::new(LinkState { status: "starting…".to_owned(), ..LinkState::default() }));
+        let (asked_sender, asked) = channel();
+        let (sending, outgoing) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Arc::clone(&state);
+        let (ended_sender, ended) = channel::<()>();
+        let spawned = std::thread::Builder::new().name("samp".into()).spawn(move || {
+            let _ended = ended_sender;
+            let wake = Arc::new(wake);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return set_status(&shared, format!("SAMP off: {error}"), &*wake),
+            };
+            runtime.block_on(converse(lockfile, shared, asked_sender, outgoing, wake));
+        });
+        if let Err(error) = spawned {
+            state.lock().unwrap_or_else(PoisonError::into_inner).status = format!("SAMP off: {error}");
+        }
+        SampLink { state, asked, sending, ended }
+    }
+
+    /// Leaves the conversation: unregisters, and when the hub is the app's own, tells its
+    /// clients it is going and removes its lockfile. Waits a little for that, no more.
+    pub fn leave(&self) {
+        let _ = self.sending.send(Outgoing::Leave);
+        let _ = self.ended.recv_timeout(std::time::Duration::from_secs(3));
+    }
+
+    pub fn state(&self) -> LinkState {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// What was asked since the last frame.
+    pub fn asked(&self) -> Vec<Asked> {
+        self.asked.try_iter().collect()
+    }
+
+    pub fn send(&self, message: Outgoing) {
+        let _ = self.sending.send(message);
+    }
+}
+
+fn set_status(state: &Mutex<LinkState>, status: String, wake: &(dyn Fn() + Send + Sync)) {
+    let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+    state.status = status;
+    state.connected = false;
+    drop(state);
+    wake();
+}
+
+async fn converse(
+    lockfile: PathBuf,
+    state: Arc<Mutex<LinkState>>,
+    asked: Sender<Asked>,
+    mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) {
+    // Join a hub that answers; else run one here (it replaces a dead hub's lockfile).
+    let mut own_hub = None;
+    let joined = match Client::register(&lockfile, metadata(), SUBSCRIPTIONS).await {
+        Ok(joined) => Ok((joined, "joined the hub".to_owned())),
+        Err(_) => match start_hub(&lockfile).await {
+            Ok(hub) => {
+                let url = hub.url();
+                own_hub = Some(hub);
+                Client::register(&lockfile, metadata(), SUBSCRIPTIONS)
+                    .await
+                    .map(|joined| (joined, format!("hub of its own at {url}")))
+            }
+            Err(error) => Err(error),
+        },
+    };
+    let ((client, mut inbox), how) = match joined {
+        Ok(joined) => joined,
+        Err(error) => return set_status(&state, format!("SAMP off: {error}"), &*wake),
+    };
+    {
+        let mut shared = state.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.status = how;
+        shared.connected = true;
+        shared.self_id = client.id.clone();
+    }
+    refresh_clients(&client, &state).await;
+    wake();
+    loop {
+        tokio::select! {
+            received = inbox.recv() => {
+                let Some(received) = received else { break };
+                if handle(&client, received, &asked, &state).await {
+                    break;
+                }
+                wake();
+            }
+            message = outgoing.recv() => {
+                let Some(Outgoing::PointAt { ra, dec }) = message else {
+                    let _ = client.unregister().await;
+                    break;
+                };
+                let point = map([
+                    ("samp.mtype", SampValue::str("coord.pointAt.sky")),
+                    ("samp.params", map([("ra", SampValue::String(ra.to_string())), ("dec", SampValue::String(dec.to_string()))])),
+                ]);
+                if let Err(error) = client.hub("samp.hub.notifyAll", vec![point]).await {
+                    tracing::warn!("SAMP: cannot send the position: {error}");
+                }
+            }
+        }
+    }
+    set_status(&state, "SAMP off: the hub has gone".to_owned(), &*wake);
+    if let Some(hub) = own_hub {
+        hub.shutdown().await;
+    }
+}
+
+const SUBSCRIPTIONS: &[&str] = &["coord.pointAt.sky", "samp.app.ping", "samp.hub.event.*"];
+
+fn metadata() -> Map {
+    [
+        ("samp.name", "Skyglass"),
+        ("samp.description.text", "Skyglass, the sky and data explorer: HiPS surveys, catalogues, telemetry"),
+        ("author.name", "Skyglass"),
+        ("skyglass.version", env!("CARGO_PKG_VERSION")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), SampValue::str(v)))
+    .collect()
+}
+
+async fn start_hub(lockfile: &std::path::Path) -> Result<Arc<Hub>, skyglass_samp::SampError> {
+    let hub = Hub::new()?;
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| skyglass_samp::SampError::Io(e.to_string()))?;
+    let serving = Arc::clone(&hub);
+    let path = lockfile.to_path_buf();
+    tokio::spawn(async move {
+        if let Err(error) = serving.serve(listener, Some(path)).await {
+            tracing::warn!("SAMP hub: {error}");
+        }
+    });
+    // The lockfile is written before the hub is reachable through it: wait for that.
+    for _ in 0..100 {
+        if skyglass_samp::lockfile::read(lockfile)
+            .is_ok_and(|keys| keys.get("samp.secret").map(String::as_str) == Some(hub.secret()))
+        {
+            return Ok(hub);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err(skyglass_samp::SampError::Lockfile("the hub did not start".to_owned()))
+}
+
+async fn refresh_clients(client: &Client, state: &Mutex<LinkState>) {
+    let Ok(SampValue::List(ids)) = client.hub("samp.hub.getRegisteredClients", Vec::new()).await else { return };
+    let mut clients = Vec::new();
+    for id in ids.iter().filter_map(SampValue::as_str) {
+        let name = match client.hub("samp.hub.getMetadata", vec![SampValue::str(id)]).await {
+            Ok(metadata) => metadata.get("samp.name").and_then(SampValue::as_str).unwrap_or(id).to_owned(),
+            Err(_) => id.to_owned(),
+        };
+        clients.push((id.to_owned(), name));
+    }
+    state.lock().unwrap_or_else(PoisonError::into_inner).clients = clients;
+}
+
+/// Acts on one delivery; true when the hub is going away.
+async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, state: &Mutex<LinkState>) -> bool {
+    let (message, call) = match received {
+        Received::Notification { message, .. } => (message, None),
+        Received::Call { message_id, message, .. } => (message, Some(message_id)),
+        Received::Response { .. } => return false,
+    };
+    let mtype = message.get("samp.mtype").and_then(SampValue::as_str).unwrap_or_default().to_owned();
+    let param = |name: &str| {
+        message.get("samp.params").and_then(|p| p.get(name)).and_then(SampValue::as_str).map(str::to_owned)
+    };
+    let outcome: Result<(), String> = match mtype.as_str() {
+        "coord.pointAt.sky" => {
+            match (param("ra").and_then(|v| v.trim().parse().ok()), param("dec").and_then(|v| v.trim().parse().ok())) {
+                (Some(ra), Some(dec)) if (-90.0..=90.0).contains(&dec) && f64::is_finite(ra) => {
+                    let _ = asked.send(Asked::PointAt { ra, dec });
+                    Ok(())
+                }
+                _ => Err("coord.pointAt.sky needs ra and dec in degrees".to_owned()),
+            }
+        }
+        "samp.hub.event.shutdown" => return true,
+        "samp.hub.event.register" | "samp.hub.event.unregister" | "samp.hub.event.metadata" => {
+            refresh_clients(client, state).await;
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+    if let Some(message_id) = call {
+        let response = match outcome {
+            Ok(()) => map([("samp.status", SampValue::str("samp.ok")), ("samp.result", SampValue::Map(Map::new()))]),
+            Err(error) => map([
+                ("samp.status", SampValue::str("samp.error")),
+                ("samp.error", map([("samp.errortxt", SampValue::String(error))])),
+            ]),
+        };
+        if let Err(error) = client.reply(&message_id, response).await {
+            tracing::warn!("SAMP: cannot reply: {error}");
+        }
+    }
+    false
+}
