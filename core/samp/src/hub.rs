@@ -422,13 +422,25 @@ impl Hub {
             params.extend(delivery.params);
             let outcome = xmlrpc::call(&self.http, &url, delivery.method, &params).await;
             queued.fetch_sub(delivery.size, Ordering::AcqRel);
+            // A call that could not be delivered will get no reply: its sender hears so now
+            // rather than waiting out its timeout. (Aladin, started offline, answers
+            // table.load.votable with a fault from inside its handler.)
+            let undelivered = |reason: &str| {
+                if delivery.method == "samp.client.receiveCall"
+                    && let Some(message_id) = params.get(2).and_then(SampValue::as_str)
+                {
+                    self.fail_call(&id, message_id, reason);
+                }
+            };
             match outcome {
                 Ok(_) => {}
                 Err(xmlrpc::CallError::Fault(message)) => {
                     tracing::debug!("SAMP client {id} answered {} with a fault: {message}", delivery.method);
+                    undelivered(&format!("{id} could not take the call: {message}"));
                 }
                 Err(xmlrpc::CallError::Unreachable(message)) => {
                     tracing::info!("SAMP client {id} is gone ({message}): unregistered");
+                    undelivered(&format!("{id} is gone: {message}"));
                     self.unregister(&id);
                     return;
                 }
@@ -572,6 +584,18 @@ impl Hub {
                 Ok(())
             }
             None => Ok(()),
+        }
+    }
+
+    /// Answers a call `recipient` never received with a samp.error response, as if it had
+    /// replied so.
+    fn fail_call(self: &Arc<Hub>, recipient: &str, message_id: &str, reason: &str) {
+        let response = map([
+            ("samp.status", SampValue::str("samp.error")),
+            ("samp.error", map([("samp.errortxt", SampValue::str(reason))])),
+        ]);
+        if let Err((_, error)) = self.reply(recipient, message_id, response) {
+            tracing::debug!("SAMP: {error}");
         }
     }
 

@@ -373,3 +373,39 @@ fn our_client_talks_through_our_hub_and_pyvos() {
     running.runtime.block_on(converse(&theirs, false));
     let _ = std::fs::remove_dir_all(&running.dir);
 }
+
+/// A client whose callback faults on a call (as Aladin does when a handler throws) can never
+/// reply: the caller gets a samp.error response at once instead of waiting out its timeout.
+#[test]
+fn a_call_the_recipient_cannot_take_is_answered_with_an_error() {
+    use skyglass_samp::SampValue;
+    let running = start("refused-call");
+    let url = running.hub.url();
+    let secret = running.hub.secret().to_owned();
+    running.runtime.block_on(async {
+        let caller = peer(&url, &secret, &[]).await;
+        let registered = rpc(&url, "samp.hub.register", &[s(&secret)]).await.unwrap();
+        let key = registered.get("samp.private-key").and_then(SampValue::as_str).unwrap().to_owned();
+        let broken = registered.get("samp.self-id").and_then(SampValue::as_str).unwrap().to_owned();
+        let app = axum::Router::new()
+            .route("/", axum::routing::post(|| async { skyglass_samp::xmlrpc::fault(1, "NullPointerException") }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let callback = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        rpc(&url, "samp.hub.setXmlrpcCallback", &[s(&key), s(&callback)]).await.unwrap();
+        let subscriptions = skyglass_samp::value::map([("test.call", SampValue::Map(Default::default()))]);
+        rpc(&url, "samp.hub.declareSubscriptions", &[s(&key), subscriptions]).await.unwrap();
+        let started = std::time::Instant::now();
+        let answer = rpc(&url, "samp.hub.callAndWait", &[s(&caller.key), s(&broken), message("test.call", 1), s("30")])
+            .await
+            .unwrap();
+        assert!(started.elapsed().as_secs() < 5, "answered at once, not at the timeout");
+        assert_eq!(answer.get("samp.status").and_then(SampValue::as_str), Some("samp.error"));
+        let text = answer.get("samp.error").and_then(|e| e.get("samp.errortxt")).and_then(SampValue::as_str).unwrap();
+        assert!(text.contains("NullPointerException"), "{text}");
+        // The client is still registered: a fault is an answer, not a disappearance.
+        assert!(running.hub.client_ids().contains(&broken));
+    });
+    running.runtime.block_on(running.hub.shutdown());
+    let _ = std::fs::remove_dir_all(&running.dir);
+}
