@@ -40,6 +40,34 @@ struct Client {
     outbox: Option<mpsc::Sender<Delivery>>,
     /// Bytes in the outbox, for the QUEUE_BYTES bound.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// A Web Profile client's callbacks, waiting for it to pull them.
+    mailbox: Option<Arc<Mailbox>>,
+    /// Registered through the Web Profile (a browser page).
+    web: bool,
+}
+
+/// Callbacks for a Web Profile client, which cannot be called and pulls them instead.
+#[derive(Default)]
+struct Mailbox {
+    waiting: Mutex<std::collections::VecDeque<SampValue>>,
+    arrived: tokio::sync::Notify,
+}
+
+/// Who asks to register through the Web Profile: its declared name and the page's origin.
+#[derive(Clone, Debug)]
+pub struct WebRegistration {
+    pub name: String,
+    pub origin: Option<String>,
+}
+
+/// Decides whether a Web Profile client may register (the user's consent): true to allow.
+pub type Consent =
+    Arc<dyn Fn(WebRegistration) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync>;
+
+/// Where a client's callbacks go.
+enum Target {
+    Http(String),
+    Pull(Arc<Mailbox>),
 }
 
 enum Waiting {
@@ -65,6 +93,8 @@ pub struct Hub {
     http: reqwest::Client,
     lockfile: Mutex<Option<PathBuf>>,
     closed: AtomicBool,
+    /// Whom the Web Profile lets register; nobody until set.
+    consent: Mutex<Option<Consent>>,
 }
 
 type Fault = (i32, String);
@@ -96,6 +126,7 @@ impl Hub {
             http,
             lockfile: Mutex::new(None),
             closed: AtomicBool::new(false),
+            consent: Mutex::new(None),
         };
         {
             let mut state = hub.lock();
@@ -113,7 +144,15 @@ impl Hub {
                 .collect();
             state.clients.insert(
                 HUB_ID.to_owned(),
-                Client { key: String::new(), metadata, subscriptions, outbox: None, queued: Arc::default() },
+                Client {
+                    key: String::new(),
+                    metadata,
+                    subscriptions,
+                    outbox: None,
+                    queued: Arc::default(),
+                    mailbox: None,
+                    web: false,
+                },
             );
         }
         Ok(Arc::new(hub))
@@ -189,10 +228,23 @@ impl Hub {
     }
 
     /// One XML-RPC method of the hub.
-    async fn dispatch(self: &Arc<Hub>, method: &str, params: Vec<SampValue>) -> Result<SampValue, Fault> {
-        let name = method.strip_prefix("samp.hub.").ok_or_else(|| fault(format!("no method {method}")))?;
+    async fn dispatch(
+        self: &Arc<Hub>,
+        method: &str,
+        params: Vec<SampValue>,
+        web: Option<Option<String>>,
+    ) -> Result<SampValue, Fault> {
+        let name = match &web {
+            None => method.strip_prefix("samp.hub."),
+            Some(_) => method.strip_prefix("samp.webhub."),
+        }
+        .ok_or_else(|| fault(format!("no method {method}")))?;
         match name {
             "ping" => return Ok(SampValue::str("")),
+            "register" if web.is_some() => {
+                let origin = web.clone().flatten();
+                return self.register_web(params.first(), origin).await;
+            }
             "register" => {
                 let secret = params
                     .first()
@@ -207,6 +259,12 @@ impl Hub {
             .and_then(SampValue::as_str)
             .ok_or_else(|| fault(format!("{method} takes a private key first")))?;
         let caller = self.lock().ids_by_key.get(key).cloned().ok_or_else(|| fault("unknown private key"))?;
+        // Each profile's clients use its own port: a page's key opens nothing on the
+        // Standard Profile's, and the other way round.
+        let web_client = self.lock().clients.get(&caller).is_some_and(|c| c.web);
+        if web_client != web.is_some() {
+            return Err(fault("that key belongs to the other profile"));
+        }
         let text = |index: usize, what: &str| -> Result<String, Fault> {
             params
                 .get(index)
@@ -269,9 +327,26 @@ impl Hub {
                     .collect();
                 Ok(SampValue::Map(found))
             }
-            "setXmlrpcCallback" => {
+            "allowReverseCallbacks" if web.is_some() => {
+                if matches!(text(1, "the allow flag")?.trim(), "1" | "true" | "True") {
+                    self.set_target(&caller, Target::Pull(Arc::default()));
+                }
+                Ok(SampValue::str(""))
+            }
+            "pullCallbacks" if web.is_some() => {
+                let seconds: f64 = text(1, "the timeout")?
+                    .trim()
+                    .parse()
+                    .map_err(|_| fault("the timeout must be a number of seconds"))?;
+                let mailbox = self.lock().clients.get(&caller).and_then(|c| c.mailbox.clone());
+                let mailbox = mailbox
+                    .ok_or_else(|| fault("reverse callbacks are not allowed: call allowReverseCallbacks first"))?;
+                let limit = Duration::from_secs_f64(seconds.clamp(0.0, 600.0));
+                Ok(SampValue::List(pull(&mailbox, limit).await))
+            }
+            "setXmlrpcCallback" if web.is_none() => {
                 let url = text(1, "the callback URL")?;
-                self.set_callback(&caller, url);
+                self.set_target(&caller, Target::Http(url));
                 Ok(SampValue::str(""))
             }
             "notify" => {
@@ -346,6 +421,36 @@ impl Hub {
         if secret != self.secret {
             return Err(fault("wrong secret"));
         }
+        self.add_client(false)
+    }
+
+    /// Whom the Web Profile lets register: asked for each page that tries.
+    pub fn set_web_consent(&self, consent: Consent) {
+        *self.consent.lock().unwrap_or_else(PoisonError::into_inner) = Some(consent);
+    }
+
+    async fn register_web(
+        self: &Arc<Hub>,
+        identity: Option<&SampValue>,
+        origin: Option<String>,
+    ) -> Result<SampValue, Fault> {
+        let name = identity
+            .and_then(|i| i.get("samp.name"))
+            .and_then(SampValue::as_str)
+            .ok_or_else(|| fault("register takes the identity map with samp.name"))?
+            .to_owned();
+        let consent = self.consent.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let allowed = match consent {
+            Some(consent) => consent(WebRegistration { name: name.clone(), origin }).await,
+            None => false,
+        };
+        if !allowed {
+            return Err(fault(format!("registration of {name:?} was not allowed")));
+        }
+        self.add_client(true)
+    }
+
+    fn add_client(self: &Arc<Hub>, web: bool) -> Result<SampValue, Fault> {
         let (id, key) = {
             let mut state = self.lock();
             state.next_client += 1;
@@ -360,6 +465,8 @@ impl Hub {
                     subscriptions: Map::new(),
                     outbox: None,
                     queued: Arc::default(),
+                    mailbox: None,
+                    web,
                 },
             );
             (id, key)
@@ -394,17 +501,20 @@ impl Hub {
         }
     }
 
-    fn set_callback(self: &Arc<Hub>, id: &str, url: String) {
+    fn set_target(self: &Arc<Hub>, id: &str, target: Target) {
         let (sender, receiver) = mpsc::channel::<Delivery>(QUEUE);
         let (key, queued) = {
             let mut state = self.lock();
             let Some(client) = state.clients.get_mut(id) else { return };
             client.outbox = Some(sender);
+            if let Target::Pull(mailbox) = &target {
+                client.mailbox = Some(Arc::clone(mailbox));
+            }
             (client.key.clone(), Arc::clone(&client.queued))
         };
         let hub = Arc::clone(self);
         let id = id.to_owned();
-        tokio::spawn(async move { hub.deliver_to(id, key, url, receiver, queued).await });
+        tokio::spawn(async move { hub.deliver_to(id, key, target, receiver, queued).await });
     }
 
     /// One client's delivery task: its messages in order, one at a time.
@@ -412,15 +522,31 @@ impl Hub {
         self: Arc<Hub>,
         id: String,
         key: String,
-        url: String,
+        target: Target,
         mut receiver: mpsc::Receiver<Delivery>,
         queued: Arc<std::sync::atomic::AtomicUsize>,
     ) {
         while let Some(delivery) = receiver.recv().await {
+            let url = match &target {
+                Target::Http(url) => url,
+                Target::Pull(mailbox) => {
+                    // Web Profile: the callback waits as {samp.methodName, samp.params},
+                    // without the private key (SAMP 1.3 §5.2.3).
+                    let method = delivery.method.strip_prefix("samp.client.").unwrap_or(delivery.method);
+                    let callback = map([
+                        ("samp.methodName", SampValue::str(method)),
+                        ("samp.params", SampValue::List(delivery.params)),
+                    ]);
+                    mailbox.waiting.lock().unwrap_or_else(PoisonError::into_inner).push_back(callback);
+                    mailbox.arrived.notify_waiters();
+                    queued.fetch_sub(delivery.size, Ordering::AcqRel);
+                    continue;
+                }
+            };
             let mut params = Vec::with_capacity(delivery.params.len() + 1);
             params.push(SampValue::str(key.clone()));
             params.extend(delivery.params);
-            let outcome = xmlrpc::call(&self.http, &url, delivery.method, &params).await;
+            let outcome = xmlrpc::call(&self.http, url, delivery.method, &params).await;
             queued.fetch_sub(delivery.size, Ordering::AcqRel);
             // A call that could not be delivered will get no reply: its sender hears so now
             // rather than waiting out its timeout. (Aladin, started offline, answers
@@ -625,6 +751,21 @@ impl Hub {
     }
 }
 
+/// What waits in a mailbox, waiting up to `limit` for something when it is empty.
+async fn pull(mailbox: &Mailbox, limit: Duration) -> Vec<SampValue> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let arrived = mailbox.arrived.notified();
+        let taken: Vec<SampValue> = mailbox.waiting.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect();
+        if !taken.is_empty() || tokio::time::Instant::now() >= deadline {
+            return taken;
+        }
+        if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+            return mailbox.waiting.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect();
+        }
+    }
+}
+
 /// A client's annotation for an MType it is subscribed to, by exact name or wildcard
 /// (`*`, `samp.*`, `samp.hub.event.*`).
 fn subscription(client: &Client, mtype: &str) -> Option<SampValue> {
@@ -684,17 +825,86 @@ async fn handle(
     axum::extract::State(hub): axum::extract::State<Arc<Hub>>,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
+    answer(&hub, &body, None).await
+}
+
+/// The Web Profile's XML-RPC: pages on any origin may call (CORS), and the consent decides
+/// whether they may register.
+async fn handle_web(
+    axum::extract::State(hub): axum::extract::State<Arc<Hub>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
+    let mut response = answer(&hub, &body, Some(origin.clone())).await;
+    allow_origin(response.headers_mut(), origin.as_deref());
+    response
+}
+
+/// CORS preflight for the Web Profile.
+async fn preflight(headers: axum::http::HeaderMap) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let xml = match std::str::from_utf8(&body)
-        .map_err(|_| "the request is not UTF-8".to_owned())
-        .and_then(xmlrpc::parse_call)
-    {
-        Ok((method, params)) => match hub.dispatch(&method, params).await {
-            Ok(value) => xmlrpc::response(&value),
-            Err((code, message)) => xmlrpc::fault(code, &message),
-        },
-        Err(message) => xmlrpc::fault(2, &format!("not an XML-RPC call: {message}")),
-    };
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
+    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+    allow_origin(response.headers_mut(), origin.as_deref());
+    response
+}
+
+fn allow_origin(headers: &mut axum::http::HeaderMap, origin: Option<&str>) {
+    use axum::http::{HeaderValue, header};
+    let origin = origin.and_then(|o| HeaderValue::from_str(o).ok()).unwrap_or(HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, GET, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
+}
+
+/// The cross-domain policies Flash and Silverlight clients read before calling (SAMP 1.3
+/// §5.4.2): calls from anywhere, as with CORS; registration still needs consent.
+const CROSSDOMAIN: &str = "<?xml version=\"1.0\"?>\n\
+<!DOCTYPE cross-domain-policy SYSTEM \"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd\">\n\
+<cross-domain-policy>\n  <site-control permitted-cross-domain-policies=\"all\"/>\n  \
+<allow-access-from domain=\"*\"/>\n  <allow-http-request-headers-from domain=\"*\" headers=\"*\"/>\n\
+</cross-domain-policy>\n";
+const CLIENTACCESSPOLICY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<access-policy>\n  \
+<cross-domain-access>\n    <policy>\n      <allow-from http-request-headers=\"*\"><domain uri=\"*\"/></allow-from>\n      \
+<grant-to><resource path=\"/\" include-subpaths=\"true\"/></grant-to>\n    </policy>\n  </cross-domain-access>\n\
+</access-policy>\n";
+
+impl Hub {
+    /// Serves the Web Profile on `listener` (SAMP's port is 21012) until [`Hub::shutdown`].
+    /// Pages register only when the consent set by [`Hub::set_web_consent`] allows them.
+    pub async fn serve_web(self: &Arc<Hub>, listener: tokio::net::TcpListener) -> Result<(), SampError> {
+        let xml = |text: &'static str| move || async move { ([(axum::http::header::CONTENT_TYPE, "text/xml")], text) };
+        let router = axum::Router::new()
+            .route("/", axum::routing::post(handle_web).options(preflight))
+            .route("/crossdomain.xml", axum::routing::get(xml(CROSSDOMAIN)))
+            .route("/clientaccesspolicy.xml", axum::routing::get(xml(CLIENTACCESSPOLICY)))
+            .layer(axum::extract::DefaultBodyLimit::max(xmlrpc::LARGEST_REQUEST))
+            .with_state(Arc::clone(self));
+        let closing = Arc::clone(self);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                while !closing.closed.load(Ordering::Acquire) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .map_err(|e| SampError::Io(e.to_string()))
+    }
+}
+
+/// One XML-RPC request of either profile (`web` holds the page's origin, if any).
+async fn answer(hub: &Arc<Hub>, body: &[u8], web: Option<Option<String>>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let xml =
+        match std::str::from_utf8(body).map_err(|_| "the request is not UTF-8".to_owned()).and_then(xmlrpc::parse_call)
+        {
+            Ok((method, params)) => match hub.dispatch(&method, params, web).await {
+                Ok(value) => xmlrpc::response(&value),
+                Err((code, message)) => xmlrpc::fault(code, &message),
+            },
+            Err(message) => xmlrpc::fault(2, &format!("not an XML-RPC call: {message}")),
+        };
     ([(axum::http::header::CONTENT_TYPE, "text/xml")], xml).into_response()
 }
 

@@ -409,3 +409,69 @@ fn a_call_the_recipient_cannot_take_is_answered_with_an_error() {
     running.runtime.block_on(running.hub.shutdown());
     let _ = std::fs::remove_dir_all(&running.dir);
 }
+
+/// The Web Profile: a page registers only with consent, calls from any origin (CORS),
+/// pulls its callbacks, and its key opens nothing on the Standard Profile's port.
+#[test]
+fn web_profile_pages_register_with_consent_and_pull_their_messages() {
+    use skyglass_samp::SampValue;
+    let running = start("web");
+    let url = running.hub.url();
+    let secret = running.hub.secret().to_owned();
+    running.hub.set_web_consent(Arc::new(|asked: skyglass_samp::hub::WebRegistration| {
+        Box::pin(async move { asked.name != "Refused page" && asked.origin.as_deref() == Some("http://example.org") })
+    }));
+    running.runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web = format!("http://{}/", listener.local_addr().unwrap());
+        let serving = Arc::clone(&running.hub);
+        tokio::spawn(async move { serving.serve_web(listener).await });
+        let http = reqwest::Client::new();
+        // A page's call: XML-RPC with its Origin header; the answer carries CORS headers.
+        let page = |method: &str, params: Vec<SampValue>| {
+            let request = http
+                .post(&web)
+                .header("Origin", "http://example.org")
+                .header("Content-Type", "text/plain")
+                .body(skyglass_samp::xmlrpc::call_xml(method, &params));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.headers()["access-control-allow-origin"], "http://example.org");
+                skyglass_samp::xmlrpc::parse_response(&response.text().await.unwrap()).unwrap()
+            }
+        };
+        let identity = |name: &str| skyglass_samp::value::map([("samp.name", s(name))]);
+        assert!(page("samp.webhub.register", vec![identity("Refused page")]).await.is_err());
+        let registered = page("samp.webhub.register", vec![identity("Sky page")]).await.unwrap();
+        let key = registered.get("samp.private-key").and_then(SampValue::as_str).unwrap().to_owned();
+        let id = registered.get("samp.self-id").and_then(SampValue::as_str).unwrap().to_owned();
+        let subscriptions = skyglass_samp::value::map([("test.web", SampValue::Map(Default::default()))]);
+        page("samp.webhub.declareSubscriptions", vec![s(&key), subscriptions]).await.unwrap();
+        page("samp.webhub.allowReverseCallbacks", vec![s(&key), s("1")]).await.unwrap();
+        // Nothing waiting: the long poll gives up after its timeout, empty.
+        let started = std::time::Instant::now();
+        let nothing = page("samp.webhub.pullCallbacks", vec![s(&key), s("1")]).await.unwrap();
+        assert_eq!(nothing, SampValue::List(Vec::new()));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+        // A desktop client notifies the page, which pulls it.
+        let desktop = peer(&url, &secret, &[]).await;
+        rpc(&url, "samp.hub.notify", &[s(&desktop.key), s(&id), message("test.web", 5)]).await.unwrap();
+        let pulled = page("samp.webhub.pullCallbacks", vec![s(&key), s("5")]).await.unwrap();
+        let SampValue::List(callbacks) = pulled else { panic!("{pulled:?}") };
+        assert_eq!(callbacks.len(), 1);
+        assert_eq!(callbacks[0].get("samp.methodName").and_then(SampValue::as_str), Some("receiveNotification"));
+        let SampValue::List(params) = callbacks[0].get("samp.params").unwrap() else { panic!() };
+        assert_eq!(params[0], s(&desktop.id));
+        assert_eq!(params[1].get("samp.mtype").and_then(SampValue::as_str), Some("test.web"));
+        // The page's key on the Standard Profile's port: refused.
+        assert!(rpc(&url, "samp.hub.getRegisteredClients", &[s(&key)]).await.is_err());
+        // CORS preflight and the cross-domain policy files.
+        let preflight =
+            http.request(reqwest::Method::OPTIONS, &web).header("Origin", "http://example.org").send().await.unwrap();
+        assert_eq!(preflight.headers()["access-control-allow-origin"], "http://example.org");
+        let policy = http.get(format!("{web}crossdomain.xml")).send().await.unwrap().text().await.unwrap();
+        assert!(policy.contains("<allow-access-from domain=\"*\"/>"), "{policy}");
+    });
+    running.runtime.block_on(running.hub.shutdown());
+    let _ = std::fs::remove_dir_all(&running.dir);
+}
