@@ -44,11 +44,18 @@ pub struct Startup {
     pub archive: bool,
     /// Talk SAMP through the hub of this lockfile (started in-process when none answers).
     pub samp: Option<std::path::PathBuf>,
+    /// Where the app's own hub serves the Web Profile, asking the user before a page joins.
+    pub samp_web: Option<std::net::SocketAddr>,
 }
 
 impl Default for Startup {
     fn default() -> Self {
-        Startup { online_default: true, archive: true, samp: skyglass_samp::lockfile::default_path().ok() }
+        Startup {
+            online_default: true,
+            archive: true,
+            samp: skyglass_samp::lockfile::default_path().ok(),
+            samp_web: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 21012))),
+        }
     }
 }
 
@@ -89,6 +96,8 @@ pub struct SkyglassApp {
     /// The SAMP conversation, and whether its window is open.
     pub samp: Option<samp::SampLink>,
     samp_visible: bool,
+    /// Web pages waiting for the user to let them join: name, origin, where the answer goes.
+    web_asking: Vec<(String, String, tokio::sync::oneshot::Sender<bool>)>,
 }
 
 impl SkyglassApp {
@@ -126,9 +135,10 @@ impl SkyglassApp {
             plot: plot::PlotPanel::new(),
             samp: startup.samp.map(|lockfile| {
                 let ctx = cc.egui_ctx.clone();
-                samp::SampLink::start(lockfile, move || ctx.request_repaint())
+                samp::SampLink::start(lockfile, startup.samp_web, move || ctx.request_repaint())
             }),
             samp_visible: false,
+            web_asking: Vec::new(),
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -445,6 +455,32 @@ impl SkyglassApp {
                     }
                     Err(error) => self.status = Some(format!("SAMP: {error}")),
                 },
+                samp::Asked::WebClient { name, origin, answer } => self.web_asking.push((name, origin, answer)),
+            }
+        }
+        // A page asking to join: the user decides, one page at a time.
+        if let Some((name, origin, _)) = self.web_asking.first() {
+            let mut decision = None;
+            egui::Window::new("A web page asks to join SAMP").collapsible(false).resizable(false).show(
+                ui.ctx(),
+                |ui| {
+                    ui.label(format!(
+                        "{name:?} from {origin} wants to exchange messages with the applications on this desktop."
+                    ));
+                    ui.label("Allow it only if you trust that page.");
+                    ui.horizontal(|ui| {
+                        if ui.button("Allow").clicked() {
+                            decision = Some(true);
+                        }
+                        if ui.button("Refuse").clicked() {
+                            decision = Some(false);
+                        }
+                    });
+                },
+            );
+            if let Some(allowed) = decision {
+                let (_, _, answer) = self.web_asking.remove(0);
+                let _ = answer.send(allowed);
             }
         }
         if !self.samp_visible {

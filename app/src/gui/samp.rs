@@ -10,11 +10,16 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// What another application asked of the app.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Asked {
     /// coord.pointAt.sky: look at this ICRS position (degrees).
     PointAt { ra: f64, dec: f64 },
+    /// A web page asks to join through the Web Profile: the user says yes or no.
+    WebClient { name: String, origin: String, answer: tokio::sync::oneshot::Sender<bool> },
 }
+
+/// How long a web page waits for the user before it is refused.
+const CONSENT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What the UI sends.
 pub enum Outgoing {
@@ -45,7 +50,13 @@ pub struct SampLink {
 impl SampLink {
     /// Starts the conversation on the hub `lockfile` names (started here if none answers);
     /// `wake` is called when something changes.
-    pub fn start(lockfile: PathBuf, wake: impl Fn() + Send + Sync + 'static) -> SampLink {
+    /// When the app runs its own hub, it serves the Web Profile on `web` too (SAMP's port
+    /// is 21012), asking the user before any page joins.
+    pub fn start(
+        lockfile: PathBuf,
+        web: Option<std::net::SocketAddr>,
+        wake: impl Fn() + Send + Sync + 'static,
+    ) -> SampLink {
         let state = Arc::new(Mutex::new(LinkState { status: "starting…".to_owned(), ..LinkState::default() }));
         let (asked_sender, asked) = channel();
         let (sending, outgoing) = tokio::sync::mpsc::unbounded_channel();
@@ -58,7 +69,7 @@ impl SampLink {
                 Ok(runtime) => runtime,
                 Err(error) => return set_status(&shared, format!("SAMP off: {error}"), &*wake),
             };
-            runtime.block_on(converse(lockfile, shared, asked_sender, outgoing, wake));
+            runtime.block_on(converse(lockfile, web, shared, asked_sender, outgoing, wake));
         });
         if let Err(error) = spawned {
             state.lock().unwrap_or_else(PoisonError::into_inner).status = format!("SAMP off: {error}");
@@ -97,6 +108,7 @@ fn set_status(state: &Mutex<LinkState>, status: String, wake: &(dyn Fn() + Send 
 
 async fn converse(
     lockfile: PathBuf,
+    web: Option<std::net::SocketAddr>,
     state: Arc<Mutex<LinkState>>,
     asked: Sender<Asked>,
     mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
@@ -106,7 +118,7 @@ async fn converse(
     let mut own_hub = None;
     let joined = match Client::register(&lockfile, metadata(), SUBSCRIPTIONS).await {
         Ok(joined) => Ok((joined, "joined the hub".to_owned())),
-        Err(_) => match start_hub(&lockfile).await {
+        Err(_) => match start_hub(&lockfile, web, asked.clone(), Arc::clone(&wake)).await {
             Ok(hub) => {
                 let url = hub.url();
                 own_hub = Some(hub);
@@ -173,8 +185,39 @@ fn metadata() -> Map {
     .collect()
 }
 
-async fn start_hub(lockfile: &std::path::Path) -> Result<Arc<Hub>, skyglass_samp::SampError> {
+async fn start_hub(
+    lockfile: &std::path::Path,
+    web: Option<std::net::SocketAddr>,
+    asked: Sender<Asked>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> Result<Arc<Hub>, skyglass_samp::SampError> {
     let hub = Hub::new()?;
+    if let Some(address) = web {
+        // Each page that asks to join waits for the user's answer in the SAMP window.
+        let asked = Mutex::new(asked);
+        hub.set_web_consent(Arc::new(move |registration: skyglass_samp::hub::WebRegistration| {
+            let (answer, decided) = tokio::sync::oneshot::channel();
+            let origin = registration.origin.unwrap_or_else(|| "an unknown origin".to_owned());
+            let sent = asked.lock().unwrap_or_else(PoisonError::into_inner).send(Asked::WebClient {
+                name: registration.name,
+                origin,
+                answer,
+            });
+            wake();
+            Box::pin(async move {
+                sent.is_ok() && matches!(tokio::time::timeout(CONSENT_WAIT, decided).await, Ok(Ok(true)))
+            })
+        }));
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => {
+                let serving = Arc::clone(&hub);
+                tokio::spawn(async move { serving.serve_web(listener).await });
+            }
+            // Another program holds the port (a browser hub, say): the Standard Profile is
+            // enough for the desktop.
+            Err(error) => tracing::info!("SAMP Web Profile not served on {address}: {error}"),
+        }
+    }
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| skyglass_samp::SampError::Io(e.to_string()))?;
     let serving = Arc::clone(&hub);

@@ -9,13 +9,17 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 fn harness() -> Harness<'static, SkyglassApp> {
-    harness_with_samp(None)
+    harness_with_samp(None, None)
 }
 
 /// The app, offline, talking SAMP through the hub of `lockfile` when given.
-fn harness_with_samp(lockfile: Option<std::path::PathBuf>) -> Harness<'static, SkyglassApp> {
+fn harness_with_samp(
+    lockfile: Option<std::path::PathBuf>,
+    web: Option<std::net::SocketAddr>,
+) -> Harness<'static, SkyglassApp> {
     Harness::builder().with_size(egui::vec2(1000.0, 700.0)).wgpu().build_eframe(move |cc| {
-        SkyglassApp::new(cc, Startup { online_default: false, archive: false, samp: lockfile }).expect("the app starts")
+        let startup = Startup { online_default: false, archive: false, samp: lockfile, samp_web: web };
+        SkyglassApp::new(cc, startup).expect("the app starts")
     })
 }
 
@@ -322,7 +326,9 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let lockfile = dir.join("samp.lock");
-    let mut harness = harness_with_samp(Some(lockfile.clone()));
+    let web_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let web = std::net::SocketAddr::from(([127, 0, 0, 1], web_port));
+    let mut harness = harness_with_samp(Some(lockfile.clone()), Some(web));
     wait_for_the_sky(&mut harness);
     for _ in 0..300 {
         harness.step();
@@ -388,6 +394,30 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
     assert_eq!(got[0], "got", "{said}");
     let (ra, dec): (f64, f64) = (got[1].parse().unwrap(), got[2].parse().unwrap());
     assert!((ra - 83.63308).abs() < 1e-6 && (dec - 22.0145).abs() < 1e-6, "{said}");
+    // A web page asks to join through the Web Profile: the app asks the user, who allows it.
+    let page = std::thread::spawn(move || {
+        let register = "<?xml version=\"1.0\"?><methodCall><methodName>samp.webhub.register</methodName><params>\
+                        <param><value><struct><member><name>samp.name</name><value>Sky page</value></member></struct></value></param>\
+                        </params></methodCall>";
+        reqwest::blocking::Client::new()
+            .post(format!("http://{web}/"))
+            .header("Origin", "http://example.org")
+            .body(register)
+            .send()
+            .and_then(|r| r.text())
+    });
+    for _ in 0..300 {
+        harness.step();
+        if harness.query_by_label("Allow").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.get_by_label_contains("\"Sky page\" from http://example.org");
+    harness.get_by_label("Allow").click();
+    harness.run_steps(3);
+    let answer = page.join().unwrap().expect("the hub answered");
+    assert!(answer.contains("samp.private-key"), "{answer}");
     // Closing the app stops its hub: the lockfile goes.
     harness.state().samp.as_ref().unwrap().leave();
     assert!(!lockfile.exists(), "the app's hub left its lockfile behind");
