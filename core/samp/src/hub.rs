@@ -199,6 +199,15 @@ impl Hub {
             .route("/", axum::routing::post(handle))
             .layer(axum::extract::DefaultBodyLimit::max(xmlrpc::LARGEST_REQUEST))
             .with_state(hub);
+        self.serve_until_closed(listener, router).await
+    }
+
+    /// Serves `router` until [`Hub::shutdown`].
+    async fn serve_until_closed(
+        self: &Arc<Hub>,
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+    ) -> Result<(), SampError> {
         let closing = Arc::clone(self);
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -881,15 +890,7 @@ impl Hub {
             .route("/clientaccesspolicy.xml", axum::routing::get(xml(CLIENTACCESSPOLICY)))
             .layer(axum::extract::DefaultBodyLimit::max(xmlrpc::LARGEST_REQUEST))
             .with_state(Arc::clone(self));
-        let closing = Arc::clone(self);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                while !closing.closed.load(Ordering::Acquire) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            })
-            .await
-            .map_err(|e| SampError::Io(e.to_string()))
+        self.serve_until_closed(listener, router).await
     }
 }
 
