@@ -456,6 +456,10 @@ impl SkyglassApp {
                     Err(error) => self.status = Some(format!("SAMP: {error}")),
                 },
                 samp::Asked::WebClient { name, origin, answer } => self.web_asking.push((name, origin, answer)),
+                samp::Asked::Table { name, tables } => match self.plot.open_received(&name, tables) {
+                    Ok(()) => self.status = Some(format!("SAMP: {name} received")),
+                    Err(error) => self.status = Some(format!("SAMP: cannot plot {name}: {error:#}")),
+                },
             }
         }
         // A page asking to join: the user decides, one page at a time.
@@ -488,6 +492,8 @@ impl SkyglassApp {
         }
         let state = link.state();
         let centre = self.view.frame.convert(Frame::Icrs, self.view.centre);
+        let plot = &self.plot;
+        let mut sent_error = None;
         let mut open = true;
         egui::Window::new("SAMP").open(&mut open).default_width(280.0).show(ui.ctx(), |ui| {
             ui.label(&state.status);
@@ -503,9 +509,25 @@ impl SkyglassApp {
                 {
                     link.send(samp::Outgoing::PointAt { ra: centre.lon().degrees(), dec: centre.lat().degrees() });
                 }
+                // The VOTable is written when sent, not every frame.
+                if !plot.tables().0.is_empty()
+                    && ui
+                        .button("Send plotted table")
+                        .on_hover_text("table.load.votable to every listening application")
+                        .clicked()
+                    && let Some((name, votable)) = plot.plotted_votable()
+                {
+                    match votable {
+                        Ok(votable) => link.send(samp::Outgoing::Table { name, votable }),
+                        Err(error) => sent_error = Some(format!("SAMP: cannot send {name}: {error:#}")),
+                    }
+                }
             }
         });
         self.samp_visible = open;
+        if sent_error.is_some() {
+            self.status = sent_error;
+        }
     }
 
     fn status_bar(&self, ui: &mut egui::Ui) {

@@ -16,6 +16,8 @@ pub enum Asked {
     PointAt { ra: f64, dec: f64 },
     /// A web page asks to join through the Web Profile: the user says yes or no.
     WebClient { name: String, origin: String, answer: tokio::sync::oneshot::Sender<bool> },
+    /// table.load.votable or table.load.fits: a table to open, read already.
+    Table { name: String, tables: Vec<super::plot::PlotTable> },
 }
 
 /// How long a web page waits for the user before it is refused.
@@ -25,8 +27,69 @@ const CONSENT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 pub enum Outgoing {
     /// coord.pointAt.sky to every subscribed client.
     PointAt { ra: f64, dec: f64 },
+    /// table.load.votable to every subscribed client: the VOTable is served from the app's
+    /// loopback HTTP server for them to read.
+    Table { name: String, votable: Vec<u8> },
     /// Unregister, and stop the hub if it is the app's own (the app is closing).
     Leave,
+}
+
+/// Tables the app has sent, kept for the clients to read: the latest few.
+const KEPT_TABLES: usize = 8;
+
+/// Tables served, by number, as VOTable documents.
+type Kept = Arc<Mutex<std::collections::VecDeque<(u64, Vec<u8>)>>>;
+
+/// The app's loopback HTTP server for the tables it sends.
+struct TableServer {
+    url: String,
+    tables: Kept,
+    next: u64,
+}
+
+impl TableServer {
+    async fn start() -> std::io::Result<TableServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let tables: Kept = Arc::default();
+        let serving = Arc::clone(&tables);
+        let router = axum::Router::new().route(
+            "/table/{file}",
+            axum::routing::get(move |axum::extract::Path(file): axum::extract::Path<String>| {
+                let serving = Arc::clone(&serving);
+                async move {
+                    use axum::response::IntoResponse as _;
+                    let id: Option<u64> = file.strip_suffix(".vot").and_then(|n| n.parse().ok());
+                    let found = serving
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .iter()
+                        .find(|(kept, _)| Some(*kept) == id)
+                        .map(|(_, bytes)| bytes.clone());
+                    match found {
+                        Some(bytes) => {
+                            ([(axum::http::header::CONTENT_TYPE, "application/x-votable+xml")], bytes).into_response()
+                        }
+                        None => (axum::http::StatusCode::NOT_FOUND, "no such table (only the latest are kept)")
+                            .into_response(),
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok(TableServer { url, tables, next: 0 })
+    }
+
+    /// Keeps a table to serve; its URL.
+    fn keep(&mut self, votable: Vec<u8>) -> (u64, String) {
+        self.next += 1;
+        let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        tables.push_back((self.next, votable));
+        while tables.len() > KEPT_TABLES {
+            tables.pop_front();
+        }
+        (self.next, format!("{}/table/{}.vot", self.url, self.next))
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -141,6 +204,7 @@ async fn converse(
     }
     refresh_clients(&client, &state).await;
     wake();
+    let mut tables: Option<TableServer> = None;
     loop {
         tokio::select! {
             received = inbox.recv() => {
@@ -151,16 +215,33 @@ async fn converse(
                 wake();
             }
             message = outgoing.recv() => {
-                let Some(Outgoing::PointAt { ra, dec }) = message else {
-                    let _ = client.unregister().await;
-                    break;
+                let message = match message {
+                    Some(Outgoing::PointAt { ra, dec }) => map([
+                        ("samp.mtype", SampValue::str("coord.pointAt.sky")),
+                        ("samp.params", map([("ra", SampValue::String(ra.to_string())), ("dec", SampValue::String(dec.to_string()))])),
+                    ]),
+                    Some(Outgoing::Table { name, votable }) => {
+                        if tables.is_none() {
+                            tables = TableServer::start().await.map_err(|e| tracing::warn!("SAMP: cannot serve tables: {e}")).ok();
+                        }
+                        let Some(server) = tables.as_mut() else { continue };
+                        let (id, url) = server.keep(votable);
+                        map([
+                            ("samp.mtype", SampValue::str("table.load.votable")),
+                            ("samp.params", map([
+                                ("url", SampValue::String(url)),
+                                ("table-id", SampValue::String(format!("skyglass-{id}"))),
+                                ("name", SampValue::String(name)),
+                            ])),
+                        ])
+                    }
+                    Some(Outgoing::Leave) | None => {
+                        let _ = client.unregister().await;
+                        break;
+                    }
                 };
-                let point = map([
-                    ("samp.mtype", SampValue::str("coord.pointAt.sky")),
-                    ("samp.params", map([("ra", SampValue::String(ra.to_string())), ("dec", SampValue::String(dec.to_string()))])),
-                ]);
-                if let Err(error) = client.hub("samp.hub.notifyAll", vec![point]).await {
-                    tracing::warn!("SAMP: cannot send the position: {error}");
+                if let Err(error) = client.hub("samp.hub.notifyAll", vec![message]).await {
+                    tracing::warn!("SAMP: cannot send: {error}");
                 }
             }
         }
@@ -171,7 +252,8 @@ async fn converse(
     }
 }
 
-const SUBSCRIPTIONS: &[&str] = &["coord.pointAt.sky", "samp.app.ping", "samp.hub.event.*"];
+const SUBSCRIPTIONS: &[&str] =
+    &["coord.pointAt.sky", "table.load.votable", "table.load.fits", "samp.app.ping", "samp.hub.event.*"];
 
 fn metadata() -> Map {
     [
@@ -273,6 +355,25 @@ async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, stat
                 _ => Err("coord.pointAt.sky needs ra and dec in degrees".to_owned()),
             }
         }
+        "table.load.votable" | "table.load.fits" => match param("url") {
+            Some(url) => {
+                let format = if mtype.ends_with("fits") {
+                    skyglass_votable::TableFormat::Fits
+                } else {
+                    skyglass_votable::TableFormat::VoTable
+                };
+                let name = param("name").unwrap_or_else(|| url.rsplit('/').next().unwrap_or("table").to_owned());
+                let read = tokio::task::spawn_blocking(move || {
+                    super::plot::table::download_tables_as(&url, Some(format)).map_err(|e| format!("{e:#}"))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+                read.map(|tables| {
+                    let _ = asked.send(Asked::Table { name, tables });
+                })
+            }
+            None => Err(format!("{mtype} needs a url")),
+        },
         "samp.hub.event.shutdown" => return true,
         "samp.hub.event.register" | "samp.hub.event.unregister" | "samp.hub.event.metadata" => {
             refresh_clients(client, state).await;

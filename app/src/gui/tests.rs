@@ -424,3 +424,70 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
     drop(harness);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SAMP tables: a pyvo client sends the EVE light curves (table.load.fits) and the app plots
+/// them; the app's "Send plotted table" serves them as a VOTable that astropy reads back.
+#[test]
+fn a_python_samp_client_and_the_app_exchange_tables() {
+    let dir = std::env::temp_dir().join(format!("skyglass-app-samp-tables-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lockfile = dir.join("samp.lock");
+    let mut harness = harness_with_samp(Some(lockfile.clone()), None);
+    wait_for_the_sky(&mut harness);
+    for _ in 0..300 {
+        harness.step();
+        if harness.state().samp.as_ref().is_some_and(|link| link.state().connected) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    let script = format!(
+        "import threading\n\
+         from astropy.table import Table\n\
+         from pyvo.samp import SAMPIntegratedClient\n\
+         c = SAMPIntegratedClient(name='script', addr='127.0.0.1')\n\
+         c.connect()\n\
+         app = next(i for i in c.get_registered_clients() if c.get_metadata(i).get('samp.name') == 'Skyglass')\n\
+         heard, got = threading.Event(), []\n\
+         def on_table(key, sender, mtype, params, extra):\n    got.append(params); heard.set()\n\
+         c.bind_receive_notification('table.load.votable', on_table)\n\
+         r = c.ecall_and_wait(app, 'table.load.fits', '60', url='file://{}', name='EVE ESP')\n\
+         print('loaded', r['samp.status'], flush=True)\n\
+         heard.wait(60)\n\
+         t = Table.read(got[0]['url'], format='votable')\n\
+         print('got', got[0]['name'], len(t), t.colnames[0], flush=True)\n\
+         c.disconnect()\n",
+        eve.display()
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
+        .env("HOME", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with pyvo");
+    for _ in 0..1500 {
+        harness.step();
+        if harness.state().plot.series.len() == 8 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let plot = &harness.state().plot;
+    assert_eq!(plot.series.len(), 8, "the EVE table was not plotted");
+    assert!(plot.visible && plot.path == "EVE ESP");
+    harness.get_by_label("SAMP").click();
+    harness.run_steps(4);
+    harness.get_by_label("Send plotted table").click();
+    harness.run_steps(3);
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(said.lines().collect::<Vec<_>>(), ["loaded samp.ok", "got EVE ESP 625 Q_0"], "{said}");
+    harness.state().samp.as_ref().unwrap().leave();
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -166,6 +166,33 @@ impl PlotPanel {
         self.open_tables(table::read_tables(path)?)
     }
 
+    /// Plots tables another application sent (SAMP table.load.*), under `name`.
+    pub fn open_received(&mut self, name: &str, tables: Vec<PlotTable>) -> Result<()> {
+        self.open_tables(tables)?;
+        self.path = name.to_owned();
+        self.visible = true;
+        Ok(())
+    }
+
+    /// The table plotted, as a VOTable document, with its label: what "send" sends.
+    pub fn plotted_votable(&self) -> Option<(String, Result<Vec<u8>>)> {
+        let Source::File { tables, chosen } = &self.source else { return None };
+        let table = tables.get(*chosen)?;
+        let data = skyglass_votable::TableData {
+            schema: table.batch.schema(),
+            batches: vec![table.batch.clone()],
+            options: skyglass_votable::WriteOptions::default(),
+            diagnostic_count: 0,
+        };
+        let mut bytes = Vec::new();
+        let written =
+            skyglass_votable::write_table(&mut bytes, &data, skyglass_votable::TableFormat::VoTable, Vec::new())
+                .map(|()| bytes)
+                .map_err(anyhow::Error::from);
+        let name = if self.path.trim().is_empty() { table.label.clone() } else { self.path.trim().to_owned() };
+        Some((name, written))
+    }
+
     fn open_tables(&mut self, tables: Vec<PlotTable>) -> Result<()> {
         let chosen = table::preferred(&tables);
         let plotted = table::series_of(&tables[chosen].batch, None)?;

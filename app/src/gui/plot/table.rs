@@ -41,6 +41,7 @@ impl PlotSeries {
 }
 
 /// A table read for plotting: its label in the file (a FITS HDU) and its rows.
+#[derive(Debug)]
 pub struct PlotTable {
     pub label: String,
     pub batch: RecordBatch,
@@ -67,6 +68,23 @@ pub fn read_tables(path: &Path) -> Result<Vec<PlotTable>> {
 /// The tables of a document on the web: a table file, or a query's result (a TAP sync URL
 /// answers a VOTable, whose QUERY_STATUS says whether the query failed). Blocking.
 pub fn download_tables(url: &str) -> Result<Vec<PlotTable>> {
+    download_tables_as(url, None)
+}
+
+/// [`download_tables`] with the format given (SAMP's table.load.fits and
+/// table.load.votable say which), and `file://` URLs read from disk.
+pub fn download_tables_as(url: &str, format: Option<TableFormat>) -> Result<Vec<PlotTable>> {
+    if let Some(path) = url.strip_prefix("file://") {
+        let path = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .unwrap_or_else(|| std::path::PathBuf::from(path));
+        let format = format
+            .or_else(|| TableFormat::from_path(&path))
+            .with_context(|| format!("cannot tell the format of {}", path.display()))?;
+        let bytes = crate::convert::read_input(&path.to_string_lossy())?;
+        return tables_in(&bytes, format).with_context(|| format!("cannot read {}", path.display()));
+    }
     let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
     let response = client.get(url).send().with_context(|| format!("cannot reach {url}"))?;
     let status = response.status();
@@ -77,7 +95,9 @@ pub fn download_tables(url: &str) -> Result<Vec<PlotTable>> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let path_format = reqwest::Url::parse(url).ok().and_then(|u| TableFormat::from_path(Path::new(u.path())));
-    let format = if content_type.contains("fits") {
+    let format = if let Some(format) = format {
+        format
+    } else if content_type.contains("fits") {
         TableFormat::Fits
     } else if content_type.contains("csv") {
         TableFormat::Csv
