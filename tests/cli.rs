@@ -800,3 +800,51 @@ fn the_headless_web_profile_refuses_pages_unless_allowed() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `skyglass query` against `skyglass serve`: sync to VOTable, async with an upload to
+/// Parquet, and a bad query's message from the service.
+#[test]
+fn query_asks_a_tap_service_like_stilts_tapquery() {
+    let data = std::env::temp_dir().join(format!("skyglass-query-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let server = serve(&data);
+    let out = data.join("stars.vot");
+    let said = skyglass(&[
+        "query",
+        "--service",
+        &server.url,
+        "SELECT TOP 3 hip, ra, dec FROM catalogs.hipparcos ORDER BY hip",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(said.status.success(), "{}", String::from_utf8_lossy(&said.stderr));
+    let table = skyglass_votable::read_table(
+        std::io::BufReader::new(std::fs::File::open(&out).unwrap()),
+        skyglass_votable::TableFormat::VoTable,
+    )
+    .unwrap();
+    assert_eq!(table.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+
+    let mine = skyglass_test_support::shared_file("votable/astroquery/esa/1714556098855O-result.vot");
+    let counted = data.join("count.csv");
+    let said = skyglass(&[
+        "query",
+        "--service",
+        &server.url,
+        "--async",
+        "--upload",
+        &format!("mine={}", mine.display()),
+        "SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine",
+        "-o",
+        counted.to_str().unwrap(),
+    ]);
+    assert!(said.status.success(), "{}", String::from_utf8_lossy(&said.stderr));
+    assert_eq!(std::fs::read_to_string(&counted).unwrap().trim(), "n\n1");
+
+    let refused = skyglass(&["query", "--service", &server.url, "SELECT nothing FROM catalogs.hipparcos"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("the service says") && message.contains("nothing"), "{message}");
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}

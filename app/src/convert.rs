@@ -46,18 +46,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     if table.diagnostic_count > 0 {
         tracing::warn!("{} cells could not be read and were taken as null", table.diagnostic_count);
     }
-    let mut buffer = Vec::new();
-    write_table(&mut buffer, &table, output_format, Vec::new())
-        .with_context(|| format!("cannot write {}", args.output))?;
-    if args.output == "-" {
-        std::io::stdout().lock().write_all(&buffer)?;
-    } else {
-        // Write next to the target, then rename: a failed run never leaves half a file.
-        let target = Path::new(&args.output);
-        let partial = target.with_extension("partial");
-        std::fs::write(&partial, &buffer).with_context(|| format!("cannot write {}", partial.display()))?;
-        std::fs::rename(&partial, target).with_context(|| format!("cannot write {}", target.display()))?;
-    }
+    write_output(&table, output_format, &args.output)?;
     tracing::info!(rows, columns = table.schema.fields().len(), "converted");
     Ok(())
 }
@@ -111,6 +100,22 @@ fn stream_votable_to(args: &ConvertArgs, output_format: TableFormat, partial: &P
         None => bail!("{} holds no TABLE", args.input),
     }
     Ok(rows)
+}
+
+/// Writes a table whole to `output` (or standard output for `-`): next to the target,
+/// then renamed, so a failed run never leaves half a file.
+pub(crate) fn write_output(table: &skyglass_votable::TableData, format: TableFormat, output: &str) -> Result<()> {
+    let mut buffer = Vec::new();
+    write_table(&mut buffer, table, format, Vec::new()).with_context(|| format!("cannot write {output}"))?;
+    if output == "-" {
+        std::io::stdout().lock().write_all(&buffer)?;
+    } else {
+        let target = Path::new(output);
+        let partial = target.with_extension("partial");
+        std::fs::write(&partial, &buffer).with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, target).with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok(())
 }
 
 /// CSV or Parquet written a batch at a time.
@@ -168,7 +173,7 @@ pub(crate) fn resolve_format(explicit: Option<&str>, path: &str, role: &str) -> 
     }
 }
 
-fn parse_format(name: &str) -> Result<TableFormat> {
+pub(crate) fn parse_format(name: &str) -> Result<TableFormat> {
     TableFormat::from_name(name).with_context(|| {
         format!(
             "unknown format {name:?}: expected votable, votable-binary2, csv, tsv, parquet, fits or ecsv (read only)"

@@ -7,6 +7,7 @@ mod coords;
 mod gui;
 mod hub;
 mod names;
+mod query;
 mod render;
 mod xmatch;
 
@@ -50,6 +51,8 @@ enum Command {
     Xmatch(xmatch::XmatchArgs),
     /// Run a SAMP hub, headless (Aladin, TOPCAT and scripts talk through it).
     Hub(hub::HubArgs),
+    /// Query a TAP service in ADQL (like STILTS tapquery): sync or async, with uploads.
+    Query(query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Ingest(args)) => archive::ingest(&args),
         Some(Command::Xmatch(args)) => xmatch::run(&args),
         Some(Command::Hub(args)) => hub::run(&args),
+        Some(Command::Query(args)) => query::run(&args),
         None => gui::run(),
     }
 }

@@ -1,0 +1,138 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The TAP client against a real service: the archive server with its sample catalogues,
+//! started here on a free port, and STILTS's tapquery asked the same as the anchor.
+
+use arrow_array::Array;
+use skyglass_tap::{Query, TapError, TapService, Upload};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Running {
+    base: String,
+    _runtime: tokio::runtime::Runtime,
+    data: std::path::PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn archive() -> Running {
+    let data = std::env::temp_dir().join(format!("skyglass-tapclient-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let address = runtime.block_on(async {
+        let archive = skyglass_archive::Archive::open(&data).await.unwrap();
+        archive.ensure_samples().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    Running { base: format!("http://{address}/tap"), _runtime: runtime, data }
+}
+
+fn ints(answer: &skyglass_tap::Answer, column: &str) -> Vec<i64> {
+    let index = answer.table.schema.index_of(column).unwrap();
+    answer
+        .table
+        .batches
+        .iter()
+        .flat_map(|batch| {
+            let cast = arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Int64).unwrap();
+            let values = cast.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap().clone();
+            (0..values.len()).map(move |i| values.value(i))
+        })
+        .collect()
+}
+
+#[test]
+fn queries_run_sync_and_async_with_uploads_limits_and_errors() {
+    let running = archive();
+    let service = TapService::new(&running.base).unwrap();
+    let query = |adql| Query { adql, maxrec: None, uploads: &[] };
+
+    // Sync: the same stars as STILTS's tapquery on the same service.
+    let adql = "SELECT TOP 7 hip, ra, dec FROM catalogs.hipparcos WHERE dec > 80 ORDER BY hip";
+    let ours = service.sync(&query(adql)).unwrap();
+    assert!(!ours.overflow);
+    let theirs = skyglass_test_support::stilts(&[
+        "tapquery",
+        &format!("tapurl={}", running.base),
+        &format!("adql={adql}"),
+        "ofmt=csv",
+    ]);
+    let stilts_hips: Vec<i64> = theirs.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(ints(&ours, "hip"), stilts_hips);
+    assert_eq!(stilts_hips.len(), 7);
+
+    // MAXREC: cut, and said so.
+    let limited =
+        service.sync(&Query { adql: "SELECT hip FROM catalogs.hipparcos", maxrec: Some(10), uploads: &[] }).unwrap();
+    assert_eq!(ints(&limited, "hip").len(), 10);
+    assert!(limited.overflow);
+
+    // Async: submitted, waited for, read, deleted.
+    let job = service.submit(&query("SELECT COUNT(*) AS n FROM catalogs.hipparcos")).unwrap();
+    assert_eq!(job.wait(Duration::from_secs(60)).unwrap(), "COMPLETED");
+    assert_eq!(ints(&job.result().unwrap(), "n"), [117_955]);
+    job.delete().unwrap();
+    assert!(job.result().is_err(), "a deleted job has no result");
+
+    // A failing job: the service's message, not a bare status.
+    let failing = service.submit(&query("SELECT nothing FROM catalogs.hipparcos")).unwrap();
+    assert_eq!(failing.wait(Duration::from_secs(60)).unwrap(), "ERROR");
+    match failing.result() {
+        Err(TapError::Service(message)) => assert!(message.contains("nothing"), "{message}"),
+        other => panic!("{:?}", other.map(|a| a.table.batches.len())),
+    }
+
+    // An upload: a local table queried as TAP_UPLOAD.mine, joined with a catalogue.
+    let file = skyglass_test_support::shared_file("votable/astroquery/esa/1714556098855O-result.vot");
+    let upload = Upload::from_file("mine", &file).unwrap();
+    let counted = service
+        .sync(&Query {
+            adql: "SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine",
+            maxrec: None,
+            uploads: std::slice::from_ref(&upload),
+        })
+        .unwrap();
+    let local = skyglass_votable::read_table(
+        std::io::BufReader::new(std::fs::File::open(&file).unwrap()),
+        skyglass_votable::TableFormat::VoTable,
+    )
+    .unwrap();
+    let rows: usize = local.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(ints(&counted, "n"), [rows as i64]);
+
+    // Errors: bad ADQL in the service's words; a table that is not there.
+    match service.sync(&query("SELECT ra FROM catalogs.hipparcos WHERE")) {
+        Err(TapError::Service(message)) => assert!(!message.is_empty()),
+        other => panic!("{:?}", other.map(|a| a.overflow)),
+    }
+    match service.sync(&query("SELECT * FROM catalogs.nothing")) {
+        Err(TapError::Service(message)) => assert!(message.contains("nothing"), "{message}"),
+        other => panic!("{:?}", other.map(|a| a.overflow)),
+    }
+
+    // VOSI tables: names, units and UCDs.
+    let tables = service.tables().unwrap();
+    let hipparcos = tables.iter().find(|t| t.name == "catalogs.hipparcos").expect("catalogs.hipparcos");
+    assert_eq!(hipparcos.schema, "catalogs");
+    let ra = hipparcos.columns.iter().find(|c| c.name == "ra").unwrap();
+    assert_eq!((ra.unit.as_str(), ra.ucd.as_str()), ("deg", "pos.eq.ra;meta.main"));
+}
+
+#[test]
+fn a_dead_service_or_a_wrong_url_is_a_clear_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/tap", closed.local_addr().unwrap());
+    drop(closed);
+    let service = TapService::new(&url).unwrap();
+    let error = service.sync(&Query { adql: "SELECT 1", maxrec: None, uploads: &[] }).err().unwrap();
+    assert!(matches!(error, TapError::Unreachable { .. }), "{error}");
+    assert!(TapService::new("ftp://example.org/tap").is_err());
+}
