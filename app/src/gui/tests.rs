@@ -317,18 +317,17 @@ fn the_plot_panel_draws_a_series_the_archive_downsamples() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-/// SAMP: with no hub running the app starts its own; a pyvo client finds the app by name,
-/// points it at the Crab (coord.pointAt.sky) and the view goes there; the app's "Send view
-/// centre" reaches the client with the same position.
-#[test]
-fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
-    let dir = std::env::temp_dir().join(format!("skyglass-app-samp-{}", std::process::id()));
+/// The app on a fresh lockfile (so it starts a hub of its own, with the Web Profile on
+/// `web` if given), its sky loaded and its SAMP link connected; the folder and lockfile.
+fn app_with_its_own_hub(
+    name: &str,
+    web: Option<std::net::SocketAddr>,
+) -> (Harness<'static, SkyglassApp>, std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("skyglass-app-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let lockfile = dir.join("samp.lock");
-    let web_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let web = std::net::SocketAddr::from(([127, 0, 0, 1], web_port));
-    let mut harness = harness_with_samp(Some(lockfile.clone()), Some(web));
+    let mut harness = harness_with_samp(Some(lockfile.clone()), web);
     wait_for_the_sky(&mut harness);
     for _ in 0..300 {
         harness.step();
@@ -337,6 +336,17 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    (harness, dir, lockfile)
+}
+
+/// SAMP: with no hub running the app starts its own; a pyvo client finds the app by name,
+/// points it at the Crab (coord.pointAt.sky) and the view goes there; the app's "Send view
+/// centre" reaches the client with the same position.
+#[test]
+fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
+    let web_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let web = std::net::SocketAddr::from(([127, 0, 0, 1], web_port));
+    let (mut harness, dir, lockfile) = app_with_its_own_hub("samp", Some(web));
     let state = harness.state().samp.as_ref().unwrap().state();
     assert!(state.connected && state.status.starts_with("hub of its own"), "{}", state.status);
     assert!(lockfile.exists());
@@ -429,19 +439,7 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
 /// them; the app's "Send plotted table" serves them as a VOTable that astropy reads back.
 #[test]
 fn a_python_samp_client_and_the_app_exchange_tables() {
-    let dir = std::env::temp_dir().join(format!("skyglass-app-samp-tables-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let lockfile = dir.join("samp.lock");
-    let mut harness = harness_with_samp(Some(lockfile.clone()), None);
-    wait_for_the_sky(&mut harness);
-    for _ in 0..300 {
-        harness.step();
-        if harness.state().samp.as_ref().is_some_and(|link| link.state().connected) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let (mut harness, dir, lockfile) = app_with_its_own_hub("samp-tables", None);
     let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
     let script = format!(
         "import threading\n\
