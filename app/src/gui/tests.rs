@@ -92,15 +92,21 @@ fn go_to_takes_names_from_the_offline_index() {
     harness.get_by_label_contains("not in the offline name index");
 }
 
-#[test]
-fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
+/// The app with its sky loaded and the plot panel opened by its toolbar button.
+fn app_with_the_plot_panel() -> Harness<'static, SkyglassApp> {
     let mut harness = harness();
     wait_for_the_sky(&mut harness);
-    // SDO/EVE ESP: a plain table of 625 rows, times as seconds of the day.
-    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
     harness.get_by_label("Plot").click();
     harness.step();
     assert!(harness.state().plot.visible);
+    harness
+}
+
+#[test]
+fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
+    let mut harness = app_with_the_plot_panel();
+    // SDO/EVE ESP: a plain table of 625 rows, times as seconds of the day.
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
     harness.state_mut().plot.open(&eve).expect("the EVE table opens");
     harness.step();
     harness.step();
@@ -172,11 +178,8 @@ fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
 /// pixel of each channel.
 #[test]
 fn the_plot_panel_splits_a_goes_day_into_rows() {
-    let mut harness = harness();
-    wait_for_the_sky(&mut harness);
+    let mut harness = app_with_the_plot_panel();
     let goes = skyglass_test_support::shared_file("timeseries/sunpy/go1520110607.fits");
-    harness.get_by_label("Plot").click();
-    harness.step();
     harness.state_mut().plot.open(&goes).expect("the GOES file opens");
     harness.run_steps(3);
     let plot = &harness.state().plot;
@@ -219,10 +222,7 @@ fn the_plot_panel_draws_a_series_the_archive_downsamples() {
     let data = std::env::temp_dir().join(format!("skyglass-plot-archive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let (root, runtime) = archive_with_eve(&data);
-    let mut harness = harness();
-    wait_for_the_sky(&mut harness);
-    harness.get_by_label("Plot").click();
-    harness.step();
+    let mut harness = app_with_the_plot_panel();
     let url = format!("{root}/timeseries/sdo.eve_esp?x=sod&y=q_0,q_1&start=1&width=7");
     harness.state_mut().plot.open(std::path::Path::new(&url)).expect("a series URL");
     let answered = |harness: &mut Harness<'static, SkyglassApp>| {
