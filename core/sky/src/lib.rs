@@ -22,6 +22,7 @@
 pub mod angle;
 pub mod camera;
 pub mod coord;
+pub mod footprint;
 pub mod frame;
 pub mod healpix;
 pub mod moc;
@@ -33,6 +34,7 @@ pub mod rotation;
 pub use angle::Angle;
 pub use camera::{NdcPoint, ScreenPoint, ViewCamera, Viewport, Wcs};
 pub use coord::{CoordError, LonLat, Vec3};
+pub use footprint::{Footprint, FootprintError, Shape, parse_stcs};
 pub use frame::{Frame, UnknownFrame};
 pub use healpix::{Cell, HealpixError};
 pub use moc::{Moc, MocError, MocKind, SpaceMoc, SpaceTimeMoc, TimeMoc};
