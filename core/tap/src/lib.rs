@@ -149,6 +149,18 @@ impl TapService {
         Ok(job)
     }
 
+    /// What the service can do (VOSI `/capabilities`): languages, formats, limits.
+    pub fn capabilities(&self) -> Result<vosi::Capabilities> {
+        let url = format!("{}/capabilities", self.base);
+        let response = self.http.get(&url).send().map_err(|e| self.unreachable(&url, e))?;
+        let status = response.status();
+        let body = response.bytes().map_err(|e| self.unreachable(&url, e))?;
+        if !status.is_success() {
+            return Err(TapError::Protocol(format!("{url} answered {status}")));
+        }
+        vosi::parse_capabilities(&body)
+    }
+
     /// The service's tables (VOSI `/tables`).
     pub fn tables(&self) -> Result<Vec<vosi::TableMeta>> {
         let url = format!("{}/tables", self.base);

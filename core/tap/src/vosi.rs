@@ -94,3 +94,96 @@ pub fn parse_tables(xml: &[u8]) -> Result<Vec<TableMeta>> {
     }
     Ok(tables)
 }
+
+/// What a TAP service says it can do (VOSI capabilities with TAPRegExt).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Capabilities {
+    /// Query languages with their versions: ("ADQL", ["2.0", "2.1"]).
+    pub languages: Vec<(String, Vec<String>)>,
+    /// Result formats by MIME type.
+    pub output_formats: Vec<String>,
+    /// Upload methods (TAPRegExt ivo-ids: upload-inline, upload-http…).
+    pub upload_methods: Vec<String>,
+    /// Rows returned without MAXREC, and the most that may be asked for.
+    pub default_rows: Option<u64>,
+    pub most_rows: Option<u64>,
+    /// The largest upload, in bytes.
+    pub upload_limit: Option<u64>,
+}
+
+/// The TAP capability of a VOSI capabilities document.
+pub fn parse_capabilities(xml: &[u8]) -> Result<Capabilities> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buffer = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut found = Capabilities::default();
+    let mut in_tap = false;
+    let mut unit_rows = true;
+    loop {
+        let event = reader
+            .read_event_into(&mut buffer)
+            .map_err(|e| TapError::Protocol(format!("the capabilities document is not XML: {e}")))?;
+        match event {
+            Event::Start(start) => {
+                path.push(open_tag(&start, &mut found, &mut in_tap, &mut unit_rows));
+                text.clear();
+            }
+            Event::Empty(start) => {
+                open_tag(&start, &mut found, &mut in_tap, &mut unit_rows);
+            }
+            Event::Text(content) => text.push_str(&content.xml10_content()),
+            Event::End(_) => {
+                let Some(name) = path.pop() else { continue };
+                let parent = path.last().map(String::as_str);
+                let value = text.trim().to_owned();
+                if in_tap {
+                    match (name.as_str(), parent) {
+                        ("name", Some("language")) => found.languages.push((value, Vec::new())),
+                        ("version", Some("language")) => {
+                            if let Some((_, versions)) = found.languages.last_mut() {
+                                versions.push(value);
+                            }
+                        }
+                        ("mime", Some("outputFormat")) => found.output_formats.push(value),
+                        ("default", Some("outputLimit")) if unit_rows => found.default_rows = value.parse().ok(),
+                        ("hard", Some("outputLimit")) if unit_rows => found.most_rows = value.parse().ok(),
+                        ("hard", Some("uploadLimit")) => found.upload_limit = value.parse().ok(),
+                        _ => {}
+                    }
+                }
+                if name == "capability" {
+                    in_tap = false;
+                }
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buffer.clear();
+    }
+    if found.languages.is_empty() {
+        return Err(TapError::Protocol("the capabilities name no TAP query language".to_owned()));
+    }
+    Ok(found)
+}
+
+/// Notes what an opening tag says (which capability, upload methods, limit units); its name.
+fn open_tag(
+    start: &quick_xml::events::BytesStart<'_>,
+    found: &mut Capabilities,
+    in_tap: &mut bool,
+    unit_rows: &mut bool,
+) -> String {
+    let name = start.local_name().as_ref().to_owned();
+    let attribute = |key: &str| {
+        start.attributes().flatten().find(|a| a.key.local_name().as_ref() == key).map(|a| a.value.to_string())
+    };
+    match name.as_str() {
+        "capability" => *in_tap = attribute("standardID").is_some_and(|id| id.starts_with("ivo://ivoa.net/std/TAP")),
+        "uploadMethod" if *in_tap => found.upload_methods.extend(attribute("ivo-id")),
+        "default" | "hard" => *unit_rows = attribute("unit").is_none_or(|u| u == "row"),
+        _ => {}
+    }
+    name
+}

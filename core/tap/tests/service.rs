@@ -118,6 +118,15 @@ fn queries_run_sync_and_async_with_uploads_limits_and_errors() {
         other => panic!("{:?}", other.map(|a| a.overflow)),
     }
 
+    // VOSI capabilities: ADQL 2.0 and 2.1, the formats, uploads, the row limits.
+    let capabilities = service.capabilities().unwrap();
+    assert_eq!(capabilities.languages, [("ADQL".to_owned(), vec!["2.0".to_owned(), "2.1".to_owned()])]);
+    assert!(capabilities.output_formats.iter().any(|f| f == "application/x-votable+xml"));
+    assert!(capabilities.upload_methods.iter().any(|m| m.ends_with("#upload-inline")));
+    let (default, most) = (capabilities.default_rows.unwrap(), capabilities.most_rows.unwrap());
+    assert!(default > 0 && default <= most, "{default} {most}");
+    assert!(capabilities.upload_limit.unwrap() > 1 << 20);
+
     // VOSI tables: names, units and UCDs.
     let tables = service.tables().unwrap();
     let hipparcos = tables.iter().find(|t| t.name == "catalogs.hipparcos").expect("catalogs.hipparcos");
