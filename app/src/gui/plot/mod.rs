@@ -102,6 +102,8 @@ struct Drawn {
     /// The view's ends (as bits), width and the series' generation.
     view: (u64, u64, usize, u64),
     points: Vec<[f64; 2]>,
+    /// Where the line breaks: after these points the data has a gap.
+    breaks: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -526,20 +528,24 @@ impl PlotPanel {
                     let key = (low.to_bits(), high.to_bits(), pixels, generation);
                     for (index, one) in series.iter().enumerate().skip(group.start).take(group.len()) {
                         let reused = previous.iter().find(|d| d.name == one.name && d.view == key);
-                        let points = match reused {
-                            Some(before) => before.points.clone(),
+                        let (points, breaks) = match reused {
+                            Some(before) => (before.points.clone(), before.breaks.clone()),
                             None => {
                                 downsampled += 1;
-                                one.visible_points(low, high, pixels)
+                                let points = one.visible_points(low, high, pixels);
+                                let breaks = gap_breaks(one, &points, low, high, pixels);
+                                (points, breaks)
                             }
                         };
-                        let line: Vec<[f64; 2]> = if log_y {
-                            points.iter().filter(|[_, y]| *y > 0.0).map(|&[x, y]| [x, y.log10()]).collect()
-                        } else {
-                            points.clone()
-                        };
-                        plot.line(Line::new(one.name.clone(), PlotPoints::from(line)).color(series_colour(index)));
-                        drawn.push(Drawn { name: one.name.clone(), view: key, points });
+                        for run in runs(&points, &breaks) {
+                            let line: Vec<[f64; 2]> = if log_y {
+                                run.iter().filter(|[_, y]| *y > 0.0).map(|&[x, y]| [x, y.log10()]).collect()
+                            } else {
+                                run.to_vec()
+                            };
+                            plot.line(Line::new(one.name.clone(), PlotPoints::from(line)).color(series_colour(index)));
+                        }
+                        drawn.push(Drawn { name: one.name.clone(), view: key, points, breaks });
                     }
                 });
                 rect = Some(rect.map_or(response.response.rect, |r| r.union(response.response.rect)));
@@ -559,6 +565,30 @@ impl PlotPanel {
             series.want(view, move || ctx.request_repaint());
         }
     }
+}
+
+/// Where a drawn line should break: between picks further apart than ten of the series'
+/// usual steps (a gap in the data, not a slope) and more than three pixels (consecutive
+/// picks of a downsampled series are up to a bucket apart).
+fn gap_breaks(series: &PlotSeries, points: &[[f64; 2]], low: f64, high: f64, pixels: usize) -> Vec<usize> {
+    let (Some(first), Some(last)) = (series.x.first(), series.x.last()) else { return Vec::new() };
+    let span = if low.is_finite() && high.is_finite() { high - low } else { last - first };
+    let pixel = span / pixels.max(1) as f64;
+    let max_gap = (10.0 * series.typical_step()).max(3.0 * pixel);
+    let x: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    skyglass_series::gaps(&x, max_gap)
+}
+
+/// The runs of points between breaks.
+fn runs<'a>(points: &'a [[f64; 2]], breaks: &[usize]) -> Vec<&'a [[f64; 2]]> {
+    let mut runs = Vec::with_capacity(breaks.len() + 1);
+    let mut start = 0;
+    for &end in breaks {
+        runs.push(&points[start..=end]);
+        start = end + 1;
+    }
+    runs.push(&points[start.min(points.len())..]);
+    runs
 }
 
 /// A value with six significant digits, in exponent form when very small or large (X-ray
@@ -624,6 +654,21 @@ mod tests {
         assert_eq!(TimeAxis::guess("time", Some("d"), 55_607.0), TimeAxis::Mjd);
         assert_eq!(TimeAxis::guess("obs_jd", None, 2_455_608.0), TimeAxis::Jd);
         assert_eq!(TimeAxis::guess("SOD", None, 6250.0), TimeAxis::Plain);
+    }
+
+    #[test]
+    fn gaps_in_the_data_break_the_line() {
+        // Sampled every second, with ten minutes missing after t = 499.
+        let x: Vec<f64> = (0..1000).map(|i| if i < 500 { f64::from(i) } else { f64::from(i) + 600.0 }).collect();
+        let y = vec![1.0; 1000];
+        let series = PlotSeries { name: "s".to_owned(), x, y };
+        let points = series.visible_points(f64::NEG_INFINITY, f64::INFINITY, 2000);
+        let breaks = gap_breaks(&series, &points, f64::NEG_INFINITY, f64::INFINITY, 2000);
+        assert_eq!(breaks, [499]);
+        let lines = runs(&points, &breaks);
+        assert_eq!((lines.len(), lines[0].len(), lines[1].len()), (2, 500, 500));
+        // Too narrow a plot to show a 600 s hole in 1600 s: one line.
+        assert!(gap_breaks(&series, &points, f64::NEG_INFINITY, f64::INFINITY, 5).is_empty());
     }
 
     #[test]

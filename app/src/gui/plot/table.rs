@@ -20,6 +20,18 @@ pub struct PlotSeries {
 }
 
 impl PlotSeries {
+    /// The series' usual step in x: the median of up to 4096 of its steps, spread along it.
+    pub fn typical_step(&self) -> f64 {
+        if self.x.len() < 2 {
+            return 0.0;
+        }
+        let count = self.x.len() - 1;
+        let stride = count.div_ceil(4096).max(1);
+        let mut steps: Vec<f64> = (0..count).step_by(stride).map(|i| self.x[i + 1] - self.x[i]).collect();
+        steps.sort_by(f64::total_cmp);
+        steps[steps.len() / 2]
+    }
+
     /// The points of `[low, high]` worth drawing at `pixels` across: all of them when few,
     /// else MinMaxLTTB's pick of two per pixel.
     pub fn visible_points(&self, low: f64, high: f64, pixels: usize) -> Vec<[f64; 2]> {
