@@ -339,6 +339,18 @@ fn app_with_its_own_hub(
     (harness, dir, lockfile)
 }
 
+/// A Python script (pyvo.samp) talking through the hub of `lockfile`, its output piped.
+fn python_samp_client(script: &str, lockfile: &std::path::Path, home: &std::path::Path) -> std::process::Child {
+    std::process::Command::new("python3")
+        .args(["-c", script])
+        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
+        .env("HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with pyvo")
+}
+
 /// SAMP: with no hub running the app starts its own; a pyvo client finds the app by name,
 /// points it at the Crab (coord.pointAt.sky) and the view goes there; the app's "Send view
 /// centre" reaches the client with the same position.
@@ -364,14 +376,7 @@ fn a_python_samp_client_points_the_view_and_hears_where_it_looks() {
                   heard.wait(60)\n\
                   print('got', *got[0] if got else ('none', 'none'), flush=True)\n\
                   c.disconnect()\n";
-    let child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
-        .env("HOME", &dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 with pyvo");
+    let child = python_samp_client(script, &lockfile, &dir);
     let crab = |harness: &Harness<'static, SkyglassApp>| {
         let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
         (centre.lon().degrees() - 83.63308).abs() < 1e-6 && (centre.lat().degrees() - 22.0145).abs() < 1e-6
@@ -459,14 +464,7 @@ fn a_python_samp_client_and_the_app_exchange_tables() {
          c.disconnect()\n",
         eve.display()
     );
-    let child = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .env("SAMP_HUB", format!("std-lockurl:file://{}", lockfile.display()))
-        .env("HOME", &dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 with pyvo");
+    let child = python_samp_client(&script, &lockfile, &dir);
     for _ in 0..1500 {
         harness.step();
         if harness.state().plot.series.len() == 8 {
