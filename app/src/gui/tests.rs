@@ -137,17 +137,28 @@ fn the_plot_panel_draws_a_light_curve_from_two_points_a_pixel() {
     assert_eq!(text.lines().count(), 1 + 8 * 625);
     assert!(text.lines().skip(1).all(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap() >= 6250.0));
 
+    // The y menu adds a column the first eight left out.
+    harness.get_by_label("y (8)").click();
+    harness.run_steps(2);
+    harness.get_by_label("CH_36").click();
+    harness.run_steps(2);
+    let names: Vec<String> = harness.state().plot.series.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(names.len(), 9, "{names:?}");
+    assert!(names.contains(&"CH_36".to_owned()));
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+
     // A table with nothing to plot says so, and keeps what was plotted.
     let names = dir.join("names.csv");
     std::fs::write(&names, "name,kind\nVega,star\nM31,galaxy\n").unwrap();
     assert!(harness.state_mut().plot.open(&names).is_err());
-    assert_eq!(harness.state().plot.series.len(), 8);
+    assert_eq!(harness.state().plot.series.len(), 9);
 
-    // One y axis each: eight plots stacked on a shared x axis, every point still drawn.
+    // One y axis each: nine plots stacked on a shared x axis, every point still drawn.
     harness.get_by_label("y axis each").click();
     harness.run_steps(3);
     assert!(harness.state().plot.separate_axes);
-    assert_eq!(harness.state().plot.drawn, 8 * 625);
+    assert_eq!(harness.state().plot.drawn, 9 * 625);
 
     // PNG export writes what the plots show: a picture the panel's size, not blank.
     harness.state_mut().plot.export_folder = Some(dir.clone());

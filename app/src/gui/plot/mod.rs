@@ -197,7 +197,7 @@ impl PlotPanel {
 
     fn open_tables(&mut self, tables: Vec<PlotTable>) -> Result<()> {
         let chosen = table::preferred(&tables);
-        let plotted = table::series_of(&tables[chosen].batch, None)?;
+        let plotted = table::series_of(&tables[chosen].batch, None, None)?;
         self.show(plotted);
         self.source = Source::File { tables, chosen };
         Ok(())
@@ -240,10 +240,16 @@ impl PlotPanel {
     /// Plots the current table against another of its columns, or another table of the
     /// file.
     pub fn replot(&mut self, table: Option<usize>, x: Option<&str>) -> Result<()> {
+        let y: Option<Vec<String>> = table.is_none().then(|| self.series.iter().map(|s| s.name.clone()).collect());
+        self.replot_with(table, x, y.as_deref())
+    }
+
+    /// Plots the columns `y` of the current table (all but x, up to eight, when `None`).
+    pub fn replot_with(&mut self, table: Option<usize>, x: Option<&str>, y: Option<&[String]>) -> Result<()> {
         let plotted = match &self.source {
             Source::File { tables, chosen, .. } => {
                 let index = table.unwrap_or(*chosen).min(tables.len().saturating_sub(1));
-                let plotted = table::series_of(&tables[index].batch, x)?;
+                let plotted = table::series_of(&tables[index].batch, x, y)?;
                 if let Source::File { chosen, .. } = &mut self.source {
                     *chosen = index;
                 }
@@ -412,6 +418,27 @@ impl PlotPanel {
                     && let Err(error) = self.replot(None, Some(&x))
                 {
                     self.error = Some(format!("{error:#}"));
+                }
+                // Which columns are plotted: any of the numeric ones but x.
+                let shown: Vec<String> = self.series.iter().map(|s| s.name.clone()).collect();
+                let mut chosen = shown.clone();
+                ui.menu_button(format!("y ({})", shown.len()), |ui| {
+                    for name in self.numeric_columns.iter().filter(|n| **n != self.x_name) {
+                        let mut on = chosen.contains(name);
+                        if ui.checkbox(&mut on, name).changed() {
+                            if on {
+                                chosen.push(name.clone());
+                            } else {
+                                chosen.retain(|n| n != name);
+                            }
+                        }
+                    }
+                });
+                if chosen != shown && !chosen.is_empty() {
+                    let x_name = self.x_name.clone();
+                    if let Err(error) = self.replot_with(None, Some(&x_name), Some(&chosen)) {
+                        self.error = Some(format!("{error:#}"));
+                    }
                 }
             }
             if !self.series.is_empty() {

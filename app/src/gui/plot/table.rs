@@ -187,10 +187,10 @@ fn numbers_in(column: &dyn Array) -> Option<usize> {
     Some(values.len())
 }
 
-/// The numeric columns of `batch` against `x` (by name), else against its time column (by
-/// UCD or name), else against its first numeric column. Array cells are split into rows
-/// first (see [`rows_from_arrays`]).
-pub fn series_of(batch: &RecordBatch, x: Option<&str>) -> Result<TableSeries> {
+/// The numeric columns `y` of `batch` (all but x when not given, up to eight) against `x`
+/// (by name), else against its time column (by UCD or name), else against its first
+/// numeric column. Array cells are split into rows first (see [`rows_from_arrays`]).
+pub fn series_of(batch: &RecordBatch, x: Option<&str>, y: Option<&[String]>) -> Result<TableSeries> {
     let batch = rows_from_arrays(batch).unwrap_or_else(|| batch.clone());
     let schema = batch.schema_ref();
     let numeric: Vec<usize> = (0..batch.num_columns()).filter(|&i| schema.field(i).data_type().is_numeric()).collect();
@@ -200,7 +200,10 @@ pub fn series_of(batch: &RecordBatch, x: Option<&str>) -> Result<TableSeries> {
     let x_index = chosen.or(detected).unwrap_or(first);
     let x_values = skyglass_xmatch::to_float64(batch.column(x_index)).context("the x column is not numeric")?;
     let mut series = Vec::new();
-    for &index in numeric.iter().filter(|&&i| i != x_index).take(MOST_SERIES) {
+    let wanted = |i: usize| y.is_none_or(|names| names.iter().any(|n| n == schema.field(i).name()));
+    for &index in
+        numeric.iter().filter(|&&i| i != x_index && wanted(i)).take(if y.is_some() { usize::MAX } else { MOST_SERIES })
+    {
         let Some(values) = skyglass_xmatch::to_float64(batch.column(index)) else { continue };
         let mut points: Vec<(f64, f64)> = x_values
             .iter()
@@ -359,7 +362,7 @@ mod tests {
         assert_eq!(labels, ["HDU 1 EDGES", "HDU 2 FLUXES", "HDU 3 STATUS"]);
         let chosen = preferred(&tables);
         assert_eq!(chosen, 1);
-        let plotted = series_of(&tables[chosen].batch, None).unwrap();
+        let plotted = series_of(&tables[chosen].batch, None, None).unwrap();
         assert_eq!(plotted.x_name, "TIME");
         assert_eq!(plotted.x_unit.as_deref(), Some("s"));
         let names: Vec<&str> = plotted.series.iter().map(|s| s.name.as_str()).collect();
@@ -388,6 +391,20 @@ mod tests {
         assert_eq!((*b.x.last().unwrap(), *b.y.last().unwrap()), (last_time, last_b));
         // The long-wavelength channel is the brighter one.
         assert!(sum(a) > sum(b));
+    }
+
+    #[test]
+    fn the_columns_plotted_are_the_ones_asked_for() {
+        let path = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+        let tables = read_tables(&path).unwrap();
+        let all = series_of(&tables[0].batch, None, None).unwrap();
+        assert_eq!(all.series.len(), MOST_SERIES, "the first eight by default");
+        assert!(all.numeric_columns.len() > MOST_SERIES + 1);
+        let chosen = ["CH_36".to_owned(), "Q_1".to_owned()];
+        let two = series_of(&tables[0].batch, None, Some(&chosen)).unwrap();
+        let names: Vec<&str> = two.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Q_1", "CH_36"], "in the table's order");
+        assert_eq!(two.x_name, "SOD");
     }
 
     #[test]
