@@ -188,12 +188,18 @@ pub(crate) fn read_input(path: &str) -> Result<Vec<u8>> {
     } else {
         bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
     }
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_end(&mut plain)
-            .with_context(|| format!("cannot decompress {path}"))?;
-        bytes = plain;
+    gunzip_if_gzipped(bytes, path)
+}
+
+/// The bytes decompressed when they are gzip (by their magic number), else as they are;
+/// `what` names them in the error.
+pub(crate) fn gunzip_if_gzipped(bytes: Vec<u8>, what: &str) -> Result<Vec<u8>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
     }
-    Ok(bytes)
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut plain)
+        .with_context(|| format!("cannot decompress {what}"))?;
+    Ok(plain)
 }

@@ -151,26 +151,24 @@ impl TapService {
 
     /// What the service can do (VOSI `/capabilities`): languages, formats, limits.
     pub fn capabilities(&self) -> Result<vosi::Capabilities> {
-        let url = format!("{}/capabilities", self.base);
-        let response = self.http.get(&url).send().map_err(|e| self.unreachable(&url, e))?;
-        let status = response.status();
-        let body = response.bytes().map_err(|e| self.unreachable(&url, e))?;
-        if !status.is_success() {
-            return Err(TapError::Protocol(format!("{url} answered {status}")));
-        }
-        vosi::parse_capabilities(&body)
+        vosi::parse_capabilities(&self.document("capabilities")?)
     }
 
     /// The service's tables (VOSI `/tables`).
     pub fn tables(&self) -> Result<Vec<vosi::TableMeta>> {
-        let url = format!("{}/tables", self.base);
+        vosi::parse_tables(&self.document("tables")?)
+    }
+
+    /// A VOSI document of the service, by its endpoint's name.
+    fn document(&self, endpoint: &str) -> Result<Vec<u8>> {
+        let url = format!("{}/{endpoint}", self.base);
         let response = self.http.get(&url).send().map_err(|e| self.unreachable(&url, e))?;
         let status = response.status();
         let body = response.bytes().map_err(|e| self.unreachable(&url, e))?;
         if !status.is_success() {
             return Err(TapError::Protocol(format!("{url} answered {status}")));
         }
-        vosi::parse_tables(&body)
+        Ok(body.to_vec())
     }
 }
 

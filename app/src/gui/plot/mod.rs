@@ -93,7 +93,7 @@ enum Source {
     /// A file's tables, one of them plotted.
     File { tables: Vec<PlotTable>, chosen: usize },
     /// An archive's `/timeseries` endpoint.
-    Archive(ArchiveSeries),
+    Archive(Box<ArchiveSeries>),
 }
 
 /// What was drawn of one series, and for which view.
@@ -231,7 +231,7 @@ impl PlotPanel {
         self.time_axis = TimeAxis::guess(&self.x_name, None, 0.0);
         self.numeric_columns.clear();
         self.series.clear();
-        self.source = Source::Archive(series);
+        self.source = Source::Archive(Box::new(series));
         self.generation += 1;
         self.error = None;
         Ok(())
@@ -517,7 +517,7 @@ impl PlotPanel {
                 })
         };
         let visible = ui.clip_rect();
-        let previous = std::mem::take(&mut self.last_drawn);
+        let mut previous = std::mem::take(&mut self.last_drawn);
         let mut drawn: Vec<Drawn> = Vec::with_capacity(self.series.len());
         let mut downsampled = 0;
         let mut seen: Option<View> = None;
@@ -554,9 +554,10 @@ impl PlotPanel {
                     seen.get_or_insert(View { low, high, pixels });
                     let key = (low.to_bits(), high.to_bits(), pixels, generation);
                     for (index, one) in series.iter().enumerate().skip(group.start).take(group.len()) {
-                        let reused = previous.iter().find(|d| d.name == one.name && d.view == key);
-                        let (points, breaks) = match reused {
-                            Some(before) => (before.points.clone(), before.breaks.clone()),
+                        // A still view takes its picks back from the last frame, uncopied.
+                        let reused = previous.iter().position(|d| d.name == one.name && d.view == key);
+                        let (points, breaks) = match reused.map(|i| previous.swap_remove(i)) {
+                            Some(before) => (before.points, before.breaks),
                             None => {
                                 downsampled += 1;
                                 let points = one.visible_points(low, high, pixels);

@@ -30,6 +30,8 @@ pub struct ArchiveSeries {
     asked: Option<View>,
     in_flight: Option<Receiver<(View, Result<Answer, String>)>>,
     pub error: Option<String>,
+    /// One client (and connection) for every view asked: zooming asks often.
+    http: reqwest::blocking::Client,
 }
 
 impl ArchiveSeries {
@@ -52,7 +54,8 @@ impl ArchiveSeries {
             bail!("name the time column and the columns to plot: ?x=TIME&y=COLUMN[,COLUMN…]");
         };
         url.query_pairs_mut().clear().extend_pairs(&kept);
-        Ok(ArchiveSeries { url, x_name, latest: None, asked: None, in_flight: None, error: None })
+        let http = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+        Ok(ArchiveSeries { url, x_name, latest: None, asked: None, in_flight: None, error: None, http })
     }
 
     /// Takes a finished answer, if one came; true when it did.
@@ -102,8 +105,9 @@ impl ArchiveSeries {
         }
         let (sender, receiver) = channel();
         self.in_flight = Some(receiver);
+        let http = self.http.clone();
         let spawned = std::thread::Builder::new().name("series".into()).spawn(move || {
-            let _ = sender.send((view, fetch(url).map_err(|e| format!("{e:#}"))));
+            let _ = sender.send((view, fetch(&http, url).map_err(|e| format!("{e:#}"))));
             wake();
         });
         if let Err(error) = spawned {
@@ -113,8 +117,7 @@ impl ArchiveSeries {
     }
 }
 
-fn fetch(url: reqwest::Url) -> Result<Answer> {
-    let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+fn fetch(client: &reqwest::blocking::Client, url: reqwest::Url) -> Result<Answer> {
     let response = client
         .get(url.clone())
         .send()

@@ -119,13 +119,8 @@ pub fn download_tables_as(url: &str, format: Option<TableFormat>) -> Result<Vec<
         // VOTable is what TAP and other VO services answer by default.
         path_format.unwrap_or(TableFormat::VoTable)
     };
-    let mut bytes = response.bytes().with_context(|| format!("the answer of {url} was cut short"))?.to_vec();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
-            .with_context(|| format!("cannot decompress the answer of {url}"))?;
-        bytes = plain;
-    }
+    let bytes = response.bytes().with_context(|| format!("the answer of {url} was cut short"))?.to_vec();
+    let bytes = crate::convert::gunzip_if_gzipped(bytes, &format!("the answer of {url}"))?;
     if format == TableFormat::VoTable
         && let Ok(document) = skyglass_votable::read_votable(&bytes)
         && let skyglass_votable::QueryStatus::Error(message) = document.meta.query_status()
