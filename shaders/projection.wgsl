@@ -108,3 +108,80 @@ fn unproject(projection: u32, p: vec2<f32>) -> vec4<f32> {
         }
     }
 }
+
+// The forward projection of a native unit vector: the plane point (radians) in xy, and
+// z = 1 where the projection shows the direction, 0 where it cannot (the far side of SIN
+// and TAN, the poles of MER). Zenithal ones work on the vector itself: with ρ = cos θ,
+// the plane point is (n.y, −n.x) · R(θ)/ρ, and R/ρ is written so that it keeps its digits
+// near the centre.
+fn project(projection: u32, n: vec3<f32>) -> vec3<f32> {
+    let rho = length(n.xy);
+    switch projection {
+        case SIN: {
+            if n.z < 0.0 { return vec3<f32>(0.0); }
+            return vec3<f32>(n.y, -n.x, 1.0);
+        }
+        case TAN: {
+            if n.z <= 1e-6 { return vec3<f32>(0.0); }
+            return vec3<f32>(n.y / n.z, -n.x / n.z, 1.0);
+        }
+        case STG: {
+            let d = 1.0 + n.z;
+            if d <= 1e-6 { return vec3<f32>(0.0); }
+            return vec3<f32>(2.0 * n.y / d, -2.0 * n.x / d, 1.0);
+        }
+        case ZEA: {
+            let d = 1.0 + n.z;
+            if d <= 1e-7 { return vec3<f32>(0.0, 2.0, 1.0); }
+            let k = sqrt(2.0 / d);
+            return vec3<f32>(n.y * k, -n.x * k, 1.0);
+        }
+        case ARC: {
+            var k = 1.0;
+            if rho > 1e-6 { k = atan2(rho, n.z) / rho; }
+            return vec3<f32>(n.y * k, -n.x * k, 1.0);
+        }
+        default: {}
+    }
+    let phi = atan2(n.y, n.x);
+    let theta = atan2(n.z, rho);
+    switch projection {
+        case AIT: {
+            let z = sqrt((1.0 + rho * cos(phi / 2.0)) / 2.0);
+            if z <= 1e-6 { return vec3<f32>(0.0); }
+            return vec3<f32>(2.0 * rho * sin(phi / 2.0) / z, n.z / z, 1.0);
+        }
+        case MOL: {
+            // 2γ + sin 2γ = π sin θ, by Newton's method from γ = θ.
+            let goal = PI * n.z;
+            var gamma = theta;
+            for (var i = 0; i < 12; i++) {
+                let slope = 2.0 + 2.0 * cos(2.0 * gamma);
+                if slope < 1e-6 { break; }
+                gamma -= (2.0 * gamma + sin(2.0 * gamma) - goal) / slope;
+            }
+            gamma = clamp(gamma, -HALF_PI, HALF_PI);
+            return vec3<f32>(2.0 * SQRT2 / PI * phi * cos(gamma), SQRT2 * sin(gamma), 1.0);
+        }
+        case MER: {
+            if abs(n.z) >= 1.0 - 1e-6 { return vec3<f32>(0.0); }
+            return vec3<f32>(phi, 0.5 * log((1.0 + n.z) / (1.0 - n.z)), 1.0);
+        }
+        case CAR: {
+            return vec3<f32>(phi, theta, 1.0);
+        }
+        case HPX: {
+            if abs(n.z) <= 2.0 / 3.0 {
+                return vec3<f32>(phi, 3.0 * PI / 8.0 * n.z, 1.0);
+            }
+            // 1 − |sin θ| = ρ² / (1 + |sin θ|) keeps its digits near the poles.
+            let sigma = sqrt(3.0 * rho * rho / (1.0 + abs(n.z)));
+            let facet = clamp(floor((phi + PI) / HALF_PI), 0.0, 3.0);
+            let centre = -PI + (2.0 * facet + 1.0) * QUARTER_PI;
+            return vec3<f32>(centre + (phi - centre) * sigma, sign(n.z) * QUARTER_PI * (2.0 - sigma), 1.0);
+        }
+        default: {
+            return vec3<f32>(0.0);
+        }
+    }
+}

@@ -9,11 +9,15 @@ pub mod gpu;
 pub mod grid;
 pub mod layer;
 pub mod loader;
+pub mod overlay;
 pub mod renderer;
 pub mod style;
 
 pub use gpu::{GpuContext, GpuError};
 pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
-pub use renderer::{OFFSCREEN_FORMAT, SkyRenderer, VALUES_FORMAT, render_to_rgba, render_values};
+pub use overlay::{LineStyle, MarkerLayer, MarkerShape, MarkerStyle, SegmentLayer, ViewDraw};
+pub use renderer::{
+    OFFSCREEN_FORMAT, OverlayMut, OverlayRef, SkyRenderer, VALUES_FORMAT, render_scene, render_to_rgba, render_values,
+};
 pub use style::{Blend, Colormap, LayerStyle, Stretch};

@@ -4,12 +4,15 @@
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
 use crate::layer::{HipsLayer, MeshVertex};
+use crate::overlay::{ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, MarkerLayer, OverlayPipelines, SEGMENT_LAYOUT, SegmentLayer};
 use crate::style::{Blend, Colormap};
 use skyglass_sky::ViewCamera;
 
 const PROJECTION_SHADER: &str = include_str!("../../../shaders/projection.wgsl");
 const HIPS_SHADER: &str = include_str!("../../../shaders/hips.wgsl");
 const GRID_SHADER: &str = include_str!("../../../shaders/grid.wgsl");
+const HEALPIX_SHADER: &str = include_str!("../../../shaders/healpix.wgsl");
+const OVERLAY_SHADER: &str = include_str!("../../../shaders/overlay.wgsl");
 
 pub struct SkyRenderer {
     /// Layers drawn over the ones below (alpha blending) or added to them.
@@ -24,6 +27,7 @@ pub struct SkyRenderer {
     grid_pipeline: wgpu::RenderPipeline,
     grid_layout: wgpu::BindGroupLayout,
     colormaps: wgpu::TextureView,
+    pub(crate) overlay: OverlayPipelines,
 }
 
 impl SkyRenderer {
@@ -32,7 +36,7 @@ impl SkyRenderer {
         // WGSL has no includes: the shared projection code is prepended to each shader.
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("hips.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{HIPS_SHADER}").into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{HEALPIX_SHADER}\n{HIPS_SHADER}").into()),
         });
         let grid_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("grid.wgsl"),
@@ -146,6 +150,7 @@ impl SkyRenderer {
             Some(wgpu::BlendState::ALPHA_BLENDING),
         );
         let colormaps = colormap_texture(device, queue);
+        let overlay = overlay_pipelines(device, target_format);
         SkyRenderer {
             over_pipeline,
             add_pipeline,
@@ -156,6 +161,36 @@ impl SkyRenderer {
             grid_pipeline,
             grid_layout,
             colormaps,
+            overlay,
+        }
+    }
+
+    /// The bind group of an overlay: its uniform, its density counts (if any), the colormaps.
+    pub(crate) fn overlay_bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        counts: Option<&wgpu::Buffer>,
+    ) -> wgpu::BindGroup {
+        let counts = counts.unwrap_or(&self.overlay.no_counts);
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("overlay"),
+            layout: &self.overlay.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: counts.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
+            ],
+        })
+    }
+
+    /// Draws overlays (catalogues, outlines) over what is in the pass, after their `prepare`.
+    pub fn draw_overlays(&self, pass: &mut wgpu::RenderPass<'_>, overlays: &[OverlayRef<'_>]) {
+        for overlay in overlays {
+            match overlay {
+                OverlayRef::Markers(layer) => layer.record(self, pass),
+                OverlayRef::Segments(layer) => layer.record(self, pass),
+            }
         }
     }
 
@@ -220,6 +255,120 @@ impl SkyRenderer {
             }
         }
     }
+}
+
+/// An overlay to draw, borrowed.
+pub enum OverlayRef<'a> {
+    Markers(&'a MarkerLayer),
+    Segments(&'a SegmentLayer),
+}
+
+/// An overlay to prepare for a view, borrowed mutably.
+pub enum OverlayMut<'a> {
+    Markers(&'a mut MarkerLayer),
+    Segments(&'a mut SegmentLayer),
+}
+
+impl OverlayMut<'_> {
+    pub fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2]) {
+        match self {
+            OverlayMut::Markers(layer) => layer.prepare(queue, camera, origin),
+            OverlayMut::Segments(layer) => layer.prepare(queue, camera, origin),
+        }
+    }
+
+    pub fn as_ref(&self) -> OverlayRef<'_> {
+        match self {
+            OverlayMut::Markers(layer) => OverlayRef::Markers(layer),
+            OverlayMut::Segments(layer) => OverlayRef::Segments(layer),
+        }
+    }
+}
+
+fn overlay_pipelines(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> OverlayPipelines {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("overlay.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{HEALPIX_SHADER}\n{OVERLAY_SHADER}").into()),
+    });
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("overlay"),
+        entries: &[
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            },
+            wgpu::BindGroupLayoutEntry {
+                binding: 1,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: true },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            },
+            wgpu::BindGroupLayoutEntry {
+                binding: 2,
+                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            },
+        ],
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("overlay"),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let blend = Some(wgpu::BlendState::ALPHA_BLENDING);
+    let marker_buffers = [Some(DIRECTION_LAYOUT), Some(ATTRIBUTE_LAYOUT)];
+    let markers = sky_pipeline(
+        device,
+        "markers",
+        &pipeline_layout,
+        &module,
+        ("vs_marker", "fs_marker"),
+        &marker_buffers,
+        target_format,
+        blend,
+    );
+    let segments = sky_pipeline(
+        device,
+        "segments",
+        &pipeline_layout,
+        &module,
+        ("vs_segment", "fs_segment"),
+        &[Some(SEGMENT_LAYOUT)],
+        target_format,
+        blend,
+    );
+    let density = sky_pipeline(
+        device,
+        "density",
+        &pipeline_layout,
+        &module,
+        ("vs_main", "fs_density"),
+        &[],
+        target_format,
+        blend,
+    );
+    let no_counts = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("no density"),
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    OverlayPipelines { layout, markers, segments, density, no_counts }
 }
 
 /// A pipeline of the sky shaders: one vertex and one fragment entry, one colour target.
@@ -294,17 +443,34 @@ pub fn render_to_rgba(
     layers: &mut [&mut HipsLayer],
     grid: Option<&GridLayer>,
 ) -> Result<(u32, u32, Vec<u8>), GpuError> {
+    render_scene(gpu, renderer, camera, layers, grid, &mut [])
+}
+
+/// [`render_to_rgba`] with overlays (catalogues, outlines) drawn over the grid, in order.
+pub fn render_scene(
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    layers: &mut [&mut HipsLayer],
+    grid: Option<&GridLayer>,
+    overlays: &mut [OverlayMut<'_>],
+) -> Result<(u32, u32, Vec<u8>), GpuError> {
     let (width, height) = target_size(gpu, camera)?;
     renderer.prepare(&gpu.device, &gpu.queue, camera, [0.0, 0.0], layers);
     if let Some(grid) = grid {
         grid.prepare(&gpu.queue, camera, [0.0, 0.0]);
     }
+    for overlay in overlays.iter_mut() {
+        overlay.prepare(&gpu.queue, camera, [0.0, 0.0]);
+    }
     let shared: Vec<&HipsLayer> = layers.iter().map(|layer| &**layer).collect();
+    let overlays: Vec<OverlayRef<'_>> = overlays.iter().map(OverlayMut::as_ref).collect();
     let mut pixels = draw_offscreen(gpu, width, height, OFFSCREEN_FORMAT, |pass| {
         renderer.draw(pass, &shared);
         if let Some(grid) = grid {
             renderer.draw_grid(pass, grid);
         }
+        renderer.draw_overlays(pass, &overlays);
     })?;
     // Everything is composited over opaque black.
     for alpha in pixels.iter_mut().skip(3).step_by(4) {

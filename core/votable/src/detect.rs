@@ -119,3 +119,62 @@ fn by_name(schema: &Schema, name: &str) -> Option<usize> {
 fn is_number(data_type: &DataType) -> bool {
     data_type.is_numeric()
 }
+
+/// A numeric column's values over all batches as `f64`; nulls, and every cell of a column
+/// that is not numeric, are NaN.
+pub fn column_f64(batches: &[arrow_array::RecordBatch], column: usize) -> Vec<f64> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    let mut values = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+    for batch in batches {
+        let Some(array) = (column < batch.num_columns()).then(|| batch.column(column)) else {
+            values.extend(std::iter::repeat_n(f64::NAN, batch.num_rows()));
+            continue;
+        };
+        macro_rules! extend {
+            ($type:ty) => {{
+                let typed = array.as_primitive::<$type>();
+                values
+                    .extend((0..typed.len()).map(|i| if typed.is_valid(i) { typed.value(i) as f64 } else { f64::NAN }));
+            }};
+        }
+        match array.data_type() {
+            DataType::Float64 => extend!(Float64Type),
+            DataType::Float32 => extend!(Float32Type),
+            DataType::Int64 => extend!(Int64Type),
+            DataType::Int32 => extend!(Int32Type),
+            DataType::Int16 => extend!(Int16Type),
+            DataType::Int8 => extend!(Int8Type),
+            DataType::UInt64 => extend!(UInt64Type),
+            DataType::UInt32 => extend!(UInt32Type),
+            DataType::UInt16 => extend!(UInt16Type),
+            DataType::UInt8 => extend!(UInt8Type),
+            DataType::Float16 => {
+                let typed = array.as_primitive::<Float16Type>();
+                values.extend(
+                    (0..typed.len())
+                        .map(|i| if typed.is_valid(i) { f64::from(typed.value(i).to_f32()) } else { f64::NAN }),
+                );
+            }
+            _ => values.extend(std::iter::repeat_n(f64::NAN, array.len())),
+        }
+    }
+    values
+}
+
+/// Degrees of an angle column whose unit is `unit` (degrees when none is given): radians,
+/// hours (right ascensions), arcminutes and arcseconds are converted.
+pub fn to_degrees(values: &mut [f64], unit: Option<&str>) {
+    let factor = match unit.map(|u| u.trim().to_ascii_lowercase()).as_deref() {
+        Some("rad" | "radian" | "radians") => 180.0 / std::f64::consts::PI,
+        Some("h" | "hour" | "hours" | "hourangle") => 15.0,
+        Some("arcmin") => 1.0 / 60.0,
+        Some("arcsec") => 1.0 / 3600.0,
+        Some("mas") => 1.0 / 3.6e6,
+        _ => return,
+    };
+    for value in values {
+        *value *= factor;
+    }
+}

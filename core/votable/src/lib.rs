@@ -35,7 +35,7 @@ pub mod writer;
 pub use arrow_array::RecordBatch as ArrowRecordBatch;
 pub use arrow_schema::SchemaRef as ArrowSchemaRef;
 pub use datatype::{ArraySize, Datatype};
-pub use detect::{PositionColumns, PositionKind, detect_position, detect_time};
+pub use detect::{PositionColumns, PositionKind, column_f64, detect_position, detect_time, to_degrees};
 pub use error::{Result, VoTableError};
 pub use formats::{TableData, TableFormat, read_table, write_table};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};
