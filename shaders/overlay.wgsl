@@ -239,5 +239,5 @@ fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> 
         discard;
     }
     let t = log(1.0 + f32(count)) / log(1.0 + max(overlay.density_max, 1.0));
-    return vec4<f32>(colormap(t).rgb, overlay.colour.a * (0.35 + 0.65 * t));
+    return vec4<f32>(colormap(t).rgb, overlay.colour.a * (0.2 + 0.6 * t));
 }

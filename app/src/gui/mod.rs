@@ -2,19 +2,25 @@
 //! wgpu). Tiles are read on worker threads ([`fetch`]); the sky is drawn by `core/render`
 //! inside egui's frame through a paint callback ([`sky`]).
 
+pub mod catalog;
+#[cfg(test)]
+mod catalog_tests;
 mod fetch;
 pub mod plot;
+pub mod query;
 pub mod samp;
 mod sky;
+mod table_view;
 #[cfg(test)]
 mod tests;
 mod view;
 
 use crate::names::resolve_position;
 use anyhow::{Result, anyhow};
+use catalog::Catalogue;
 use egui_wgpu::RenderState;
 use fetch::TileFetcher;
-use sky::{BUNDLED, Layer, SkyCallback, SkyResources, sync_tiles};
+use sky::{BUNDLED, CatalogueDraw, Layer, SkyCallback, SkyResources, sync_catalogues, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
 use skyglass_render::loader::{LayerSpec, render_view};
 use skyglass_render::{Blend, Colormap, GridStyle, Stretch, grid_labels};
@@ -59,6 +65,9 @@ impl Default for Startup {
     }
 }
 
+/// The tables of a file or URL read on a thread, or why they could not be.
+type TablesRead = Result<Vec<plot::PlotTable>, String>;
+
 /// A survey being opened on another thread (opening an HTTP survey reads its properties).
 struct Opening {
     label: String,
@@ -98,6 +107,21 @@ pub struct SkyglassApp {
     samp_visible: bool,
     /// Web pages waiting for the user to let them join: name, origin, where the answer goes.
     web_asking: Vec<(String, String, tokio::sync::oneshot::Sender<bool>)>,
+    /// Tables on the sky, bottom first; the one the table view shows.
+    pub catalogues: Vec<Catalogue>,
+    pub active_catalogue: Option<u64>,
+    pub table_visible: bool,
+    /// The query panel (TAP).
+    pub query: query::QueryPanel,
+    /// A table file or URL to open as a catalogue, what went wrong, and downloads under way.
+    add_table: String,
+    add_table_error: Option<String>,
+    downloading: Vec<(String, Receiver<TablesRead>)>,
+    /// The catalogue row under the pointer.
+    hovered: Option<(u64, usize)>,
+    /// The sky camera of the last frame, for "sources in view", and where the view was.
+    last_camera: Option<ViewCamera>,
+    sky_rect: Option<egui::Rect>,
 }
 
 impl SkyglassApp {
@@ -139,6 +163,16 @@ impl SkyglassApp {
             }),
             samp_visible: false,
             web_asking: Vec::new(),
+            catalogues: Vec::new(),
+            active_catalogue: None,
+            table_visible: false,
+            query: query::QueryPanel::new(),
+            add_table: String::new(),
+            add_table_error: None,
+            downloading: Vec::new(),
+            hovered: None,
+            last_camera: None,
+            sky_rect: None,
         };
         if let Some((name, files)) = BUNDLED.first() {
             app.add_survey(HipsSurvey::embedded(name, files));
@@ -208,6 +242,275 @@ impl SkyglassApp {
         }
     }
 
+    /// Makes a catalogue layer of a table and shows it in the table view; the reason when
+    /// the table has nothing to place on the sky (nothing already loaded is touched).
+    pub fn add_catalogue(&mut self, name: &str, table: &skyglass_votable::TableData) -> Result<()> {
+        let started = std::time::Instant::now();
+        let catalogue = Catalogue::new(self.next_layer_id, name, table)?;
+        self.next_layer_id += 1;
+        self.status = Some(format!(
+            "{name}: {} rows, {} placed ({}), read in {:.0?}",
+            catalogue.rows(),
+            catalogue.positioned(),
+            catalogue.position_columns.as_deref().unwrap_or("no positions"),
+            started.elapsed()
+        ));
+        self.active_catalogue = Some(catalogue.id);
+        self.table_visible = true;
+        self.catalogues.push(catalogue);
+        Ok(())
+    }
+
+    /// Opens a table file (VOTable, CSV, FITS, Parquet, ECSV; gzipped too) or URL as
+    /// catalogue layers, on a thread: every table of it with positions or footprints.
+    pub fn open_table(&mut self, location: &str) {
+        let location = location.trim().to_owned();
+        if location.is_empty() {
+            return;
+        }
+        let (sender, receiver) = channel();
+        let ctx = self.ctx.clone();
+        let source = location.clone();
+        let spawned = std::thread::Builder::new().name("open-table".into()).spawn(move || {
+            let outcome = if source.contains("://") {
+                plot::table::download_tables(&source)
+            } else {
+                plot::table::read_tables(std::path::Path::new(&source))
+            };
+            let _ = sender.send(outcome.map_err(|error| format!("{error:#}")));
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.downloading.push((location, receiver)),
+            Err(error) => self.add_table_error = Some(error.to_string()),
+        }
+    }
+
+    /// Tables read by `open_table` become layers; a file with no table to place says so.
+    fn collect_tables(&mut self) {
+        let mut still = Vec::new();
+        for (location, receiver) in std::mem::take(&mut self.downloading) {
+            match receiver.try_recv() {
+                Ok(Ok(tables)) => {
+                    let file = location.rsplit(['/', '\\']).next().unwrap_or(&location).to_owned();
+                    let error = self.add_tables(&file, tables);
+                    self.add_table_error = error;
+                }
+                Ok(Err(error)) => self.add_table_error = Some(error),
+                Err(TryRecvError::Empty) => still.push((location, receiver)),
+                Err(TryRecvError::Disconnected) => {}
+            }
+        }
+        self.downloading = still;
+    }
+
+    /// Every table that has positions or footprints becomes a layer; the first refusal when
+    /// none does.
+    fn add_tables(&mut self, name: &str, tables: Vec<plot::PlotTable>) -> Option<String> {
+        let several = tables.len() > 1;
+        let mut refusal = None;
+        let mut added = 0;
+        for table in tables {
+            let label = if several { format!("{name} {}", table.label) } else { name.to_owned() };
+            let data = skyglass_votable::TableData {
+                schema: table.batch.schema(),
+                batches: vec![table.batch],
+                options: Default::default(),
+                diagnostic_count: 0,
+            };
+            match self.add_catalogue(&label, &data) {
+                Ok(()) => added += 1,
+                Err(error) => refusal = refusal.or(Some(format!("{error:#}"))),
+            }
+        }
+        if added == 0 { refusal } else { None }
+    }
+
+    fn catalogue_panel(&mut self, ui: &mut egui::Ui) {
+        if !self.catalogues.is_empty() {
+            ui.heading("Catalogues");
+        }
+        let mut remove = None;
+        let count = self.catalogues.len();
+        for position in (0..count).rev() {
+            let active = self.active_catalogue;
+            let catalogue = &mut self.catalogues[position];
+            let id = catalogue.id;
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut catalogue.visible, egui::RichText::new(&catalogue.name).strong());
+                if ui.selectable_label(active == Some(id), "table").on_hover_text("Show in the table view").clicked() {
+                    self.active_catalogue = Some(id);
+                    self.table_visible = true;
+                }
+                if ui.small_button("remove").clicked() {
+                    remove = Some(position);
+                }
+            });
+            ui.small(format!(
+                "{} rows, {} placed by {}",
+                catalogue.rows(),
+                catalogue.positioned(),
+                catalogue.position_columns.as_deref().unwrap_or("—")
+            ));
+            ui.horizontal(|ui| {
+                egui::ComboBox::from_id_salt(("shape", id))
+                    .selected_text(catalogue.style.shape.name())
+                    .width(70.0)
+                    .show_ui(ui, |ui| {
+                        for (shape, name) in catalog::shape_names() {
+                            ui.selectable_value(&mut catalogue.style.shape, shape, name);
+                        }
+                    });
+                ui.add(egui::Slider::new(&mut catalogue.style.size, 2.0..=40.0).text("px"));
+            });
+            ui.horizontal(|ui| {
+                let mut colour = egui::Rgba::from_rgba_unmultiplied(
+                    catalogue.style.colour[0],
+                    catalogue.style.colour[1],
+                    catalogue.style.colour[2],
+                    catalogue.style.colour[3],
+                );
+                if egui::color_picker::color_edit_button_rgba(ui, &mut colour, egui::color_picker::Alpha::OnlyBlend)
+                    .changed()
+                {
+                    let c = colour.to_rgba_unmultiplied();
+                    catalogue.style.colour = c;
+                    catalogue.line_style.colour = c;
+                }
+                let columns = catalogue.numeric_columns();
+                let current = catalogue
+                    .colour_by
+                    .and_then(|c| columns.iter().find(|(i, _)| *i == c))
+                    .map_or("one colour".to_owned(), |(_, name)| format!("by {name}"));
+                let mut chosen = catalogue.colour_by;
+                egui::ComboBox::from_id_salt(("colour by", id)).selected_text(current).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut chosen, None, "one colour");
+                    for (index, name) in &columns {
+                        ui.selectable_value(&mut chosen, Some(*index), name);
+                    }
+                });
+                if chosen != catalogue.colour_by {
+                    catalogue.colour_by_column(chosen);
+                }
+            });
+            if catalogue.colour_by.is_some() {
+                egui::ComboBox::from_id_salt(("marker colormap", id))
+                    .selected_text(catalogue.style.colormap.name())
+                    .show_ui(ui, |ui| {
+                        for colormap in Colormap::ALL {
+                            ui.selectable_value(&mut catalogue.style.colormap, *colormap, colormap.name());
+                        }
+                    });
+                let [low, high] = &mut catalogue.colour_range;
+                ui.horizontal(|ui| {
+                    ui.label("range");
+                    let changed = ui.add(egui::DragValue::new(low).speed(0.05)).changed()
+                        | ui.add(egui::DragValue::new(high).speed(0.05)).changed();
+                    if changed {
+                        catalogue.revision += 1;
+                    }
+                });
+            }
+            if catalogue.motion.is_some() {
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut catalogue.show_motion, "proper motion");
+                    if catalogue.show_motion {
+                        ui.add(
+                            egui::DragValue::new(&mut catalogue.motion_years)
+                                .range(1.0..=1_000_000.0)
+                                .speed(10.0)
+                                .suffix(" yr"),
+                        );
+                    }
+                });
+            }
+            if !catalogue.footprints.is_empty() {
+                ui.small(format!("{} footprints", catalogue.footprints.len()));
+            }
+            if let (bad @ 1.., Some(reason)) = &catalogue.bad_regions {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{bad} s_region unreadable; {reason}"));
+            }
+        }
+        if let Some(position) = remove {
+            let removed = self.catalogues.remove(position);
+            if self.active_catalogue == Some(removed.id) {
+                self.active_catalogue = self.catalogues.last().map(|c| c.id);
+            }
+        }
+        ui.separator();
+        ui.heading("Add a catalogue");
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.add_table)
+                    .hint_text("table file or URL (or drop a file)")
+                    .desired_width(200.0),
+            );
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Open").clicked() || entered {
+                let location = self.add_table.clone();
+                self.open_table(&location);
+            }
+        });
+        for (location, _) in &self.downloading {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("reading {location}"));
+            });
+        }
+        if let Some(error) = &self.add_table_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+    }
+
+    /// The table view of the active catalogue, below the sky.
+    fn table_panel(&mut self, ui: &mut egui::Ui) {
+        let Some(catalogue) = self.catalogues.iter_mut().find(|c| Some(c.id) == self.active_catalogue) else {
+            ui.label("Open a table or run a query: its rows show here.");
+            return;
+        };
+        let ctx = self.ctx.clone();
+        match table_view::table_view(ui, catalogue, move || ctx.request_repaint()) {
+            table_view::TableAction::None => {}
+            table_view::TableAction::GoTo(row) => {
+                if let Ok(position) = LonLat::from_degrees(catalogue.ra[row], catalogue.dec[row]) {
+                    self.view.go_to_icrs(position);
+                }
+            }
+            table_view::TableAction::Export(format) => {
+                let folder = self.plot.export_folder();
+                self.status = Some(match table_view::export(catalogue, format, &folder) {
+                    Ok(path) => format!("saved {}", path.display()),
+                    Err(error) => format!("export failed: {error:#}"),
+                });
+            }
+        }
+    }
+
+    /// Query results and finished filters: layers and redraws.
+    fn collect_catalogue_work(&mut self) {
+        for result in self.query.take_results() {
+            if let Err(error) = self.add_catalogue(&result.label, &result.table) {
+                self.status = Some(format!("{error:#}"));
+            }
+        }
+        for catalogue in &mut self.catalogues {
+            catalogue.poll_filter();
+        }
+        self.collect_tables();
+        let dropped: Vec<String> = self.ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_string_lossy().into_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        });
+        for path in dropped {
+            self.open_table(&path);
+        }
+    }
+
     fn tool_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let mut projection = self.view.projection;
@@ -238,6 +541,8 @@ impl SkyglassApp {
             if ui.small_button("north up").clicked() {
                 self.view.rotation = Angle::from_degrees(0.0);
             }
+            ui.toggle_value(&mut self.query.visible, "Query").on_hover_text("Ask a TAP service in ADQL");
+            ui.toggle_value(&mut self.table_visible, "Table").on_hover_text("The rows of a catalogue");
             ui.toggle_value(&mut self.plot.visible, "Plot").on_hover_text("Plot columns of a table against time");
             if self.samp.is_some() {
                 ui.toggle_value(&mut self.samp_visible, "SAMP")
@@ -445,8 +750,8 @@ impl SkyglassApp {
 
     /// Acts on what SAMP clients asked, and shows the SAMP window when it is open.
     fn samp_window(&mut self, ui: &mut egui::Ui) {
-        let Some(link) = &self.samp else { return };
-        for asked in link.asked() {
+        let Some(asked) = self.samp.as_ref().map(samp::SampLink::asked) else { return };
+        for asked in asked {
             match asked {
                 samp::Asked::PointAt { ra, dec } => match LonLat::from_degrees(ra, dec) {
                     Ok(position) => {
@@ -456,6 +761,13 @@ impl SkyglassApp {
                     Err(error) => self.status = Some(format!("SAMP: {error}")),
                 },
                 samp::Asked::WebClient { name, origin, answer } => self.web_asking.push((name, origin, answer)),
+                // A table with positions goes on the sky; one without (a light curve) to the plot.
+                samp::Asked::Table { name, tables } if tables.iter().any(|t| catalog::places_rows(&t.batch)) => {
+                    self.status = match self.add_tables(&name, tables) {
+                        None => Some(format!("SAMP: {name} received")),
+                        Some(error) => Some(format!("SAMP: {error}")),
+                    };
+                }
                 samp::Asked::Table { name, tables } => match self.plot.open_received(&name, tables) {
                     Ok(()) => self.status = Some(format!("SAMP: {name} received")),
                     Err(error) => self.status = Some(format!("SAMP: cannot plot {name}: {error:#}")),
@@ -490,6 +802,7 @@ impl SkyglassApp {
         if !self.samp_visible {
             return;
         }
+        let Some(link) = &self.samp else { return };
         let state = link.state();
         let centre = self.view.frame.convert(Frame::Icrs, self.view.centre);
         let plot = &self.plot;
@@ -613,11 +926,15 @@ impl SkyglassApp {
 
         // The camera as it is after this frame's gestures.
         let camera = self.view.camera(size[0], size[1]);
-        if let Some(render_state) = render_state
-            && sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera)
-        {
-            ui.ctx().request_repaint();
+        if let Some(render_state) = render_state {
+            if sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera) {
+                ui.ctx().request_repaint();
+            }
+            sync_catalogues(render_state, &self.catalogues);
+            self.pick_sources(render_state, &response, &camera, to_screen, pixels_per_point);
         }
+        self.last_camera = Some(camera.clone());
+        self.sky_rect = Some(rect);
         let layers = self.layers.iter().filter(|layer| layer.visible).map(|layer| (layer.id, layer.style)).collect();
         let origin = [f64::from(rect.min.x) * pixels_per_point, f64::from(rect.min.y) * pixels_per_point];
         // Space is black wherever no survey has data.
@@ -628,13 +945,63 @@ impl SkyglassApp {
             ..GridStyle::default()
         });
         let labels = self.grid.map(|frame| grid_labels(&camera, frame)).unwrap_or_default();
-        ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, SkyCallback { camera, origin, layers, grid }));
+        let catalogues = self
+            .catalogues
+            .iter()
+            .filter(|c| c.visible)
+            .map(|c| CatalogueDraw { id: c.id, markers: c.style, lines: c.line_style })
+            .collect();
+        let callback = SkyCallback { camera, origin, layers, grid, catalogues };
+        ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
         let painter = ui.painter_at(rect);
         let colour = egui::Color32::from_rgb(140, 200, 255);
         for label in labels {
             let at = rect.min + egui::vec2((label.x / pixels_per_point) as f32, (label.y / pixels_per_point) as f32);
             let anchor = if label.meridian { egui::Align2::CENTER_BOTTOM } else { egui::Align2::LEFT_CENTER };
             painter.text(at, anchor, label.text, egui::FontId::proportional(12.0), colour);
+        }
+    }
+
+    /// A click on a source selects its row (the table view follows); hovering one shows its
+    /// first columns.
+    fn pick_sources(
+        &mut self,
+        render_state: &RenderState,
+        response: &egui::Response,
+        camera: &ViewCamera,
+        to_screen: impl Fn(egui::Pos2) -> ScreenPoint,
+        pixels_per_point: f64,
+    ) {
+        if self.catalogues.is_empty() {
+            self.hovered = None;
+            return;
+        }
+        let radius = 7.0 * pixels_per_point;
+        self.hovered = response
+            .hover_pos()
+            .and_then(|pos| sky::pick(render_state, &self.catalogues, camera, to_screen(pos), radius));
+        if response.clicked()
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            let picked = sky::pick(render_state, &self.catalogues, camera, to_screen(pos), radius);
+            if let Some((id, row)) = picked
+                && let Some(catalogue) = self.catalogues.iter_mut().find(|c| c.id == id)
+            {
+                catalogue.select(Some(row), true);
+                self.active_catalogue = Some(id);
+                self.table_visible = true;
+            }
+        }
+        if let Some((id, row)) = self.hovered
+            && let Some(catalogue) = self.catalogues.iter().find(|c| c.id == id)
+        {
+            let summary = catalog::row_summary(catalogue, row, 8);
+            response.clone().on_hover_ui_at_pointer(|ui| {
+                ui.strong(&catalogue.name);
+                for (name, value) in summary {
+                    ui.monospace(format!("{name}: {value}"));
+                }
+            });
         }
     }
 
@@ -706,6 +1073,11 @@ impl eframe::App for SkyglassApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
+        self.collect_catalogue_work();
+        if self.query.running() {
+            // Jobs show their elapsed time.
+            self.ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
         self.samp_window(ui);
         if let Some(started) = &self.archive
             && let Ok(outcome) = started.try_recv()
@@ -727,9 +1099,25 @@ impl eframe::App for SkyglassApp {
         if self.plot.visible {
             egui::Panel::bottom("plot").resizable(true).default_size(280.0).show(ui, |ui| self.plot.ui(ui));
         }
+        if self.table_visible {
+            egui::Panel::bottom("table").resizable(true).default_size(240.0).show(ui, |ui| self.table_panel(ui));
+        }
         egui::Panel::left("layers").resizable(true).default_size(260.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.layer_panel(ui));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                self.layer_panel(ui);
+                self.catalogue_panel(ui);
+            });
         });
+        if self.query.visible {
+            let archive = self.archive_url.as_ref().and_then(|u| u.as_ref().ok()).cloned();
+            let camera = self.last_camera.clone();
+            let ctx = self.ctx.clone();
+            egui::Panel::right("query").resizable(true).default_size(340.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.query.ui(ui, archive.as_deref(), camera.as_ref(), move || ctx.request_repaint())
+                });
+            });
+        }
         let render_state = frame.wgpu_render_state().cloned();
         egui::CentralPanel::no_frame().show(ui, |ui| self.sky_view(ui, render_state.as_ref()));
     }

@@ -1,13 +1,17 @@
 //! The sky inside egui: layers as the UI knows them, their GPU side kept in egui-wgpu's
 //! callback resources, and the paint callback that draws them with `core/render`.
 
+use super::catalog::Catalogue;
 use super::fetch::{Fetched, Request, TileFetcher, TileKey};
 use egui_wgpu::wgpu;
 use egui_wgpu::{CallbackResources, CallbackTrait, RenderState, ScreenDescriptor};
 use skyglass_hips::{EmbeddedFiles, HipsSurvey, TileFormat};
 use skyglass_render::loader::{choose_format, needed_cells};
-use skyglass_render::{GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, SkyRenderer};
-use skyglass_sky::{Cell, LonLat, ViewCamera};
+use skyglass_render::{
+    GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, LineStyle, MarkerLayer, MarkerStyle, OverlayMut,
+    OverlayRef, SegmentLayer, SkyRenderer,
+};
+use skyglass_sky::{Cell, LonLat, ScreenPoint, ViewCamera};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -98,6 +102,16 @@ pub struct SkyResources {
     renderer: SkyRenderer,
     layers: HashMap<u64, (TileFormat, HipsLayer)>,
     grid: GridLayer,
+    catalogues: HashMap<u64, CatalogueGpu>,
+}
+
+/// A catalogue's GPU side: its markers, footprint outlines and motion arrows.
+struct CatalogueGpu {
+    revision: u64,
+    markers: Option<MarkerLayer>,
+    outlines: Option<SegmentLayer>,
+    /// The arrows, and the years of motion they show.
+    arrows: Option<(SegmentLayer, f64)>,
 }
 
 impl SkyResources {
@@ -108,6 +122,7 @@ impl SkyResources {
             renderer,
             layers: HashMap::new(),
             grid,
+            catalogues: HashMap::new(),
         });
     }
 }
@@ -241,6 +256,81 @@ fn by_distance_from_centre(order: u8, mut cells: Vec<u64>, centre: LonLat) -> Ve
     cells
 }
 
+/// Puts new catalogues on the GPU and brings the others up to date (colours, filter,
+/// selection, arrows); catalogues removed from the UI leave the GPU.
+pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue]) {
+    let mut renderer = render_state.renderer.write();
+    let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
+    let (device, queue) = (&render_state.device, &render_state.queue);
+    resources.catalogues.retain(|id, _| catalogues.iter().any(|c| c.id == *id));
+    for catalogue in catalogues {
+        let gpu = resources.catalogues.entry(catalogue.id).or_insert_with(|| {
+            let started = std::time::Instant::now();
+            let markers = (catalogue.positioned() > 0)
+                .then(|| MarkerLayer::new(&resources.renderer, device, &catalogue.ra, &catalogue.dec));
+            let outlines = (!catalogue.footprints.is_empty())
+                .then(|| SegmentLayer::new(&resources.renderer, device, &catalogue.outlines()));
+            tracing::info!("{}: {} rows on the GPU in {:.0?}", catalogue.name, catalogue.rows(), started.elapsed());
+            CatalogueGpu { revision: u64::MAX, markers, outlines, arrows: None }
+        });
+        if gpu.revision != catalogue.revision {
+            gpu.revision = catalogue.revision;
+            let shown = catalogue.shown.as_deref().map(Vec::as_slice);
+            let selected: Vec<usize> = catalogue.selected.into_iter().collect();
+            if let Some(markers) = &mut gpu.markers {
+                match catalogue.colour_values() {
+                    Some(values) => markers.set_values(queue, &values, catalogue.colour_range),
+                    None => markers.set_values(queue, &[], [0.0, 1.0]),
+                }
+                markers.set_shown(queue, shown);
+                markers.set_highlight(device, &selected);
+            }
+            let flags = |layer: &mut SegmentLayer| {
+                layer.set_flags(
+                    queue,
+                    |group| catalogue.selected == Some(group as usize),
+                    |group| shown.is_none_or(|s| s.get(group as usize).copied().unwrap_or(false)),
+                );
+            };
+            if let Some(outlines) = &mut gpu.outlines {
+                flags(outlines);
+            }
+            if let Some((arrows, _)) = &mut gpu.arrows {
+                flags(arrows);
+            }
+        }
+        let wanted = catalogue.show_motion.then_some(catalogue.motion_years);
+        if wanted != gpu.arrows.as_ref().map(|(_, years)| *years) {
+            gpu.arrows =
+                wanted.map(|years| (SegmentLayer::new(&resources.renderer, device, &catalogue.arrows()), years));
+            gpu.revision = u64::MAX;
+        }
+    }
+}
+
+/// The catalogue row under a point of the view (camera pixels), the top layer first.
+pub fn pick(
+    render_state: &RenderState,
+    catalogues: &[Catalogue],
+    camera: &ViewCamera,
+    point: ScreenPoint,
+    radius: f64,
+) -> Option<(u64, usize)> {
+    let renderer = render_state.renderer.read();
+    let resources = renderer.callback_resources.get::<SkyResources>()?;
+    catalogues.iter().rev().filter(|c| c.visible).find_map(|catalogue| {
+        let markers = resources.catalogues.get(&catalogue.id)?.markers.as_ref()?;
+        markers.pick(camera, point, radius).map(|row| (catalogue.id, row))
+    })
+}
+
+/// How one catalogue is drawn this frame.
+pub struct CatalogueDraw {
+    pub id: u64,
+    pub markers: MarkerStyle,
+    pub lines: LineStyle,
+}
+
 /// What one frame draws: the camera, where the view sits in the window, the layers in order.
 pub struct SkyCallback {
     pub camera: ViewCamera,
@@ -248,6 +338,8 @@ pub struct SkyCallback {
     pub origin: [f64; 2],
     pub layers: Vec<(u64, LayerStyle)>,
     pub grid: Option<GridStyle>,
+    /// Catalogues over the surveys, bottom first.
+    pub catalogues: Vec<CatalogueDraw>,
 }
 
 impl CallbackTrait for SkyCallback {
@@ -260,7 +352,18 @@ impl CallbackTrait for SkyCallback {
         resources: &mut CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(sky) = resources.get_mut::<SkyResources>() else { return Vec::new() };
-        let SkyResources { renderer, layers, grid } = sky;
+        let SkyResources { renderer, layers, grid, catalogues } = sky;
+        for draw in &self.catalogues {
+            let Some(gpu) = catalogues.get_mut(&draw.id) else { continue };
+            for overlay in overlays_of(gpu) {
+                let mut overlay = overlay;
+                match &mut overlay {
+                    OverlayMut::Markers(layer) => layer.style = draw.markers,
+                    OverlayMut::Segments(layer) => layer.style = draw.lines,
+                }
+                overlay.prepare(queue, &self.camera, self.origin);
+            }
+        }
         if let Some(style) = self.grid {
             grid.style = style;
             grid.prepare(queue, &self.camera, self.origin);
@@ -291,5 +394,22 @@ impl CallbackTrait for SkyCallback {
         if self.grid.is_some() {
             sky.renderer.draw_grid(render_pass, &sky.grid);
         }
+        let mut overlays = Vec::new();
+        for draw in &self.catalogues {
+            let Some(gpu) = sky.catalogues.get(&draw.id) else { continue };
+            overlays.extend(gpu.outlines.as_ref().map(OverlayRef::Segments));
+            overlays.extend(gpu.arrows.as_ref().map(|(arrows, _)| OverlayRef::Segments(arrows)));
+            overlays.extend(gpu.markers.as_ref().map(OverlayRef::Markers));
+        }
+        sky.renderer.draw_overlays(render_pass, &overlays);
     }
+}
+
+/// A catalogue's overlays, for preparing: outlines, arrows, markers.
+fn overlays_of(gpu: &mut CatalogueGpu) -> Vec<OverlayMut<'_>> {
+    let mut overlays = Vec::new();
+    overlays.extend(gpu.outlines.as_mut().map(OverlayMut::Segments));
+    overlays.extend(gpu.arrows.as_mut().map(|(arrows, _)| OverlayMut::Segments(arrows)));
+    overlays.extend(gpu.markers.as_mut().map(OverlayMut::Markers));
+    overlays
 }

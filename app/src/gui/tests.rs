@@ -8,7 +8,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-fn harness() -> Harness<'static, SkyglassApp> {
+pub(super) fn harness() -> Harness<'static, SkyglassApp> {
     harness_with_samp(None, None)
 }
 
@@ -24,7 +24,7 @@ fn harness_with_samp(
 }
 
 /// Steps until the layers' Allsky images have been read on the worker threads.
-fn wait_for_the_sky(harness: &mut Harness<'static, SkyglassApp>) {
+pub(super) fn wait_for_the_sky(harness: &mut Harness<'static, SkyglassApp>) {
     for _ in 0..200 {
         harness.step();
         if harness.state().layers.iter().all(|layer| layer.is_ready()) {

@@ -215,6 +215,9 @@ pub struct MarkerLayer {
     pub style: MarkerStyle,
     /// Views showing more sources than this draw the density map.
     pub dense_sources: u64,
+    /// Views with fewer screen pixels per source than this draw the density map too: the
+    /// markers would only paint the sky over (0 turns the rule off).
+    pub pixels_per_source: f64,
     /// Instance i is row `rows[i]` of the table; rows without a position have no instance.
     rows: Vec<u32>,
     instance_of_row: Vec<u32>,
@@ -319,6 +322,7 @@ impl MarkerLayer {
         MarkerLayer {
             style: MarkerStyle::default(),
             dense_sources: DENSE_SOURCES,
+            pixels_per_source: 16.0,
             rows,
             instance_of_row,
             directions,
@@ -448,7 +452,10 @@ impl MarkerLayer {
                 _ => ranges.push(start..end),
             }
         }
-        if total > self.dense_sources {
+        let viewport = camera.viewport();
+        let crowded =
+            self.pixels_per_source > 0.0 && total as f64 * self.pixels_per_source > viewport.width * viewport.height;
+        if total > self.dense_sources || crowded {
             // Cells of about four screen pixels.
             let order = (pixel_order(camera) - 2).clamp(0, i64::from(SORT_ORDER)) as u8;
             ViewDraw::Density { order }

@@ -90,6 +90,7 @@ fn markers_land_where_each_projection_puts_the_stars() {
     }
     for view in &views {
         layer.dense_sources = u64::MAX;
+        layer.pixels_per_source = 0.0;
         let image = render(&gpu, &renderer, view, &mut [OverlayMut::Markers(&mut layer)]);
         // Every star the double-precision camera puts well inside the view has a marker there.
         let mut checked = 0;
@@ -137,6 +138,7 @@ fn a_crowded_view_draws_the_density_map_and_picking_finds_rows() {
 
     // All sky with a low threshold: the density map, brighter along the Milky Way.
     layer.dense_sources = 20_000;
+    layer.pixels_per_source = 0.0;
     let sky = camera((0.0, 0.0), 360.0, Projection::Ait, Frame::Galactic);
     let image = render(&gpu, &renderer, &sky, &mut [OverlayMut::Markers(&mut layer)]);
     assert!(matches!(layer.current_draw(), ViewDraw::Density { .. }));

@@ -287,7 +287,7 @@ impl PlotPanel {
         }
     }
 
-    fn export_folder(&self) -> PathBuf {
+    pub(crate) fn export_folder(&self) -> PathBuf {
         self.export_folder.clone().unwrap_or_else(|| {
             directories::UserDirs::new()
                 .and_then(|dirs| dirs.document_dir().map(Path::to_path_buf))

@@ -1,0 +1,175 @@
+//! Catalogues as a user meets them, headless through egui_kittest: a query typed in the
+//! query panel and run against a real archive server, its rows in the table view, a row
+//! clicked and its marker ringed on the sky; footprints from a file; bad input reported in
+//! the panel with nothing lost.
+
+use super::SkyglassApp;
+use super::query::JobState;
+use super::tests::{harness, wait_for_the_sky};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+/// The archive with its sample catalogues (Hipparcos, BSC5, OpenNGC), served on a free port;
+/// its TAP URL, and the runtime to keep it alive.
+fn archive_with_samples(data: &std::path::Path) -> (String, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let address = runtime.block_on(async {
+        let archive = skyglass_archive::Archive::open(data).await.unwrap();
+        archive.ensure_samples().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = skyglass_archive::tap::router(std::sync::Arc::new(archive)).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    (format!("http://{address}/tap"), runtime)
+}
+
+/// Steps until `done` holds, for at most a minute.
+fn step_until(harness: &mut Harness<'static, SkyglassApp>, what: &str, done: impl Fn(&SkyglassApp) -> bool) {
+    for _ in 0..3000 {
+        harness.step();
+        if done(harness.state()) {
+            harness.step();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{what} did not happen");
+}
+
+fn last_job(app: &SkyglassApp) -> Option<&JobState> {
+    app.query.jobs.last().map(|job| &job.state)
+}
+
+fn finished(app: &SkyglassApp) -> bool {
+    !app.query.jobs.is_empty() && !app.query.running()
+}
+
+/// Types the ADQL into the editor and presses Run.
+fn run_adql(harness: &mut Harness<'static, SkyglassApp>, adql: &str) {
+    harness.state_mut().query.adql.clear();
+    harness.step();
+    harness.get_by_role(Role::MultilineTextInput).click();
+    harness.step();
+    harness.get_by_role(Role::MultilineTextInput).type_text(adql);
+    harness.step();
+    harness.get_by_label("Run").click();
+    harness.step();
+}
+
+#[test]
+fn a_query_typed_and_run_lands_on_the_sky_and_in_the_table() {
+    let data = std::env::temp_dir().join(format!("skyglass-query-panel-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let (url, runtime) = archive_with_samples(&data);
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.get_by_label("Query").click();
+    harness.step();
+    harness.state_mut().query.service = url.clone();
+    // The tables browser reads the service's tables (VOSI).
+    step_until(&mut harness, "the tables list", |app| app.query.tables().is_some_and(|t| !t.is_empty()));
+    harness.get_by_label("catalogs.hipparcos");
+
+    // The ten brightest stars of Hipparcos.
+    run_adql(&mut harness, "SELECT TOP 10 hip, ra, dec, hpmag FROM catalogs.hipparcos ORDER BY hpmag");
+    step_until(&mut harness, "the query", finished);
+    assert!(matches!(last_job(harness.state()), Some(JobState::Done { rows: 10, overflow: false })));
+    assert_eq!(harness.state().catalogues.len(), 1);
+    harness.get_by_label("10 of 10 rows");
+    // Sirius (HIP 32349) heads the table; clicking it selects it and centres the sky on it.
+    harness.get_by_label("32349").click();
+    harness.run_steps(3);
+    let catalogue = &harness.state().catalogues[0];
+    assert_eq!(catalogue.selected, Some(0));
+    let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
+    assert!((centre.lon().degrees() - 101.287).abs() < 0.01 && (centre.lat().degrees() + 16.716).abs() < 0.01);
+    // The selected marker is ringed in yellow at the centre of the sky view.
+    harness.run_steps(2);
+    let image = harness.render().expect("a frame renders");
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        image.save(std::env::temp_dir().join("skyglass-app-query.png")).expect("saved");
+    }
+    let rect = harness.state().sky_rect.expect("the sky was drawn");
+    let (cx, cy) = (rect.center().x, rect.center().y);
+    let ring = (harness.state().catalogues[0].style.size * 1.6 + 4.0) / 2.0;
+    let yellow = (0..72)
+        .filter(|i| {
+            let angle = f32::from(*i as u8) * std::f32::consts::TAU / 72.0;
+            let (x, y) = (cx + ring * angle.cos(), cy + ring * angle.sin());
+            let p = image.get_pixel(x as u32, y as u32).0;
+            p[0] > 180 && p[1] > 180 && p[2] < 120
+        })
+        .count();
+    assert!(yellow > 30, "the ring around Sirius: {yellow} of 72 points yellow");
+
+    // A clicked source on the sky selects its row: Canopus, from the view centred on it.
+    let canopus = harness.state().catalogues[0].ra.iter().position(|ra| (ra - 95.988).abs() < 0.01).unwrap();
+    harness.state_mut().view.go_to_icrs(skyglass_sky::LonLat::from_degrees(95.988, -52.696).unwrap());
+    harness.run_steps(2);
+    let rect = harness.state().sky_rect.unwrap();
+    harness.hover_at(rect.center());
+    harness.step();
+    harness.drag_at(rect.center());
+    harness.step();
+    harness.drop_at(rect.center());
+    harness.run_steps(3);
+    assert_eq!(harness.state().catalogues[0].selected, Some(canopus));
+
+    // The same query as an asynchronous UWS job.
+    harness.get_by_label("asynchronous job").click();
+    run_adql(&mut harness, "SELECT TOP 25 * FROM catalogs.bsc5 WHERE vmag < 2");
+    step_until(&mut harness, "the async job", finished);
+    assert!(matches!(last_job(harness.state()), Some(JobState::Done { rows: 25, .. })), "the job ran");
+    assert_eq!(harness.state().catalogues.len(), 2);
+
+    // Bad input: a wrong query, a table without positions, a dead service. Each says why in
+    // the panel; the catalogues already loaded stay.
+    run_adql(&mut harness, "SELECT nonsense FROM catalogs.hipparcos");
+    step_until(&mut harness, "the bad query", finished);
+    let Some(JobState::Failed(error)) = last_job(harness.state()) else { panic!("the bad query failed") };
+    assert!(error.contains("nonsense"), "{error}");
+    harness.get_by_label_contains("nonsense");
+    run_adql(&mut harness, "SELECT TOP 3 table_name, description FROM TAP_SCHEMA.tables");
+    step_until(&mut harness, "the query of a table with no positions", finished);
+    harness.run_steps(2);
+    let status = harness.state().status.clone().unwrap_or_default();
+    assert!(status.contains("no position columns"), "{status}");
+    harness.state_mut().query.service = "http://127.0.0.1:9/tap".into();
+    step_until(&mut harness, "the dead service's tables", |app| app.query.tables_error().is_some());
+    harness.get_by_label_contains("no tables");
+    run_adql(&mut harness, "SELECT TOP 1 * FROM catalogs.hipparcos");
+    step_until(&mut harness, "the dead service", finished);
+    assert!(matches!(last_job(harness.state()), Some(JobState::Failed(_))));
+    assert_eq!(harness.state().catalogues.len(), 2, "nothing loaded was lost");
+    drop(harness);
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    // pyvo's ObsCore sample: s_region polygons.
+    let obscore = skyglass_test_support::shared_file("footprints/pyvo/obscore-image.xml");
+    harness.state_mut().open_table(&obscore.to_string_lossy());
+    step_until(&mut harness, "the ObsCore file", |app| !app.catalogues.is_empty());
+    let catalogue = &harness.state().catalogues[0];
+    assert!(!catalogue.footprints.is_empty(), "its s_regions read as footprints");
+    assert_eq!(catalogue.bad_regions.0, 0);
+
+    // A light curve has nothing to place on the sky: the panel says so.
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    harness.state_mut().open_table(&eve.to_string_lossy());
+    step_until(&mut harness, "the EVE file", |app| app.add_table_error.is_some());
+    harness.get_by_label_contains("has no position columns");
+    // A file that is not there either.
+    harness.state_mut().open_table("/nonexistent/table.vot");
+    step_until(&mut harness, "the missing file", |app| {
+        app.add_table_error.as_deref().is_some_and(|e| e.contains("/nonexistent/table.vot"))
+    });
+    assert_eq!(harness.state().catalogues.len(), 1);
+}

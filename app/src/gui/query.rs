@@ -1,0 +1,604 @@
+//! The query panel: a TAP service (the embedded archive, the known public ones, or any
+//! URL), its tables from VOSI, an ADQL editor with highlighting and completion of table and
+//! column names, "sources in view", and the jobs with their phase, elapsed time and cancel.
+//! Queries run on threads; the UI never waits for a service.
+
+use skyglass_sky::{Frame, LonLat, ScreenPoint, ViewCamera};
+use skyglass_tap::vosi::TableMeta;
+use skyglass_tap::{KNOWN_SERVICES, Query, TapService};
+use skyglass_votable::TableData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// The longest an asynchronous job may run before the panel gives up on it.
+const JOB_LIMIT: Duration = Duration::from_secs(3600);
+
+pub enum JobState {
+    Running,
+    Done { rows: usize, overflow: bool },
+    Failed(String),
+    Cancelled,
+}
+
+pub struct QueryJob {
+    pub label: String,
+    pub adql: String,
+    pub started: Instant,
+    pub finished: Option<Duration>,
+    pub state: JobState,
+    result: Option<Receiver<Result<(TableData, bool), String>>>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// A finished query's table, for the app to make a layer of.
+pub struct QueryResult {
+    pub label: String,
+    pub table: TableData,
+}
+
+pub struct QueryPanel {
+    pub visible: bool,
+    /// The service's base URL.
+    pub service: String,
+    pub adql: String,
+    pub maxrec: u64,
+    pub asynchronous: bool,
+    tables: Option<Result<Vec<TableMeta>, String>>,
+    tables_of: String,
+    loading_tables: Option<Receiver<Result<Vec<TableMeta>, String>>>,
+    /// The table "sources in view" asks.
+    pub chosen_table: Option<String>,
+    pub jobs: Vec<QueryJob>,
+    pub problem: Option<String>,
+}
+
+impl QueryPanel {
+    pub fn new() -> QueryPanel {
+        QueryPanel {
+            visible: false,
+            service: String::new(),
+            adql: String::new(),
+            maxrec: 100_000,
+            asynchronous: false,
+            tables: None,
+            tables_of: String::new(),
+            loading_tables: None,
+            chosen_table: None,
+            jobs: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// Runs the ADQL on the service, on a thread of its own.
+    pub fn run(&mut self, label: &str, wake: impl Fn() + Send + 'static) {
+        let (service, adql, maxrec, asynchronous) =
+            (self.service.trim().to_owned(), self.adql.trim().to_owned(), self.maxrec, self.asynchronous);
+        if service.is_empty() || adql.is_empty() {
+            self.problem = Some("choose a service and write a query first".into());
+            return;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (sender, result) = channel();
+        let stop = cancel.clone();
+        let spawned = std::thread::Builder::new().name("tap-query".into()).spawn(move || {
+            let outcome = run_query(&service, &adql, maxrec, asynchronous, &stop).map_err(|e| format!("{e:#}"));
+            let _ = sender.send(outcome);
+            wake();
+        });
+        match spawned {
+            Ok(_) => {
+                self.problem = None;
+                self.jobs.push(QueryJob {
+                    label: label.to_owned(),
+                    adql: self.adql.trim().to_owned(),
+                    started: Instant::now(),
+                    finished: None,
+                    state: JobState::Running,
+                    result: Some(result),
+                    cancel,
+                });
+            }
+            Err(error) => self.problem = Some(format!("cannot start the query: {error}")),
+        }
+    }
+
+    /// Finished queries: their tables go to the caller, their states to the jobs list.
+    pub fn take_results(&mut self) -> Vec<QueryResult> {
+        let mut results = Vec::new();
+        for job in &mut self.jobs {
+            let Some(receiver) = &job.result else { continue };
+            let Ok(outcome) = receiver.try_recv() else { continue };
+            job.result = None;
+            job.finished = Some(job.started.elapsed());
+            if job.cancel.load(Ordering::Relaxed) {
+                job.state = JobState::Cancelled;
+                continue;
+            }
+            match outcome {
+                Ok((table, overflow)) => {
+                    let rows = table.batches.iter().map(|b| b.num_rows()).sum();
+                    job.state = JobState::Done { rows, overflow };
+                    results.push(QueryResult { label: job.label.clone(), table });
+                }
+                Err(error) => job.state = JobState::Failed(error),
+            }
+        }
+        results
+    }
+
+    pub fn running(&self) -> bool {
+        self.jobs.iter().any(|job| matches!(job.state, JobState::Running))
+    }
+
+    /// Asks the service for its tables (VOSI), once per service.
+    fn want_tables(&mut self, wake: impl Fn() + Send + 'static) {
+        let service = self.service.trim().to_owned();
+        if service.is_empty() || self.tables_of == service {
+            return;
+        }
+        self.tables_of = service.clone();
+        self.tables = None;
+        let (sender, receiver) = channel();
+        let spawned = std::thread::Builder::new().name("tap-tables".into()).spawn(move || {
+            let outcome = TapService::new(&service).and_then(|s| s.tables()).map_err(|e| e.to_string());
+            let _ = sender.send(outcome);
+            wake();
+        });
+        if spawned.is_ok() {
+            self.loading_tables = Some(receiver);
+        }
+    }
+
+    fn poll_tables(&mut self) {
+        if let Some(receiver) = &self.loading_tables
+            && let Ok(outcome) = receiver.try_recv()
+        {
+            self.tables = Some(outcome);
+            self.loading_tables = None;
+        }
+    }
+
+    /// The tables of the service, once read.
+    pub fn tables(&self) -> Option<&[TableMeta]> {
+        self.tables.as_ref().and_then(|t| t.as_ref().ok()).map(Vec::as_slice)
+    }
+
+    /// Why the service's tables could not be read, once it is known.
+    pub fn tables_error(&self) -> Option<&str> {
+        self.tables.as_ref().and_then(|t| t.as_ref().err()).map(String::as_str)
+    }
+
+    /// The ADQL for the sources of `table` in the view: a polygon of the view's corners for
+    /// fields under 30°, else a cone holding the view.
+    pub fn sources_in_view(&self, table: &TableMeta, camera: &ViewCamera) -> Result<String, String> {
+        let (ra, dec) = position_columns(table)
+            .ok_or_else(|| format!("{} has no columns with UCD pos.eq.ra and pos.eq.dec", table.name))?;
+        let to_icrs = |p: LonLat| camera.frame().convert(Frame::Icrs, p);
+        let viewport = camera.viewport();
+        let corners: Option<Vec<LonLat>> = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+            .iter()
+            .map(|(x, y)| camera.screen_to_sky(ScreenPoint { x: viewport.width * x, y: viewport.height * y }))
+            .collect();
+        let region = match corners {
+            Some(corners) if camera.fov().degrees() < 30.0 => {
+                // Screen corners run clockwise on the sky seen from inside; ADQL wants them
+                // counter-clockwise, so they are listed backwards.
+                let points: Vec<String> = corners
+                    .iter()
+                    .rev()
+                    .map(|p| {
+                        let p = to_icrs(*p);
+                        format!("{:.6}, {:.6}", p.lon().degrees(), p.lat().degrees())
+                    })
+                    .collect();
+                format!("POLYGON('ICRS', {})", points.join(", "))
+            }
+            _ => {
+                let centre = to_icrs(camera.centre());
+                let radius =
+                    (camera.fov().degrees() * viewport.width.hypot(viewport.height) / viewport.width / 2.0).min(180.0);
+                format!("CIRCLE('ICRS', {:.6}, {:.6}, {radius:.6})", centre.lon().degrees(), centre.lat().degrees())
+            }
+        };
+        Ok(format!(
+            "SELECT TOP {} *\nFROM {}\nWHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {region})",
+            self.maxrec, table.name
+        ))
+    }
+
+    /// The panel. `archive` is the embedded archive's URL, once it runs; `camera` the view.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        archive: Option<&str>,
+        camera: Option<&ViewCamera>,
+        wake: impl Fn() + Send + Clone + 'static,
+    ) {
+        self.poll_tables();
+        if self.service.is_empty()
+            && let Some(archive) = archive
+        {
+            self.service = archive.to_owned();
+        }
+        ui.horizontal(|ui| {
+            ui.label("Service");
+            let title = service_title(&self.service, archive);
+            egui::ComboBox::from_id_salt("tap service").selected_text(title).width(240.0).show_ui(ui, |ui| {
+                if let Some(archive) = archive {
+                    ui.selectable_value(&mut self.service, archive.to_owned(), "Skyglass archive (embedded)");
+                }
+                for (_, title, url) in KNOWN_SERVICES {
+                    ui.selectable_value(&mut self.service, (*url).to_owned(), *title);
+                }
+            });
+        });
+        ui.add(
+            egui::TextEdit::singleline(&mut self.service).hint_text("any TAP service URL").desired_width(f32::INFINITY),
+        );
+        self.want_tables(wake.clone());
+
+        egui::CollapsingHeader::new("Tables").default_open(true).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("tap tables").max_height(160.0).show(ui, |ui| match &self.tables {
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("reading the service's tables…");
+                    });
+                }
+                Some(Err(error)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("no tables: {error}"));
+                }
+                Some(Ok(tables)) => {
+                    let mut chosen = None;
+                    for table in tables {
+                        let id = ui.make_persistent_id(("tap table", &table.name));
+                        egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false)
+                            .show_header(ui, |ui| {
+                                let selected = self.chosen_table.as_deref() == Some(table.name.as_str());
+                                if ui
+                                    .selectable_label(selected, &table.name)
+                                    .on_hover_text(&table.description)
+                                    .clicked()
+                                {
+                                    chosen = Some(table.name.clone());
+                                }
+                            })
+                            .body(|ui| {
+                                for column in &table.columns {
+                                    let unit = if column.unit.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" [{}]", column.unit)
+                                    };
+                                    ui.label(format!("{}{unit}", column.name))
+                                        .on_hover_text(format!("{}\nUCD {}", column.description, column.ucd));
+                                }
+                            });
+                    }
+                    if let Some(name) = chosen {
+                        if self.adql.trim().is_empty() {
+                            self.adql = format!("SELECT TOP 100 * FROM {name}");
+                        }
+                        self.chosen_table = Some(name);
+                    }
+                }
+            });
+        });
+
+        ui.label("ADQL");
+        let keywords_colour = ui.visuals().hyperlink_color;
+        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+            let mut job = highlight_adql(text.as_str(), keywords_colour, ui.visuals().text_color());
+            job.wrap.max_width = wrap_width;
+            ui.fonts_mut(|fonts| fonts.layout_job(job))
+        };
+        ui.add(
+            egui::TextEdit::multiline(&mut self.adql)
+                .code_editor()
+                .desired_rows(5)
+                .desired_width(f32::INFINITY)
+                .hint_text("SELECT TOP 100 * FROM …")
+                .layouter(&mut layouter),
+        );
+        // Completion of the word being typed: table names, then the columns of the tables.
+        let suggestions = self.completions();
+        if !suggestions.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.small("complete:");
+                for suggestion in suggestions {
+                    if ui.small_button(&suggestion).clicked() {
+                        complete_last_word(&mut self.adql, &suggestion);
+                    }
+                }
+            });
+        }
+        ui.horizontal(|ui| {
+            ui.label("max rows");
+            ui.add(egui::DragValue::new(&mut self.maxrec).range(1..=100_000_000).speed(100.0));
+            ui.checkbox(&mut self.asynchronous, "asynchronous job");
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Run").clicked() {
+                let label = self.chosen_table.clone().unwrap_or_else(|| "query".into());
+                self.run(&label, wake.clone());
+            }
+            let table = self.chosen_table.as_ref().and_then(|name| self.tables()?.iter().find(|t| &t.name == name));
+            if ui
+                .add_enabled(table.is_some() && camera.is_some(), egui::Button::new("Sources in view"))
+                .on_hover_text("Query the chosen table for what the sky view shows")
+                .clicked()
+                && let (Some(table), Some(camera)) = (table, camera)
+            {
+                let table = table.clone();
+                match self.sources_in_view(&table, camera) {
+                    Ok(adql) => {
+                        self.adql = adql;
+                        self.run(&format!("{} in view", table.name), wake.clone());
+                    }
+                    Err(error) => self.problem = Some(error),
+                }
+            }
+        });
+        if let Some(problem) = &self.problem {
+            ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
+        self.jobs_list(ui);
+    }
+
+    fn jobs_list(&mut self, ui: &mut egui::Ui) {
+        if self.jobs.is_empty() {
+            return;
+        }
+        ui.separator();
+        ui.label("Jobs");
+        let mut remove = None;
+        for (i, job) in self.jobs.iter().enumerate().rev() {
+            ui.horizontal(|ui| {
+                let elapsed = job.finished.unwrap_or_else(|| job.started.elapsed());
+                ui.label(format!("{:.1} s", elapsed.as_secs_f64())).on_hover_text(&job.adql);
+                ui.label(&job.label);
+                match &job.state {
+                    JobState::Running => {
+                        ui.spinner();
+                        if ui.small_button("cancel").clicked() {
+                            job.cancel.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    JobState::Done { rows, overflow } => {
+                        ui.label(format!("{rows} rows{}", if *overflow { " (truncated at the limit)" } else { "" }));
+                    }
+                    JobState::Failed(_) => {
+                        ui.colored_label(ui.visuals().error_fg_color, "failed");
+                    }
+                    JobState::Cancelled => {
+                        ui.label("cancelled");
+                    }
+                }
+                if !matches!(job.state, JobState::Running) && ui.small_button("remove").clicked() {
+                    remove = Some(i);
+                }
+            });
+            // The service's message, wrapped: it can be long.
+            if let JobState::Failed(error) = &job.state {
+                ui.add(egui::Label::new(egui::RichText::new(error).color(ui.visuals().error_fg_color)).wrap());
+            }
+        }
+        if let Some(i) = remove {
+            self.jobs.remove(i);
+        }
+    }
+
+    /// Names that complete the word at the end of the ADQL.
+    fn completions(&self) -> Vec<String> {
+        let Some(tables) = self.tables() else { return Vec::new() };
+        let word = last_word(&self.adql);
+        if word.len() < 2 {
+            return Vec::new();
+        }
+        let lower = word.to_ascii_lowercase();
+        let mut names: Vec<String> = Vec::new();
+        for table in tables {
+            let short = table.name.rsplit('.').next().unwrap_or(&table.name);
+            if table.name.to_ascii_lowercase().starts_with(&lower) || short.to_ascii_lowercase().starts_with(&lower) {
+                names.push(table.name.clone());
+            }
+        }
+        for table in tables {
+            for column in &table.columns {
+                if column.name.to_ascii_lowercase().starts_with(&lower) && !names.contains(&column.name) {
+                    names.push(column.name.clone());
+                }
+            }
+        }
+        names.retain(|n| !n.eq_ignore_ascii_case(word));
+        names.truncate(8);
+        names
+    }
+}
+
+fn service_title(url: &str, archive: Option<&str>) -> String {
+    if archive == Some(url) {
+        return "Skyglass archive (embedded)".into();
+    }
+    KNOWN_SERVICES
+        .iter()
+        .find(|(_, _, u)| *u == url)
+        .map_or_else(|| url.to_owned(), |(_, title, _)| (*title).to_owned())
+}
+
+/// The RA and Dec columns of a table, by UCD (`meta.main` first), then by name.
+pub fn position_columns(table: &TableMeta) -> Option<(String, String)> {
+    let by_ucd = |word: &str| {
+        let with = |main: bool| {
+            table.columns.iter().find(|c| {
+                let ucd = c.ucd.to_ascii_lowercase();
+                ucd.split(';').any(|w| w == word) && (!main || ucd.contains("meta.main"))
+            })
+        };
+        with(true).or_else(|| with(false)).map(|c| c.name.clone())
+    };
+    let by_name = |names: &[&str]| {
+        table.columns.iter().find(|c| names.iter().any(|n| c.name.eq_ignore_ascii_case(n))).map(|c| c.name.clone())
+    };
+    let ra = by_ucd("pos.eq.ra").or_else(|| by_name(&["ra", "s_ra", "raj2000", "ra_icrs"]))?;
+    let dec = by_ucd("pos.eq.dec").or_else(|| by_name(&["dec", "s_dec", "dej2000", "de_icrs"]))?;
+    Some((ra, dec))
+}
+
+fn last_word(text: &str) -> &str {
+    let start = text.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).map_or(0, |i| i + 1);
+    &text[start..]
+}
+
+fn complete_last_word(text: &mut String, with: &str) {
+    let word = last_word(text).len();
+    text.truncate(text.len() - word);
+    text.push_str(with);
+    text.push(' ');
+}
+
+const ADQL_KEYWORDS: &[&str] = &[
+    "SELECT",
+    "TOP",
+    "DISTINCT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "AS",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "OUTER",
+    "INNER",
+    "ON",
+    "USING",
+    "GROUP",
+    "BY",
+    "ORDER",
+    "ASC",
+    "DESC",
+    "HAVING",
+    "IN",
+    "BETWEEN",
+    "LIKE",
+    "ILIKE",
+    "IS",
+    "NULL",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "WITH",
+    "OFFSET",
+    "CONTAINS",
+    "INTERSECTS",
+    "POINT",
+    "CIRCLE",
+    "POLYGON",
+    "BOX",
+    "DISTANCE",
+    "AREA",
+    "COUNT",
+    "AVG",
+    "MIN",
+    "MAX",
+    "SUM",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+];
+
+/// ADQL coloured: keywords, strings, numbers.
+fn highlight_adql(text: &str, keyword: egui::Color32, plain: egui::Color32) -> egui::text::LayoutJob {
+    let mut job = egui::text::LayoutJob::default();
+    let font = egui::FontId::monospace(13.0);
+    let string_colour = egui::Color32::from_rgb(220, 160, 90);
+    let number_colour = egui::Color32::from_rgb(150, 200, 140);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let first = rest.chars().next().unwrap_or(' ');
+        let (length, colour) = if first == '\'' {
+            let end = rest[1..].find('\'').map_or(rest.len(), |i| i + 2);
+            (end, string_colour)
+        } else if first.is_ascii_digit() {
+            (
+                rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E')).unwrap_or(rest.len()),
+                number_colour,
+            )
+        } else if first.is_alphabetic() || first == '_' {
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let word = &rest[..end];
+            let colour = if ADQL_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word)) { keyword } else { plain };
+            (end, colour)
+        } else {
+            (first.len_utf8(), plain)
+        };
+        let format = egui::TextFormat { font_id: font.clone(), color: colour, ..Default::default() };
+        job.append(&rest[..length], 0.0, format);
+        rest = &rest[length..];
+    }
+    job
+}
+
+/// A query run to its end: sync, or as a job (waited on, aborted and deleted if cancelled).
+fn run_query(
+    service: &str,
+    adql: &str,
+    maxrec: u64,
+    asynchronous: bool,
+    cancel: &AtomicBool,
+) -> anyhow::Result<(TableData, bool)> {
+    let service = TapService::new(service)?;
+    let query = Query { adql, maxrec: Some(maxrec), uploads: &[] };
+    if !asynchronous {
+        let answer = service.sync(&query)?;
+        return Ok((answer.table, answer.overflow));
+    }
+    let job = service.submit(&query)?;
+    let deadline = Instant::now() + JOB_LIMIT;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            let _ = job.abort();
+            let _ = job.delete();
+            anyhow::bail!("cancelled");
+        }
+        let phase = job.wait(Duration::from_secs(1))?;
+        if !matches!(phase.as_str(), "PENDING" | "QUEUED" | "EXECUTING") {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = job.abort();
+            anyhow::bail!("the job ran past {} s and was aborted", JOB_LIMIT.as_secs());
+        }
+    }
+    let answer = job.result();
+    let _ = job.delete();
+    let answer = answer?;
+    Ok((answer.table, answer.overflow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_replaces_the_last_word() {
+        let mut adql = String::from("SELECT * FROM hip");
+        assert_eq!(last_word(&adql), "hip");
+        complete_last_word(&mut adql, "public.hipparcos");
+        assert_eq!(adql, "SELECT * FROM public.hipparcos ");
+    }
+
+    #[test]
+    fn highlighting_keeps_the_text() {
+        let text = "SELECT TOP 5 ra, 'x y' FROM t WHERE ra > 1.5e3";
+        let job = highlight_adql(text, egui::Color32::RED, egui::Color32::WHITE);
+        assert_eq!(job.text, text);
+        assert!(job.sections.len() > 10);
+    }
+}
