@@ -28,14 +28,16 @@ struct Overlay {
     // cut the sky there).
     wraps: u32,
     density_order: u32,
+    // Where the density map's order starts in `counts`.
     density_start: u32,
-    density_count: u32,
+    _pad: u32,
     density_max: f32,
 }
 
 @group(0) @binding(0) var<uniform> overlay: Overlay;
-// (NESTED index, count) of the density map's cells, sorted, every order one after the other.
-@group(0) @binding(1) var<storage, read> counts: array<vec2<u32>>;
+// Sources per cell, every cell of every order 0..=7 one after the other: order o's cell i at
+// 4·(4^o − 1) + i, so a pixel finds its count in one read.
+@group(0) @binding(1) var<storage, read> counts: array<u32>;
 @group(0) @binding(2) var colormaps: texture_2d<f32>;
 
 const HIDDEN: u32 = 1u;
@@ -199,25 +201,6 @@ fn fs_segment(input: LineOut) -> @location(0) vec4<f32> {
     return vec4<f32>(input.colour.rgb, alpha);
 }
 
-// The count of a cell of the density map's order, or 0.
-fn count_of(index: u32) -> u32 {
-    var low = overlay.density_start;
-    var high = overlay.density_start + overlay.density_count;
-    while low < high {
-        let middle = (low + high) / 2u;
-        let entry = counts[middle];
-        if entry.x == index {
-            return entry.y;
-        }
-        if entry.x < index {
-            low = middle + 1u;
-        } else {
-            high = middle;
-        }
-    }
-    return 0u;
-}
-
 @fragment
 fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let px = vec3<f32>(position.xy, 1.0);
@@ -234,7 +217,7 @@ fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> 
     let ixy = min(floor(face_xy.yz), vec2<f32>(nside - 1.0));
     let side = u32(nside);
     let index = u32(face_xy.x) * side * side + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u);
-    let count = count_of(index);
+    let count = counts[overlay.density_start + index];
     if count == 0u {
         discard;
     }

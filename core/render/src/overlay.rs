@@ -132,7 +132,7 @@ struct OverlayUniform {
     wraps: u32,
     density_order: u32,
     density_start: u32,
-    density_count: u32,
+    _pad: u32,
     density_max: f32,
 }
 
@@ -225,8 +225,8 @@ pub struct MarkerLayer {
     attributes: Vec<SourceAttributes>,
     /// `cell_starts[c]` is the first instance in cell c of [`SORT_ORDER`]; one extra at the end.
     cell_starts: Vec<u32>,
-    /// Per order 0..=SORT_ORDER: where its cells sit in `counts`, how many, the largest count.
-    density: Vec<(u32, u32, u32)>,
+    /// Per order 0..=SORT_ORDER: the most sources in one cell.
+    density: Vec<u32>,
     direction_buffer: wgpu::Buffer,
     attribute_buffer: wgpu::Buffer,
     uniform: wgpu::Buffer,
@@ -276,27 +276,25 @@ impl MarkerLayer {
         }
         let attributes = vec![SourceAttributes { value: f32::NAN, flags: 0 }; rows.len()];
 
-        // The density map: non-empty cells of every order, from the sorted cells.
-        let mut counts: Vec<[u32; 2]> = Vec::new();
-        let mut density = Vec::new();
-        for order in 0..=SORT_ORDER {
-            let shift = 2 * u32::from(SORT_ORDER - order);
-            let start = counts.len() as u32;
-            let mut current: Option<[u32; 2]> = None;
-            for (cell, _) in &keyed {
-                let coarse = cell >> shift;
-                match &mut current {
-                    Some([index, count]) if *index == coarse => *count += 1,
-                    _ => counts.extend(current.replace([coarse, 1])),
-                }
+        // The density map: every cell of every order, dense, from the sorted cells.
+        let mut counts = vec![0u32; density_offset(SORT_ORDER + 1) as usize];
+        let finest = density_offset(SORT_ORDER) as usize;
+        for (cell, _) in &keyed {
+            counts[finest + *cell as usize] += 1;
+        }
+        // Each coarser cell holds its four children's sources.
+        for order in (0..SORT_ORDER).rev() {
+            let (parents, children) = (density_offset(order) as usize, density_offset(order + 1) as usize);
+            for cell in 0..(12usize << (2 * order)) {
+                counts[parents + cell] = counts[children + 4 * cell..children + 4 * cell + 4].iter().sum();
             }
-            counts.extend(current);
-            let largest = counts[start as usize..].iter().map(|[_, count]| *count).max().unwrap_or(0);
-            density.push((start, counts.len() as u32 - start, largest));
         }
-        if counts.is_empty() {
-            counts.push([u32::MAX, 0]);
-        }
+        let density: Vec<u32> = (0..=SORT_ORDER)
+            .map(|order| {
+                let cells = &counts[density_offset(order) as usize..density_offset(order + 1) as usize];
+                cells.iter().copied().max().unwrap_or(0)
+            })
+            .collect();
         let buffer = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
             // wgpu refuses empty buffers: an empty layer gets one zeroed element.
             let zeros = [0u8; 16];
@@ -411,11 +409,9 @@ impl MarkerLayer {
         uniform.colormap = self.style.colormap.index();
         uniform.by_value = u32::from(self.style.by_value);
         if let ViewDraw::Density { order } = self.draw {
-            let (start, count, largest) = self.density[usize::from(order)];
             uniform.density_order = u32::from(order);
-            uniform.density_start = start;
-            uniform.density_count = count;
-            uniform.density_max = largest as f32;
+            uniform.density_start = density_offset(order);
+            uniform.density_max = self.density[usize::from(order)] as f32;
         }
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
         let mut highlight = uniform;
@@ -604,6 +600,12 @@ impl SegmentLayer {
         pass.set_vertex_buffer(0, self.buffer.slice(..));
         pass.draw(0..6, 0..self.segments.len() as u32);
     }
+}
+
+/// Where the cells of `order` start in the dense density counts: after 12·4^k cells of each
+/// order k below it, 4·(4^order − 1) in all.
+fn density_offset(order: u8) -> u32 {
+    4 * ((1u32 << (2 * u32::from(order))) - 1)
 }
 
 /// The great circle from `a` to `b` in pieces of at most [`MAX_SEGMENT_DEGREES`].
