@@ -36,7 +36,14 @@ fn step_until(harness: &mut Harness<'static, SkyglassApp>, what: &str, done: imp
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    panic!("{what} did not happen");
+    let app = harness.state();
+    panic!(
+        "{what} did not happen (overview: {} pending, {:?}, {:?}; jobs: {:?})",
+        app.overview.pending,
+        app.overview.counts,
+        app.overview.errors,
+        app.query.jobs.iter().map(|j| j.label.clone()).collect::<Vec<_>>()
+    );
 }
 
 fn last_job(app: &SkyglassApp) -> Option<&JobState> {
@@ -172,4 +179,45 @@ fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
         app.add_table_error.as_deref().is_some_and(|e| e.contains("/nonexistent/table.vot"))
     });
     assert_eq!(harness.state().catalogues.len(), 1);
+}
+
+/// The overview counts what the archive holds in a field of Cassiopeia (the ObsCore sample's
+/// HST, HLA and GALEX observations, the catalogues' stars), per collection; a click on a
+/// collection loads its footprints.
+#[test]
+fn the_overview_counts_the_view_and_loads_footprints() {
+    let data = std::env::temp_dir().join(format!("skyglass-overview-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let (url, runtime) = archive_with_samples(&data);
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.state_mut().overview.add_archive(&url);
+    harness.state_mut().view.go_to_icrs(skyglass_sky::LonLat::from_degrees(23.1, 60.64).unwrap());
+    harness.state_mut().view.fov = skyglass_sky::Angle::from_degrees(3.0);
+    harness.get_by_label("Overview").click();
+    step_until(&mut harness, "the counts", |app| {
+        app.overview.pending == 0 && app.overview.counts.iter().any(|c| c.label() == "HLA")
+    });
+    let counts = &harness.state().overview.counts;
+    let count_of = |label: &str| counts.iter().find(|c| c.label() == label).map(|c| c.count);
+    // The ObsCore sample's observations there, all within half a degree.
+    assert_eq!(count_of("HLA"), Some(14));
+    assert_eq!(count_of("HST"), Some(4));
+    assert_eq!(count_of("GALEX"), Some(1));
+    assert!(count_of("catalogs.hipparcos").is_some_and(|n| n > 5), "{counts:?}");
+    assert_eq!(super::overview::regime(counts.iter().find(|c| c.label() == "HST").unwrap().wavelengths).0, "optical");
+    // Bars are sorted by count, and a click loads the footprints of that collection.
+    harness.get_by_label_contains("14 observations (optical)").click();
+    step_until(&mut harness, "the HLA footprints", |app| !app.catalogues.is_empty());
+    let catalogue = &harness.state().catalogues[0];
+    assert_eq!(catalogue.rows(), 14);
+    assert_eq!(catalogue.footprints.len(), 14, "every HLA row has its s_region drawn");
+    // Moving the view asks again.
+    harness.state_mut().view.go_to_icrs(skyglass_sky::LonLat::from_degrees(83.8, -5.4).unwrap());
+    step_until(&mut harness, "the counts at Orion", |app| {
+        app.overview.pending == 0 && !app.overview.counts.iter().any(|c| c.label() == "HLA")
+    });
+    drop(harness);
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&data);
 }

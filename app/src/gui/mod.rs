@@ -6,6 +6,7 @@ pub mod catalog;
 #[cfg(test)]
 mod catalog_tests;
 mod fetch;
+pub mod overview;
 pub mod plot;
 pub mod query;
 pub mod samp;
@@ -111,8 +112,9 @@ pub struct SkyglassApp {
     pub catalogues: Vec<Catalogue>,
     pub active_catalogue: Option<u64>,
     pub table_visible: bool,
-    /// The query panel (TAP).
+    /// The query panel (TAP), and the multi-mission overview of the view.
     pub query: query::QueryPanel,
+    pub overview: overview::Overview,
     /// A table file or URL to open as a catalogue, what went wrong, and downloads under way.
     add_table: String,
     add_table_error: Option<String>,
@@ -167,6 +169,7 @@ impl SkyglassApp {
             active_catalogue: None,
             table_visible: false,
             query: query::QueryPanel::new(),
+            overview: overview::Overview::new(),
             add_table: String::new(),
             add_table_error: None,
             downloading: Vec::new(),
@@ -541,6 +544,8 @@ impl SkyglassApp {
             if ui.small_button("north up").clicked() {
                 self.view.rotation = Angle::from_degrees(0.0);
             }
+            ui.toggle_value(&mut self.overview.visible, "Overview")
+                .on_hover_text("What the archives hold in view, per mission and band");
             ui.toggle_value(&mut self.query.visible, "Query").on_hover_text("Ask a TAP service in ADQL");
             ui.toggle_value(&mut self.table_visible, "Table").on_hover_text("The rows of a catalogue");
             ui.toggle_value(&mut self.plot.visible, "Plot").on_hover_text("Plot columns of a table against time");
@@ -1082,6 +1087,9 @@ impl eframe::App for SkyglassApp {
         if let Some(started) = &self.archive
             && let Ok(outcome) = started.try_recv()
         {
+            if let Ok(url) = &outcome {
+                self.overview.add_archive(url);
+            }
             self.archive_url = Some(outcome);
             self.archive = None;
         }
@@ -1108,11 +1116,23 @@ impl eframe::App for SkyglassApp {
                 self.catalogue_panel(ui);
             });
         });
+        if self.overview.visible {
+            let camera = self.last_camera.clone();
+            let limit = self.query.maxrec;
+            let mut load = None;
+            egui::Panel::right("overview").resizable(true).default_size(260.0).min_size(220.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| load = self.overview.ui(ui, camera.as_ref(), limit));
+            });
+            if let Some(load) = load {
+                let ctx = self.ctx.clone();
+                self.query.start(&load.service, &load.adql, &load.label, move || ctx.request_repaint());
+            }
+        }
         if self.query.visible {
             let archive = self.archive_url.as_ref().and_then(|u| u.as_ref().ok()).cloned();
             let camera = self.last_camera.clone();
             let ctx = self.ctx.clone();
-            egui::Panel::right("query").resizable(true).default_size(340.0).show(ui, |ui| {
+            egui::Panel::right("query").resizable(true).default_size(340.0).min_size(280.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.query.ui(ui, archive.as_deref(), camera.as_ref(), move || ctx.request_repaint())
                 });
@@ -1120,5 +1140,11 @@ impl eframe::App for SkyglassApp {
         }
         let render_state = frame.wgpu_render_state().cloned();
         egui::CentralPanel::no_frame().show(ui, |ui| self.sky_view(ui, render_state.as_ref()));
+        if let Some(camera) = &self.last_camera {
+            let ctx = self.ctx.clone();
+            if self.overview.update(camera, move || ctx.request_repaint()) {
+                self.ctx.request_repaint_after(std::time::Duration::from_millis(200));
+            }
+        }
     }
 }

@@ -71,10 +71,16 @@ impl QueryPanel {
         }
     }
 
-    /// Runs the ADQL on the service, on a thread of its own.
+    /// Runs the editor's ADQL on the chosen service, on a thread of its own.
     pub fn run(&mut self, label: &str, wake: impl Fn() + Send + 'static) {
+        let (service, adql) = (self.service.trim().to_owned(), self.adql.trim().to_owned());
+        self.start(&service, &adql, label, wake);
+    }
+
+    /// Runs ADQL on a service as a job of the list (the overview's loads come here too).
+    pub fn start(&mut self, service: &str, adql: &str, label: &str, wake: impl Fn() + Send + 'static) {
         let (service, adql, maxrec, asynchronous) =
-            (self.service.trim().to_owned(), self.adql.trim().to_owned(), self.maxrec, self.asynchronous);
+            (service.to_owned(), adql.to_owned(), self.maxrec, self.asynchronous);
         if service.is_empty() || adql.is_empty() {
             self.problem = Some("choose a service and write a query first".into());
             return;
@@ -82,6 +88,7 @@ impl QueryPanel {
         let cancel = Arc::new(AtomicBool::new(false));
         let (sender, result) = channel();
         let stop = cancel.clone();
+        let adql_shown = adql.clone();
         let spawned = std::thread::Builder::new().name("tap-query".into()).spawn(move || {
             let outcome = run_query(&service, &adql, maxrec, asynchronous, &stop).map_err(|e| format!("{e:#}"));
             let _ = sender.send(outcome);
@@ -92,7 +99,7 @@ impl QueryPanel {
                 self.problem = None;
                 self.jobs.push(QueryJob {
                     label: label.to_owned(),
-                    adql: self.adql.trim().to_owned(),
+                    adql: adql_shown,
                     started: Instant::now(),
                     finished: None,
                     state: JobState::Running,
@@ -166,45 +173,20 @@ impl QueryPanel {
     }
 
     /// Why the service's tables could not be read, once it is known.
+    #[cfg(test)]
     pub fn tables_error(&self) -> Option<&str> {
         self.tables.as_ref().and_then(|t| t.as_ref().err()).map(String::as_str)
     }
 
-    /// The ADQL for the sources of `table` in the view: a polygon of the view's corners for
-    /// fields under 30°, else a cone holding the view.
+    /// The ADQL for the sources of `table` in the view.
     pub fn sources_in_view(&self, table: &TableMeta, camera: &ViewCamera) -> Result<String, String> {
         let (ra, dec) = position_columns(table)
             .ok_or_else(|| format!("{} has no columns with UCD pos.eq.ra and pos.eq.dec", table.name))?;
-        let to_icrs = |p: LonLat| camera.frame().convert(Frame::Icrs, p);
-        let viewport = camera.viewport();
-        let corners: Option<Vec<LonLat>> = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
-            .iter()
-            .map(|(x, y)| camera.screen_to_sky(ScreenPoint { x: viewport.width * x, y: viewport.height * y }))
-            .collect();
-        let region = match corners {
-            Some(corners) if camera.fov().degrees() < 30.0 => {
-                // Screen corners run clockwise on the sky seen from inside; ADQL wants them
-                // counter-clockwise, so they are listed backwards.
-                let points: Vec<String> = corners
-                    .iter()
-                    .rev()
-                    .map(|p| {
-                        let p = to_icrs(*p);
-                        format!("{:.6}, {:.6}", p.lon().degrees(), p.lat().degrees())
-                    })
-                    .collect();
-                format!("POLYGON('ICRS', {})", points.join(", "))
-            }
-            _ => {
-                let centre = to_icrs(camera.centre());
-                let radius =
-                    (camera.fov().degrees() * viewport.width.hypot(viewport.height) / viewport.width / 2.0).min(180.0);
-                format!("CIRCLE('ICRS', {:.6}, {:.6}, {radius:.6})", centre.lon().degrees(), centre.lat().degrees())
-            }
-        };
         Ok(format!(
-            "SELECT TOP {} *\nFROM {}\nWHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {region})",
-            self.maxrec, table.name
+            "SELECT TOP {} *\nFROM {}\nWHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {})",
+            self.maxrec,
+            table.name,
+            view_region(camera)
         ))
     }
 
@@ -415,6 +397,38 @@ impl QueryPanel {
         names.retain(|n| !n.eq_ignore_ascii_case(word));
         names.truncate(8);
         names
+    }
+}
+
+/// The view as an ADQL region: a POLYGON of its corners for fields under 30°, else a
+/// CIRCLE holding it.
+pub fn view_region(camera: &ViewCamera) -> String {
+    let to_icrs = |p: LonLat| camera.frame().convert(Frame::Icrs, p);
+    let viewport = camera.viewport();
+    let corners: Option<Vec<LonLat>> = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+        .iter()
+        .map(|(x, y)| camera.screen_to_sky(ScreenPoint { x: viewport.width * x, y: viewport.height * y }))
+        .collect();
+    match corners {
+        Some(corners) if camera.fov().degrees() < 30.0 => {
+            // Screen corners run clockwise on the sky seen from inside; ADQL wants them
+            // counter-clockwise, so they are listed backwards.
+            let points: Vec<String> = corners
+                .iter()
+                .rev()
+                .map(|p| {
+                    let p = to_icrs(*p);
+                    format!("{:.6}, {:.6}", p.lon().degrees(), p.lat().degrees())
+                })
+                .collect();
+            format!("POLYGON('ICRS', {})", points.join(", "))
+        }
+        _ => {
+            let centre = to_icrs(camera.centre());
+            let radius =
+                (camera.fov().degrees() * viewport.width.hypot(viewport.height) / viewport.width / 2.0).min(180.0);
+            format!("CIRCLE('ICRS', {:.6}, {:.6}, {radius:.6})", centre.lon().degrees(), centre.lat().degrees())
+        }
     }
 }
 

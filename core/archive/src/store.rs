@@ -247,22 +247,28 @@ impl Archive {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// On a new archive, ingests the sample catalogues bundled with Skyglass (Hipparcos,
-    /// OpenNGC, the Bright Star Catalogue), once: dropping them later is respected.
+    /// On a new archive, ingests the sample tables bundled with Skyglass (Hipparcos, OpenNGC,
+    /// the Bright Star Catalogue, an ObsCore sample), once: dropping them later is respected.
     pub async fn ensure_samples(&self) -> Result<(), ArchiveError> {
         let done: Option<String> =
             self.db().query_row("SELECT value FROM settings WHERE key = 'samples'", [], |r| r.get(0)).ok();
-        if done.is_some() {
+        if done.as_deref() == Some(SAMPLES_VERSION) {
             return Ok(());
         }
-        for (name, description, bytes) in SAMPLES {
+        // An archive made by an earlier version gets the samples added since, and keeps the
+        // others as its owner left them (a dropped sample stays dropped).
+        let earlier = done.is_some();
+        for (schema, name, description, bytes, since) in SAMPLES {
+            if earlier && *since == "1" {
+                continue;
+            }
             let mut votable = Vec::new();
             std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(*bytes), &mut votable)
                 .map_err(|source| ArchiveError::Io { path: format!("bundled {name}"), source })?;
             let data =
                 skyglass_votable::read_table(std::io::Cursor::new(votable), skyglass_votable::TableFormat::VoTable)
                     .map_err(|e| ArchiveError::Read(format!("bundled {name}: {e}")))?;
-            let table = TableName { schema: "catalogs".to_owned(), name: (*name).to_owned() };
+            let table = TableName { schema: (*schema).to_owned(), name: (*name).to_owned() };
             let options = IngestOptions {
                 description: Some((*description).to_owned()),
                 mode: crate::ingest::Mode::Replace,
@@ -270,7 +276,8 @@ impl Archive {
             };
             self.ingest(&data, &table, &options).await?;
         }
-        self.db().execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('samples', 'loaded')", [])?;
+        self.db()
+            .execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('samples', ?1)", params![SAMPLES_VERSION])?;
         Ok(())
     }
 
@@ -325,25 +332,41 @@ impl Archive {
     }
 }
 
-/// The sample catalogues: name, description, gzipped VOTable (assets/catalogs, credited in
-/// assets/CREDITS.md).
-const SAMPLES: &[(&str, &str, &[u8])] = &[
+/// The sample tables: schema, name, description, gzipped VOTable (assets/catalogs, credited
+/// in assets/CREDITS.md), and the samples version that brought it.
+const SAMPLES: &[(&str, &str, &str, &[u8], &str)] = &[
     (
+        "catalogs",
         "hipparcos",
         "Hipparcos, the new reduction (van Leeuwen 2007, A&A 474, 653; CDS I/311): 117,955 stars",
         include_bytes!("../../../assets/catalogs/hipparcos.vot.gz"),
+        "1",
     ),
     (
+        "catalogs",
         "openngc",
         "OpenNGC (Mattia Verga; CC-BY-SA-4.0): NGC, IC, Messier and other notable objects",
         include_bytes!("../../../assets/catalogs/openngc.vot.gz"),
+        "1",
     ),
     (
+        "catalogs",
         "bsc5",
         "The Yale Bright Star Catalogue, 5th revised edition (Hoffleit & Warren 1991; CDS V/50)",
         include_bytes!("../../../assets/catalogs/bsc5.vot.gz"),
+        "1",
+    ),
+    (
+        "ivoa",
+        "obscore",
+        "ObsCore sample: 51 observations (ALMA, ASKAP, HST, HLA, GALEX, Carte du Ciel) with their footprints, from real archive answers",
+        include_bytes!("../../../assets/catalogs/obscore.vot.gz"),
+        "2",
     ),
 ];
+
+/// The samples' version: an archive holding an earlier one gets the newer samples.
+const SAMPLES_VERSION: &str = "2";
 
 /// A foreign key: id, from table, from column, target table, target column.
 pub type ForeignKey = (&'static str, &'static str, &'static str, &'static str, &'static str);

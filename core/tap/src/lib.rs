@@ -73,12 +73,18 @@ pub struct TapService {
 impl TapService {
     /// A service by its base URL (the one `/sync`, `/async` and `/tables` hang from).
     pub fn new(base: &str) -> Result<TapService> {
+        TapService::with_timeout(base, Duration::from_secs(600))
+    }
+
+    /// A service whose every request gives up after `timeout` (quick questions, such as the
+    /// overview's counts, should not wait on a slow service).
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<TapService> {
         let base = base.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(TapError::Protocol(format!("{base:?} is not an http(s) URL of a TAP service")));
         }
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(600))
+            .timeout(timeout)
             .user_agent(concat!("skyglass/", env!("CARGO_PKG_VERSION"), " (TAP client)"))
             .build()
             .map_err(|e| TapError::Protocol(e.to_string()))?;
