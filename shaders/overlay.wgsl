@@ -30,7 +30,8 @@ struct Overlay {
     density_order: u32,
     // Where the density map's order starts in `counts`.
     density_start: u32,
-    _pad: u32,
+    // A MOC's ranges in `counts` (pairs: first cell, one past the last).
+    range_count: u32,
     density_max: f32,
 }
 
@@ -223,4 +224,59 @@ fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> 
     }
     let t = log(1.0 + f32(count)) / log(1.0 + max(overlay.density_max, 1.0));
     return vec4<f32>(colormap(t).rgb, overlay.colour.a * (0.2 + 0.6 * t));
+}
+
+// Whether the MOC's ranges (at order `density_order`) hold a cell.
+fn in_moc(index: u32) -> bool {
+    var low = 0u;
+    var high = overlay.range_count;
+    while low < high {
+        let middle = (low + high) / 2u;
+        let start = counts[2u * middle];
+        let end = counts[2u * middle + 1u];
+        if index < start {
+            high = middle;
+        } else if index >= end {
+            low = middle + 1u;
+        } else {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether the MOC covers the sky under a target pixel (false off the projection).
+fn moc_covers(pixel: vec2<f32>) -> bool {
+    let px = vec3<f32>(pixel, 1.0);
+    let plane = vec2<f32>(dot(px, overlay.plane_x.xyz), dot(px, overlay.plane_y.xyz));
+    let native = unproject(overlay.projection, plane);
+    if native.w == 0.0 {
+        return false;
+    }
+    let n = native.xyz;
+    let v = normalize(n.x * overlay.rot0.xyz + n.y * overlay.rot1.xyz + n.z * overlay.rot2.xyz);
+    let nside = f32(1u << overlay.density_order);
+    let face_xy = healpix_face_xy(v, nside);
+    let ixy = min(floor(face_xy.yz), vec2<f32>(nside - 1.0));
+    let side = u32(nside);
+    return in_moc(u32(face_xy.x) * side * side + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u));
+}
+
+// A MOC's coverage, per pixel: filled, and drawn stronger on its edges (where the pixel to
+// the right or below differs). Neighbours are looked up rather than taken from derivatives,
+// which break along the seams where a rasteriser splits the full-screen triangle.
+@fragment
+fn fs_moc(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    let here = moc_covers(position.xy);
+    let edge = here != moc_covers(position.xy + vec2<f32>(1.0, 0.0)) || here != moc_covers(position.xy + vec2<f32>(0.0, 1.0));
+    var alpha = 0.0;
+    if edge {
+        alpha = 0.9;
+    } else if here {
+        alpha = 0.3;
+    }
+    if alpha <= 0.0 {
+        discard;
+    }
+    return vec4<f32>(overlay.colour.rgb, alpha * overlay.colour.a);
 }

@@ -168,6 +168,18 @@ fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
     assert!(!catalogue.footprints.is_empty(), "its s_regions read as footprints");
     assert_eq!(catalogue.bad_regions.0, 0);
 
+    // MOCs (FITS and JSON) become coverage layers, told from tables by their content.
+    for file in ["moc/mocpy/P-GALEXGR6-AIS-FUV.fits", "moc/cds-moc-rust/glimpse.moc.json"] {
+        let before = harness.state().coverages.len();
+        harness.state_mut().open_table(&skyglass_test_support::shared_file(file).to_string_lossy());
+        step_until(&mut harness, file, |app| app.coverages.len() > before);
+    }
+    assert_eq!(harness.state().catalogues.len(), 1);
+    let galex = &harness.state().coverages[0];
+    assert!(galex.moc.sky_fraction() > 0.3 && galex.moc.sky_fraction() < 0.9, "{}", galex.moc.sky_fraction());
+    harness.run_steps(2);
+    harness.render().expect("a frame with MOCs renders");
+
     // A light curve has nothing to place on the sky: the panel says so.
     let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
     harness.state_mut().open_table(&eve.to_string_lossy());

@@ -5,6 +5,7 @@
 pub mod catalog;
 #[cfg(test)]
 mod catalog_tests;
+pub mod coverage;
 mod fetch;
 pub mod overview;
 pub mod plot;
@@ -66,8 +67,33 @@ impl Default for Startup {
     }
 }
 
-/// The tables of a file or URL read on a thread, or why they could not be.
-type TablesRead = Result<Vec<plot::PlotTable>, String>;
+/// What a file or URL held, read on a thread: tables or a MOC; or why it could not be read.
+type TablesRead = Result<Opened, String>;
+
+enum Opened {
+    Tables(Vec<plot::PlotTable>),
+    Moc(skyglass_sky::SpaceMoc),
+}
+
+/// Reads a table file or URL, or a MOC (told apart by content).
+fn open_location(source: &str) -> Result<Opened> {
+    if source.contains("://") && !source.starts_with("file://") {
+        let lower = source.to_ascii_lowercase();
+        if lower.contains("moc") {
+            let bytes = reqwest::blocking::get(source)?.error_for_status()?.bytes()?.to_vec();
+            if coverage::looks_like_moc(&bytes) {
+                return Ok(Opened::Moc(coverage::read_moc(&bytes)?));
+            }
+        }
+        return Ok(Opened::Tables(plot::table::download_tables(source)?));
+    }
+    let path = source.strip_prefix("file://").unwrap_or(source);
+    let bytes = crate::convert::read_input(path)?;
+    if coverage::looks_like_moc(&bytes) {
+        return Ok(Opened::Moc(coverage::read_moc(&bytes)?));
+    }
+    Ok(Opened::Tables(plot::table::read_tables(std::path::Path::new(path))?))
+}
 
 /// A survey being opened on another thread (opening an HTTP survey reads its properties).
 struct Opening {
@@ -110,6 +136,8 @@ pub struct SkyglassApp {
     web_asking: Vec<(String, String, tokio::sync::oneshot::Sender<bool>)>,
     /// Tables on the sky, bottom first; the one the table view shows.
     pub catalogues: Vec<Catalogue>,
+    /// MOC coverages, under the catalogues.
+    pub coverages: Vec<coverage::Coverage>,
     pub active_catalogue: Option<u64>,
     pub table_visible: bool,
     /// The query panel (TAP), and the multi-mission overview of the view.
@@ -166,6 +194,7 @@ impl SkyglassApp {
             samp_visible: false,
             web_asking: Vec::new(),
             catalogues: Vec::new(),
+            coverages: Vec::new(),
             active_catalogue: None,
             table_visible: false,
             query: query::QueryPanel::new(),
@@ -264,6 +293,24 @@ impl SkyglassApp {
         Ok(())
     }
 
+    /// A MOC as a coverage layer.
+    pub fn add_coverage(&mut self, name: &str, moc: skyglass_sky::SpaceMoc) {
+        const COLOURS: [[f32; 4]; 3] = [[0.9, 0.3, 0.9, 0.9], [0.3, 0.9, 0.9, 0.9], [0.95, 0.75, 0.3, 0.9]];
+        self.status = Some(format!(
+            "{name}: a MOC of depth {} covering {:.4}% of the sky",
+            moc.depth(),
+            moc.sky_fraction() * 100.0
+        ));
+        self.coverages.push(coverage::Coverage {
+            id: self.next_layer_id,
+            name: name.to_owned(),
+            colour: COLOURS[self.coverages.len() % COLOURS.len()],
+            moc: std::sync::Arc::new(moc),
+            visible: true,
+        });
+        self.next_layer_id += 1;
+    }
+
     /// Opens a table file (VOTable, CSV, FITS, Parquet, ECSV; gzipped too) or URL as
     /// catalogue layers, on a thread: every table of it with positions or footprints.
     pub fn open_table(&mut self, location: &str) {
@@ -275,12 +322,7 @@ impl SkyglassApp {
         let ctx = self.ctx.clone();
         let source = location.clone();
         let spawned = std::thread::Builder::new().name("open-table".into()).spawn(move || {
-            let outcome = if source.contains("://") {
-                plot::table::download_tables(&source)
-            } else {
-                plot::table::read_tables(std::path::Path::new(&source))
-            };
-            let _ = sender.send(outcome.map_err(|error| format!("{error:#}")));
+            let _ = sender.send(open_location(&source).map_err(|error| format!("{error:#}")));
             ctx.request_repaint();
         });
         match spawned {
@@ -294,10 +336,15 @@ impl SkyglassApp {
         let mut still = Vec::new();
         for (location, receiver) in std::mem::take(&mut self.downloading) {
             match receiver.try_recv() {
-                Ok(Ok(tables)) => {
+                Ok(Ok(opened)) => {
                     let file = location.rsplit(['/', '\\']).next().unwrap_or(&location).to_owned();
-                    let error = self.add_tables(&file, tables);
-                    self.add_table_error = error;
+                    self.add_table_error = match opened {
+                        Opened::Tables(tables) => self.add_tables(&file, tables),
+                        Opened::Moc(moc) => {
+                            self.add_coverage(&file, moc);
+                            None
+                        }
+                    };
                 }
                 Ok(Err(error)) => self.add_table_error = Some(error),
                 Err(TryRecvError::Empty) => still.push((location, receiver)),
@@ -441,12 +488,40 @@ impl SkyglassApp {
                 self.active_catalogue = self.catalogues.last().map(|c| c.id);
             }
         }
+        if !self.coverages.is_empty() {
+            ui.separator();
+            ui.heading("Coverage (MOC)");
+        }
+        let mut remove_coverage = None;
+        for (position, coverage) in self.coverages.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut coverage.visible, egui::RichText::new(&coverage.name).strong());
+                let mut colour = egui::Rgba::from_rgba_unmultiplied(
+                    coverage.colour[0],
+                    coverage.colour[1],
+                    coverage.colour[2],
+                    coverage.colour[3],
+                );
+                if egui::color_picker::color_edit_button_rgba(ui, &mut colour, egui::color_picker::Alpha::OnlyBlend)
+                    .changed()
+                {
+                    coverage.colour = colour.to_rgba_unmultiplied();
+                }
+                if ui.small_button("remove").clicked() {
+                    remove_coverage = Some(position);
+                }
+            });
+            ui.small(format!("depth {}, {:.4}% of the sky", coverage.moc.depth(), coverage.moc.sky_fraction() * 100.0));
+        }
+        if let Some(position) = remove_coverage {
+            self.coverages.remove(position);
+        }
         ui.separator();
         ui.heading("Add a catalogue");
         ui.horizontal(|ui| {
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.add_table)
-                    .hint_text("table file or URL (or drop a file)")
+                    .hint_text("table or MOC file, or URL (or drop a file)")
                     .desired_width(200.0),
             );
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -935,7 +1010,7 @@ impl SkyglassApp {
             if sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera) {
                 ui.ctx().request_repaint();
             }
-            sync_catalogues(render_state, &self.catalogues);
+            sync_catalogues(render_state, &self.catalogues, &self.coverages);
             self.pick_sources(render_state, &response, &camera, to_screen, pixels_per_point);
         }
         self.last_camera = Some(camera.clone());
@@ -956,7 +1031,8 @@ impl SkyglassApp {
             .filter(|c| c.visible)
             .map(|c| CatalogueDraw { id: c.id, markers: c.style, lines: c.line_style })
             .collect();
-        let callback = SkyCallback { camera, origin, layers, grid, catalogues };
+        let coverages = self.coverages.iter().filter(|c| c.visible).map(|c| (c.id, c.colour)).collect();
+        let callback = SkyCallback { camera, origin, layers, grid, catalogues, coverages };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
         let painter = ui.painter_at(rect);
         let colour = egui::Color32::from_rgb(140, 200, 255);

@@ -2,14 +2,15 @@
 //! callback resources, and the paint callback that draws them with `core/render`.
 
 use super::catalog::Catalogue;
+use super::coverage::Coverage;
 use super::fetch::{Fetched, Request, TileFetcher, TileKey};
 use egui_wgpu::wgpu;
 use egui_wgpu::{CallbackResources, CallbackTrait, RenderState, ScreenDescriptor};
 use skyglass_hips::{EmbeddedFiles, HipsSurvey, TileFormat};
 use skyglass_render::loader::{choose_format, needed_cells};
 use skyglass_render::{
-    GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, LineStyle, MarkerLayer, MarkerStyle, OverlayMut,
-    OverlayRef, SegmentLayer, SkyRenderer,
+    GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, LineStyle, MarkerLayer, MarkerStyle, MocLayer,
+    OverlayMut, OverlayRef, SegmentLayer, SkyRenderer,
 };
 use skyglass_sky::{Cell, LonLat, ScreenPoint, ViewCamera};
 use std::collections::{HashMap, HashSet};
@@ -103,6 +104,7 @@ pub struct SkyResources {
     layers: HashMap<u64, (TileFormat, HipsLayer)>,
     grid: GridLayer,
     catalogues: HashMap<u64, CatalogueGpu>,
+    coverages: HashMap<u64, MocLayer>,
 }
 
 /// A catalogue's GPU side: its markers, footprint outlines and motion arrows.
@@ -123,6 +125,7 @@ impl SkyResources {
             layers: HashMap::new(),
             grid,
             catalogues: HashMap::new(),
+            coverages: HashMap::new(),
         });
     }
 }
@@ -258,10 +261,17 @@ fn by_distance_from_centre(order: u8, mut cells: Vec<u64>, centre: LonLat) -> Ve
 
 /// Puts new catalogues on the GPU and brings the others up to date (colours, filter,
 /// selection, arrows); catalogues removed from the UI leave the GPU.
-pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue]) {
+pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue], coverages: &[Coverage]) {
     let mut renderer = render_state.renderer.write();
     let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
     let (device, queue) = (&render_state.device, &render_state.queue);
+    resources.coverages.retain(|id, _| coverages.iter().any(|c| c.id == *id));
+    for coverage in coverages {
+        resources
+            .coverages
+            .entry(coverage.id)
+            .or_insert_with(|| MocLayer::new(&resources.renderer, device, coverage.moc.ranges(), coverage.moc.depth()));
+    }
     resources.catalogues.retain(|id, _| catalogues.iter().any(|c| c.id == *id));
     for catalogue in catalogues {
         let gpu = resources.catalogues.entry(catalogue.id).or_insert_with(|| {
@@ -340,6 +350,8 @@ pub struct SkyCallback {
     pub grid: Option<GridStyle>,
     /// Catalogues over the surveys, bottom first.
     pub catalogues: Vec<CatalogueDraw>,
+    /// MOC coverages (id, colour), under the catalogues.
+    pub coverages: Vec<(u64, [f32; 4])>,
 }
 
 impl CallbackTrait for SkyCallback {
@@ -352,14 +364,20 @@ impl CallbackTrait for SkyCallback {
         resources: &mut CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(sky) = resources.get_mut::<SkyResources>() else { return Vec::new() };
-        let SkyResources { renderer, layers, grid, catalogues } = sky;
+        let SkyResources { renderer, layers, grid, catalogues, coverages } = sky;
+        for (id, colour) in &self.coverages {
+            if let Some(layer) = coverages.get_mut(id) {
+                layer.colour = *colour;
+                layer.prepare(queue, &self.camera, self.origin);
+            }
+        }
         for draw in &self.catalogues {
             let Some(gpu) = catalogues.get_mut(&draw.id) else { continue };
-            for overlay in overlays_of(gpu) {
-                let mut overlay = overlay;
+            for mut overlay in overlays_of(gpu) {
                 match &mut overlay {
                     OverlayMut::Markers(layer) => layer.style = draw.markers,
                     OverlayMut::Segments(layer) => layer.style = draw.lines,
+                    OverlayMut::Moc(_) => {}
                 }
                 overlay.prepare(queue, &self.camera, self.origin);
             }
@@ -394,7 +412,8 @@ impl CallbackTrait for SkyCallback {
         if self.grid.is_some() {
             sky.renderer.draw_grid(render_pass, &sky.grid);
         }
-        let mut overlays = Vec::new();
+        let mut overlays: Vec<OverlayRef<'_>> =
+            self.coverages.iter().filter_map(|(id, _)| sky.coverages.get(id).map(OverlayRef::Moc)).collect();
         for draw in &self.catalogues {
             let Some(gpu) = sky.catalogues.get(&draw.id) else { continue };
             overlays.extend(gpu.outlines.as_ref().map(OverlayRef::Segments));

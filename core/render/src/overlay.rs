@@ -132,7 +132,7 @@ struct OverlayUniform {
     wraps: u32,
     density_order: u32,
     density_start: u32,
-    _pad: u32,
+    range_count: u32,
     density_max: f32,
 }
 
@@ -525,6 +525,78 @@ impl MarkerLayer {
     }
 }
 
+/// The deepest order a MOC is drawn at: cell indices fit 32 bits up to order 14 (13″ cells).
+pub const MOC_DRAW_ORDER: u8 = 14;
+
+/// A space MOC's coverage on the GPU: its ranges at `min(depth, MOC_DRAW_ORDER)`, looked up
+/// per pixel; filled, with brighter edges.
+pub struct MocLayer {
+    pub colour: [f32; 4],
+    order: u8,
+    range_count: u32,
+    uniform: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+}
+
+impl MocLayer {
+    /// A MOC from its ranges of order-29 cells (NESTED) and its depth.
+    pub fn new(
+        renderer: &SkyRenderer,
+        device: &wgpu::Device,
+        ranges: impl Iterator<Item = Range<u64>>,
+        depth: u8,
+    ) -> MocLayer {
+        let order = depth.min(MOC_DRAW_ORDER);
+        let shift = 2 * u32::from(29 - order);
+        // Ranges at the drawing order: a partly covered cell counts as covered.
+        let mut coarse: Vec<[u32; 2]> = Vec::new();
+        for range in ranges {
+            let start = (range.start >> shift) as u32;
+            let end = range.end.div_ceil(1 << shift) as u32;
+            match coarse.last_mut() {
+                Some(last) if last[1] >= start => last[1] = last[1].max(end),
+                _ => coarse.push([start, end]),
+            }
+        }
+        let range_count = coarse.len() as u32;
+        if coarse.is_empty() {
+            coarse.push([0, 0]);
+        }
+        let ranges = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("moc ranges"),
+            contents: bytemuck::cast_slice(&coarse),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("moc"),
+            size: std::mem::size_of::<OverlayUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind_group = renderer.overlay_bind_group(device, &uniform, Some(&ranges));
+        MocLayer { colour: [0.9, 0.3, 0.9, 0.9], order, range_count, uniform, bind_group }
+    }
+
+    /// The order the coverage is drawn at.
+    pub fn order(&self) -> u8 {
+        self.order
+    }
+
+    pub fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2]) {
+        let mut uniform = OverlayUniform::for_view(camera, origin);
+        uniform.colour = self.colour;
+        uniform.density_order = u32::from(self.order);
+        uniform.range_count = self.range_count;
+        queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
+    }
+
+    pub(crate) fn record(&self, renderer: &SkyRenderer, pass: &mut wgpu::RenderPass<'_>) {
+        pass.set_pipeline(&renderer.overlay.moc);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+}
+
 /// Outlines (footprints, arrows) on the GPU: great-circle pieces, each tagged with the
 /// outline (group) it belongs to, so that a group can be selected or hidden.
 pub struct SegmentLayer {
@@ -697,6 +769,7 @@ pub(crate) struct OverlayPipelines {
     pub(crate) markers: wgpu::RenderPipeline,
     pub(crate) segments: wgpu::RenderPipeline,
     pub(crate) density: wgpu::RenderPipeline,
+    pub(crate) moc: wgpu::RenderPipeline,
     /// Bound where a layer has no density map.
     pub(crate) no_counts: wgpu::Buffer,
 }

@@ -4,7 +4,9 @@
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
 use crate::layer::{HipsLayer, MeshVertex};
-use crate::overlay::{ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, MarkerLayer, OverlayPipelines, SEGMENT_LAYOUT, SegmentLayer};
+use crate::overlay::{
+    ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, MarkerLayer, MocLayer, OverlayPipelines, SEGMENT_LAYOUT, SegmentLayer,
+};
 use crate::style::{Blend, Colormap};
 use skyglass_sky::ViewCamera;
 
@@ -190,6 +192,7 @@ impl SkyRenderer {
             match overlay {
                 OverlayRef::Markers(layer) => layer.record(self, pass),
                 OverlayRef::Segments(layer) => layer.record(self, pass),
+                OverlayRef::Moc(layer) => layer.record(self, pass),
             }
         }
     }
@@ -261,12 +264,14 @@ impl SkyRenderer {
 pub enum OverlayRef<'a> {
     Markers(&'a MarkerLayer),
     Segments(&'a SegmentLayer),
+    Moc(&'a MocLayer),
 }
 
 /// An overlay to prepare for a view, borrowed mutably.
 pub enum OverlayMut<'a> {
     Markers(&'a mut MarkerLayer),
     Segments(&'a mut SegmentLayer),
+    Moc(&'a mut MocLayer),
 }
 
 impl OverlayMut<'_> {
@@ -274,6 +279,7 @@ impl OverlayMut<'_> {
         match self {
             OverlayMut::Markers(layer) => layer.prepare(queue, camera, origin),
             OverlayMut::Segments(layer) => layer.prepare(queue, camera, origin),
+            OverlayMut::Moc(layer) => layer.prepare(queue, camera, origin),
         }
     }
 
@@ -281,6 +287,7 @@ impl OverlayMut<'_> {
         match self {
             OverlayMut::Markers(layer) => OverlayRef::Markers(layer),
             OverlayMut::Segments(layer) => OverlayRef::Segments(layer),
+            OverlayMut::Moc(layer) => OverlayRef::Moc(layer),
         }
     }
 }
@@ -362,13 +369,14 @@ fn overlay_pipelines(device: &wgpu::Device, target_format: wgpu::TextureFormat) 
         target_format,
         blend,
     );
+    let moc = sky_pipeline(device, "moc", &pipeline_layout, &module, ("vs_main", "fs_moc"), &[], target_format, blend);
     let no_counts = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("no density"),
         size: 16,
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    OverlayPipelines { layout, markers, segments, density, no_counts }
+    OverlayPipelines { layout, markers, segments, density, moc, no_counts }
 }
 
 /// A pipeline of the sky shaders: one vertex and one fragment entry, one colour target.

@@ -226,3 +226,49 @@ fn footprint_outlines_follow_their_polygons() {
     let on_circle = view.sky_to_screen(LonLat::from_degrees(332.3, -44.9).unwrap()).unwrap();
     assert!(image.has_near(on_circle.x, on_circle.y, 1, 2), "the selected circle is blue");
 }
+
+/// A MOC's coverage is drawn where the MOC (read by core/sky, asked in double precision)
+/// says the sky is covered: GALEX's all-sky survey in FUV (FITS, mocpy) and GLIMPSE (JSON,
+/// cds-moc-rust), all sky and zoomed in.
+#[test]
+fn mocs_cover_what_they_contain() {
+    let gpu = GpuContext::headless().unwrap();
+    let renderer = SkyRenderer::new(&gpu.device, &gpu.queue, OFFSCREEN_FORMAT);
+    let cases = [
+        ("moc/mocpy/P-GALEXGR6-AIS-FUV.fits", (0.0, 90.0), 360.0, Projection::Ait, Frame::Galactic),
+        ("moc/mocpy/P-GALEXGR6-AIS-FUV.fits", (150.0, 20.0), 6.0, Projection::Tan, Frame::Icrs),
+        ("moc/cds-moc-rust/glimpse.moc.json", (30.0, 0.0), 60.0, Projection::Car, Frame::Galactic),
+        ("moc/cds-moc-rust/glimpse.moc.json", (20.0, 0.0), 4.0, Projection::Sin, Frame::Galactic),
+    ];
+    for (file, centre, fov, projection, frame) in cases {
+        let moc = skyglass_sky::Moc::read_path(&skyglass_test_support::shared_file(file), None).unwrap();
+        let skyglass_sky::Moc::Space(moc) = moc else { panic!("{file} is a space MOC") };
+        let mut layer = skyglass_render::MocLayer::new(&renderer, &gpu.device, moc.ranges(), moc.depth());
+        layer.colour = [1.0, 0.0, 1.0, 1.0];
+        let view = camera(centre, fov, projection, frame);
+        let image = render(&gpu, &renderer, &view, &mut [OverlayMut::Moc(&mut layer)]);
+        let covered_at = |x: f64, y: f64| {
+            view.screen_to_sky(ScreenPoint { x, y }).map(|p| moc.contains(view.frame().convert(Frame::Icrs, p)))
+        };
+        let (mut agree, mut checked, mut covered) = (0, 0, 0);
+        for y in (6..354).step_by(7) {
+            for x in (6..474).step_by(7) {
+                let (x, y) = (f64::from(x) + 0.5, f64::from(y) + 0.5);
+                let Some(inside) = covered_at(x, y) else { continue };
+                // Away from edges (and the MOC's cells coarser than the drawing order).
+                let near = [(-4.0, 0.0), (4.0, 0.0), (0.0, -4.0), (0.0, 4.0)];
+                if near.iter().any(|(dx, dy)| covered_at(x + dx, y + dy) != Some(inside)) {
+                    continue;
+                }
+                let p = image.at(x, y);
+                let drawn = p[0] > 40 && p[2] > 40 && p[1] < 30;
+                checked += 1;
+                covered += usize::from(inside);
+                agree += usize::from(drawn == inside);
+            }
+        }
+        let name = format!("{file} {projection} {fov}°");
+        assert!(checked > 500 && covered > 20 && covered < checked, "{name}: {covered} of {checked} covered");
+        assert!(agree * 100 >= checked * 99, "{name}: {agree} of {checked} pixels agree");
+    }
+}

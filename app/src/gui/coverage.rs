@@ -1,0 +1,64 @@
+//! Coverage layers: space MOCs (FITS, JSON or ASCII) drawn as filled regions with brighter
+//! edges by `core/render`'s `MocLayer`.
+
+use anyhow::{Result, bail};
+use skyglass_sky::{Moc, SpaceMoc};
+use std::sync::Arc;
+
+pub struct Coverage {
+    pub id: u64,
+    pub name: String,
+    pub moc: Arc<SpaceMoc>,
+    pub colour: [f32; 4],
+    pub visible: bool,
+}
+
+/// Whether a file holds a MOC rather than a table: a FITS file whose header has the MOC
+/// keywords, JSON keyed by orders (`{"3":[…]}`), or ASCII cells (`3/1-5 4/…`).
+pub fn looks_like_moc(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"SIMPLE") {
+        // The primary and first extension headers: MOC 1.x says PIXTYPE HEALPIX with ORDERING
+        // NUNIQ, MOC 2.0 adds MOCDIM and MOCORD_S.
+        let header = String::from_utf8_lossy(&bytes[..bytes.len().min(2880 * 6)]);
+        return header.contains("MOCORDER") || header.contains("MOCDIM") || header.contains("MOCORD_S");
+    }
+    let Ok(text) = std::str::from_utf8(&bytes[..bytes.len().min(256)]) else { return false };
+    let text = text.trim_start();
+    if let Some(rest) = text.strip_prefix('{') {
+        let rest = rest.trim_start();
+        return rest.starts_with('"') && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+    }
+    let mut chars = text.chars().skip_while(char::is_ascii_digit);
+    text.starts_with(|c: char| c.is_ascii_digit()) && chars.next() == Some('/')
+}
+
+/// A space MOC from a file's bytes (a space-time MOC gives its sky coverage).
+pub fn read_moc(bytes: &[u8]) -> Result<SpaceMoc> {
+    match Moc::from_bytes(bytes, Some(skyglass_sky::MocKind::Space))? {
+        Moc::Space(moc) => Ok(moc),
+        Moc::SpaceTime(moc) => Ok(moc.space_union()),
+        Moc::Time(_) => bail!("a time MOC covers no sky"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mocs_are_told_from_tables() {
+        for file in
+            ["moc/mocpy/P-GALEXGR6-AIS-FUV.fits", "moc/cds-moc-rust/glimpse.moc.json", "moc/astroquery/moc.fits"]
+        {
+            let bytes = std::fs::read(skyglass_test_support::shared_file(file)).unwrap();
+            assert!(looks_like_moc(&bytes), "{file}");
+            assert!(read_moc(&bytes).unwrap().sky_fraction() > 0.0, "{file}");
+        }
+        for file in ["footprints/pyvo/obscore-image.xml", "timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits"] {
+            let bytes = std::fs::read(skyglass_test_support::shared_file(file)).unwrap();
+            assert!(!looks_like_moc(&bytes), "{file}");
+        }
+        assert!(looks_like_moc(b"3/1-5 4/100\n"));
+        assert!(!looks_like_moc(b"ra,dec\n1,2\n"));
+    }
+}
