@@ -62,6 +62,8 @@ fn run_adql(harness: &mut Harness<'static, SkyglassApp>, adql: &str) {
     harness.step();
     harness.get_by_role(Role::MultilineTextInput).type_text(adql);
     harness.step();
+    // The editor grows with long text: the button is found where the settled layout puts it.
+    harness.run_steps(2);
     harness.get_by_label("Run").click();
     harness.step();
 }
@@ -124,6 +126,21 @@ fn a_query_typed_and_run_lands_on_the_sky_and_in_the_table() {
     harness.drop_at(rect.center());
     harness.run_steps(3);
     assert_eq!(harness.state().catalogues[0].selected, Some(canopus));
+
+    // The loaded stars go back with a query as TAP_UPLOAD.bright, matched to Hipparcos.
+    let first = harness.state().catalogues[0].id;
+    harness.state_mut().query.upload = Some(first);
+    harness.state_mut().query.upload_name = "bright".into();
+    run_adql(
+        &mut harness,
+        "SELECT b.hip, b.ra, b.dec, h.plx FROM TAP_UPLOAD.bright AS b JOIN catalogs.hipparcos AS h \
+         ON 1 = CONTAINS(POINT('ICRS', b.ra, b.dec), CIRCLE('ICRS', h.ra, h.dec, 1.0 / 3600))",
+    );
+    step_until(&mut harness, "the query with an upload", finished);
+    assert!(matches!(last_job(harness.state()), Some(JobState::Done { rows: 10, .. })), "each star found itself");
+    assert_eq!(harness.state().catalogues.len(), 2, "{:?}", harness.state().status);
+    harness.state_mut().catalogues.pop();
+    harness.state_mut().query.upload = None;
 
     // The same query as an asynchronous UWS job.
     harness.get_by_label("asynchronous job").click();

@@ -1208,9 +1208,18 @@ impl eframe::App for SkyglassApp {
             let archive = self.archive_url.as_ref().and_then(|u| u.as_ref().ok()).cloned();
             let camera = self.last_camera.clone();
             let ctx = self.ctx.clone();
+            let names: Vec<(u64, String)> = self.catalogues.iter().map(|c| (c.id, c.name.clone())).collect();
+            let catalogues = &self.catalogues;
+            let make_upload = |id: u64, name: &str| -> Result<skyglass_tap::Upload, String> {
+                let catalogue = catalogues.iter().find(|c| c.id == id).ok_or("that catalogue was removed")?;
+                skyglass_tap::Upload::from_table(name, &catalogue.table()).map_err(|e| e.to_string())
+            };
+            let query = &mut self.query;
             egui::Panel::right("query").resizable(true).default_size(340.0).min_size(280.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.query.ui(ui, archive.as_deref(), camera.as_ref(), move || ctx.request_repaint())
+                    query.ui(ui, archive.as_deref(), camera.as_ref(), &names, &make_upload, move || {
+                        ctx.request_repaint()
+                    })
                 });
             });
         }

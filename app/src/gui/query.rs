@@ -5,7 +5,7 @@
 
 use skyglass_sky::{Frame, LonLat, ScreenPoint, ViewCamera};
 use skyglass_tap::vosi::TableMeta;
-use skyglass_tap::{KNOWN_SERVICES, Query, TapService};
+use skyglass_tap::{KNOWN_SERVICES, Query, TapService, Upload};
 use skyglass_votable::TableData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +50,10 @@ pub struct QueryPanel {
     loading_tables: Option<Receiver<Result<Vec<TableMeta>, String>>>,
     /// The table "sources in view" asks.
     pub chosen_table: Option<String>,
+    /// A loaded catalogue sent along with the query, and the name it has there
+    /// (`TAP_UPLOAD.name`).
+    pub upload: Option<u64>,
+    pub upload_name: String,
     pub jobs: Vec<QueryJob>,
     pub problem: Option<String>,
 }
@@ -66,19 +70,33 @@ impl QueryPanel {
             tables_of: String::new(),
             loading_tables: None,
             chosen_table: None,
+            upload: None,
+            upload_name: "mine".into(),
             jobs: Vec::new(),
             problem: None,
         }
     }
 
-    /// Runs the editor's ADQL on the chosen service, on a thread of its own.
-    pub fn run(&mut self, label: &str, wake: impl Fn() + Send + 'static) {
+    /// Runs the editor's ADQL on the chosen service, on a thread of its own, with the
+    /// chosen upload.
+    pub fn run(&mut self, label: &str, uploads: Vec<Upload>, wake: impl Fn() + Send + 'static) {
         let (service, adql) = (self.service.trim().to_owned(), self.adql.trim().to_owned());
-        self.start(&service, &adql, label, wake);
+        self.start_with(&service, &adql, label, uploads, wake);
     }
 
     /// Runs ADQL on a service as a job of the list (the overview's loads come here too).
     pub fn start(&mut self, service: &str, adql: &str, label: &str, wake: impl Fn() + Send + 'static) {
+        self.start_with(service, adql, label, Vec::new(), wake);
+    }
+
+    fn start_with(
+        &mut self,
+        service: &str,
+        adql: &str,
+        label: &str,
+        uploads: Vec<Upload>,
+        wake: impl Fn() + Send + 'static,
+    ) {
         let (service, adql, maxrec, asynchronous) =
             (service.to_owned(), adql.to_owned(), self.maxrec, self.asynchronous);
         if service.is_empty() || adql.is_empty() {
@@ -90,7 +108,8 @@ impl QueryPanel {
         let stop = cancel.clone();
         let adql_shown = adql.clone();
         let spawned = std::thread::Builder::new().name("tap-query".into()).spawn(move || {
-            let outcome = run_query(&service, &adql, maxrec, asynchronous, &stop).map_err(|e| format!("{e:#}"));
+            let outcome =
+                run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop).map_err(|e| format!("{e:#}"));
             let _ = sender.send(outcome);
             wake();
         });
@@ -196,6 +215,8 @@ impl QueryPanel {
         ui: &mut egui::Ui,
         archive: Option<&str>,
         camera: Option<&ViewCamera>,
+        catalogues: &[(u64, String)],
+        make_upload: &dyn Fn(u64, &str) -> Result<Upload, String>,
         wake: impl Fn() + Send + Clone + 'static,
     ) {
         self.poll_tables();
@@ -269,6 +290,30 @@ impl QueryPanel {
             });
         });
 
+        ui.horizontal(|ui| {
+            ui.label("max rows");
+            ui.add(egui::DragValue::new(&mut self.maxrec).range(1..=100_000_000).speed(100.0));
+            ui.checkbox(&mut self.asynchronous, "asynchronous job");
+        });
+        if !catalogues.is_empty() {
+            ui.horizontal(|ui| {
+                ui.label("upload");
+                let chosen = self
+                    .upload
+                    .and_then(|id| catalogues.iter().find(|(c, _)| *c == id))
+                    .map_or("nothing", |(_, name)| name.as_str());
+                egui::ComboBox::from_id_salt("tap upload").selected_text(chosen).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.upload, None, "nothing");
+                    for (id, name) in catalogues {
+                        ui.selectable_value(&mut self.upload, Some(*id), name);
+                    }
+                });
+                if self.upload.is_some() {
+                    ui.label("as TAP_UPLOAD.");
+                    ui.add(egui::TextEdit::singleline(&mut self.upload_name).desired_width(80.0));
+                }
+            });
+        }
         ui.label("ADQL");
         let keywords_colour = ui.visuals().hyperlink_color;
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
@@ -297,14 +342,12 @@ impl QueryPanel {
             });
         }
         ui.horizontal(|ui| {
-            ui.label("max rows");
-            ui.add(egui::DragValue::new(&mut self.maxrec).range(1..=100_000_000).speed(100.0));
-            ui.checkbox(&mut self.asynchronous, "asynchronous job");
-        });
-        ui.horizontal(|ui| {
             if ui.button("Run").clicked() {
                 let label = self.chosen_table.clone().unwrap_or_else(|| "query".into());
-                self.run(&label, wake.clone());
+                match self.upload.map(|id| make_upload(id, self.upload_name.trim())).transpose() {
+                    Ok(upload) => self.run(&label, upload.into_iter().collect(), wake.clone()),
+                    Err(error) => self.problem = Some(error),
+                }
             }
             let table = self.chosen_table.as_ref().and_then(|name| self.tables()?.iter().find(|t| &t.name == name));
             if ui
@@ -317,7 +360,7 @@ impl QueryPanel {
                 match self.sources_in_view(&table, camera) {
                     Ok(adql) => {
                         self.adql = adql;
-                        self.run(&format!("{} in view", table.name), wake.clone());
+                        self.run(&format!("{} in view", table.name), Vec::new(), wake.clone());
                     }
                     Err(error) => self.problem = Some(error),
                 }
@@ -565,10 +608,11 @@ fn run_query(
     adql: &str,
     maxrec: u64,
     asynchronous: bool,
+    uploads: &[Upload],
     cancel: &AtomicBool,
 ) -> anyhow::Result<(TableData, bool)> {
     let service = TapService::new(service)?;
-    let query = Query { adql, maxrec: Some(maxrec), uploads: &[] };
+    let query = Query { adql, maxrec: Some(maxrec), uploads };
     if !asynchronous {
         let answer = service.sync(&query)?;
         return Ok((answer.table, answer.overflow));

@@ -38,16 +38,21 @@ pub struct Upload {
 impl Upload {
     /// Reads a local table (VOTable, FITS, CSV, Parquet, ECSV) and writes it as the
     /// VOTable a TAP service takes.
+    /// A table in memory, as the VOTable a TAP service takes.
+    pub fn from_table(name: &str, table: &skyglass_votable::TableData) -> Result<Upload> {
+        let mut votable = Vec::new();
+        skyglass_votable::write_table(&mut votable, table, TableFormat::VoTableBinary2, Vec::new())
+            .map_err(|e| TapError::Upload(format!("cannot upload {name}: {e}")))?;
+        Ok(Upload { name: name.to_owned(), votable })
+    }
+
     pub fn from_file(name: &str, path: &std::path::Path) -> Result<Upload> {
         let unreadable = |message: String| TapError::Upload(format!("cannot upload {}: {message}", path.display()));
         let format = TableFormat::from_path(path).ok_or_else(|| unreadable("unknown format".to_owned()))?;
         let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
         let table = skyglass_votable::read_table(std::io::BufReader::new(file), format)
             .map_err(|e| unreadable(e.to_string()))?;
-        let mut votable = Vec::new();
-        skyglass_votable::write_table(&mut votable, &table, TableFormat::VoTableBinary2, Vec::new())
-            .map_err(|e| unreadable(e.to_string()))?;
-        Ok(Upload { name: name.to_owned(), votable })
+        Upload::from_table(name, &table)
     }
 }
 
