@@ -182,6 +182,17 @@ fn write_fits(
     camera: &ViewCamera,
     specs: &[LayerSpec<'_>],
 ) -> Result<()> {
+    let bytes = fits_image(gpu, renderer, camera, specs)?;
+    write_atomically(&args.output, "fits", &bytes)
+}
+
+/// The FITS file of a view (see [`write_fits`]); the app sends it over SAMP too.
+pub(crate) fn fits_image(
+    gpu: &GpuContext,
+    renderer: &SkyRenderer,
+    camera: &ViewCamera,
+    specs: &[LayerSpec<'_>],
+) -> Result<Vec<u8>> {
     let Some(top) = specs.last() else { bail!("no layer to draw") };
     let mut header = FitsHeader::default();
     header.logical("SIMPLE", true);
@@ -242,7 +253,7 @@ fn write_fits(
     header.write(&mut bytes).context("cannot write the FITS header")?;
     bytes.extend_from_slice(&data);
     bytes.resize(bytes.len().div_ceil(2880) * 2880, 0);
-    write_atomically(&args.output, "fits", &bytes)
+    Ok(bytes)
 }
 
 fn write_atomically(path: &Path, extension: &str, bytes: &[u8]) -> Result<()> {

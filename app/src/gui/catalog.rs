@@ -56,6 +56,13 @@ pub struct Catalogue {
     /// The table view's order of rows (a permutation), and the column it is sorted by.
     pub order: Option<(usize, bool, Vec<u32>)>,
     pub hidden_columns: Vec<bool>,
+    /// Rows selected as a set (a SAMP table.select.rowList), ringed on the sky and marked
+    /// in the table.
+    pub row_list: std::collections::BTreeSet<usize>,
+    /// How SAMP names the table (received from, or sent to, other applications), and the
+    /// row last highlighted through SAMP (so that a highlight is not echoed back).
+    pub samp_key: Option<super::samp::TableKey>,
+    pub samp_sent: Option<usize>,
     /// Bumped whenever what the GPU holds must change (values, filter, selection).
     pub revision: u64,
     /// Scroll the table to the selected row on the next frame.
@@ -143,6 +150,9 @@ impl Catalogue {
             filtering: None,
             order: None,
             hidden_columns: vec![false; columns],
+            row_list: Default::default(),
+            samp_key: None,
+            samp_sent: None,
             revision: 0,
             scroll_to_selected: false,
             batch,
@@ -165,6 +175,18 @@ impl Catalogue {
             self.revision += 1;
         }
         self.scroll_to_selected = scroll && row.is_some();
+    }
+
+    /// Selects a set of rows (out-of-range ones dropped).
+    pub fn set_row_list(&mut self, rows: impl IntoIterator<Item = usize>) {
+        let count = self.rows();
+        self.row_list = rows.into_iter().filter(|r| *r < count).collect();
+        self.revision += 1;
+    }
+
+    /// Every row ringed on the sky: the selected one and the row list.
+    pub fn highlighted(&self) -> Vec<usize> {
+        self.selected.into_iter().chain(self.row_list.iter().copied()).collect()
     }
 
     /// Colours the markers by a numeric column, over its 2nd to 98th percentile.

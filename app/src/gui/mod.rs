@@ -67,6 +67,16 @@ impl Default for Startup {
     }
 }
 
+/// What the SAMP window's buttons send.
+enum SampSend {
+    Centre,
+    Image,
+    Plotted,
+    Catalogue(u64),
+    RowList(u64),
+    Moc(u64),
+}
+
 /// What a file or URL held, read on a thread: tables or a MOC; or why it could not be read.
 type TablesRead = Result<Opened, String>;
 
@@ -149,6 +159,8 @@ pub struct SkyglassApp {
     downloading: Vec<(String, Receiver<TablesRead>)>,
     /// The catalogue row under the pointer.
     hovered: Option<(u64, usize)>,
+    /// Catalogues sent over SAMP whose table-id and URL are on their way back.
+    samp_keys: Vec<(u64, Receiver<samp::TableKey>)>,
     /// The sky camera of the last frame, for "sources in view", and where the view was.
     last_camera: Option<ViewCamera>,
     sky_rect: Option<egui::Rect>,
@@ -203,6 +215,7 @@ impl SkyglassApp {
             add_table_error: None,
             downloading: Vec::new(),
             hovered: None,
+            samp_keys: Vec::new(),
             last_camera: None,
             sky_rect: None,
         };
@@ -841,14 +854,43 @@ impl SkyglassApp {
                     Err(error) => self.status = Some(format!("SAMP: {error}")),
                 },
                 samp::Asked::WebClient { name, origin, answer } => self.web_asking.push((name, origin, answer)),
+                samp::Asked::Moc { name, moc } => self.add_coverage(&name, moc),
+                samp::Asked::Highlight { table, row } => {
+                    match self.catalogues.iter_mut().find(|c| c.samp_key.as_ref().is_some_and(|k| k.matches(&table))) {
+                        Some(catalogue) if row < catalogue.rows() => {
+                            catalogue.select(Some(row), true);
+                            catalogue.samp_sent = Some(row);
+                            self.active_catalogue = Some(catalogue.id);
+                            self.table_visible = true;
+                        }
+                        _ => self.status = Some(format!("SAMP: row {row} of a table not shown here")),
+                    }
+                }
+                samp::Asked::Select { table, rows } => {
+                    if let Some(catalogue) =
+                        self.catalogues.iter_mut().find(|c| c.samp_key.as_ref().is_some_and(|k| k.matches(&table)))
+                    {
+                        catalogue.set_row_list(rows);
+                        self.status =
+                            Some(format!("SAMP: {} rows of {} selected", catalogue.row_list.len(), catalogue.name));
+                    }
+                }
                 // A table with positions goes on the sky; one without (a light curve) to the plot.
-                samp::Asked::Table { name, tables } if tables.iter().any(|t| catalog::places_rows(&t.batch)) => {
+                samp::Asked::Table { name, table_id, url, tables }
+                    if tables.iter().any(|t| catalog::places_rows(&t.batch)) =>
+                {
+                    let before = self.catalogues.len();
                     self.status = match self.add_tables(&name, tables) {
                         None => Some(format!("SAMP: {name} received")),
                         Some(error) => Some(format!("SAMP: {error}")),
                     };
+                    // Highlights and selections that follow name the table so.
+                    let key = samp::TableKey { table_id, url: Some(url) };
+                    for catalogue in &mut self.catalogues[before..] {
+                        catalogue.samp_key = Some(key.clone());
+                    }
                 }
-                samp::Asked::Table { name, tables } => match self.plot.open_received(&name, tables) {
+                samp::Asked::Table { name, tables, .. } => match self.plot.open_received(&name, tables) {
                     Ok(()) => self.status = Some(format!("SAMP: {name} received")),
                     Err(error) => self.status = Some(format!("SAMP: cannot plot {name}: {error:#}")),
                 },
@@ -884,42 +926,153 @@ impl SkyglassApp {
         }
         let Some(link) = &self.samp else { return };
         let state = link.state();
-        let centre = self.view.frame.convert(Frame::Icrs, self.view.centre);
-        let plot = &self.plot;
-        let mut sent_error = None;
+        let mut asked = Vec::new();
         let mut open = true;
+        let active = self.catalogues.iter().find(|c| Some(c.id) == self.active_catalogue);
         egui::Window::new("SAMP").open(&mut open).default_width(280.0).show(ui.ctx(), |ui| {
             ui.label(&state.status);
-            if state.connected {
-                ui.label(format!("{} other applications:", state.clients.len()));
-                for (id, name) in &state.clients {
-                    ui.label(format!("  {name} ({id})"));
+            if !state.connected {
+                return;
+            }
+            ui.label(format!("{} other applications:", state.clients.len()));
+            for (id, name) in &state.clients {
+                ui.label(format!("  {name} ({id})"));
+            }
+            let mut button = |label: &str, hover: &str, what: SampSend| {
+                if ui.button(label).on_hover_text(hover).clicked() {
+                    asked.push(what);
                 }
-                if ui
-                    .button("Send view centre")
-                    .on_hover_text("coord.pointAt.sky to every listening application")
-                    .clicked()
-                {
-                    link.send(samp::Outgoing::PointAt { ra: centre.lon().degrees(), dec: centre.lat().degrees() });
+            };
+            button("Send view centre", "coord.pointAt.sky to every listening application", SampSend::Centre);
+            button("Send view as FITS", "image.load.fits: the view rendered with its WCS", SampSend::Image);
+            if let Some(catalogue) = active {
+                button(
+                    &format!("Send {}", catalogue.name),
+                    "table.load.votable: the catalogue in the table view",
+                    SampSend::Catalogue(catalogue.id),
+                );
+                if catalogue.samp_key.is_some() {
+                    button(
+                        "Send the filtered rows as a selection",
+                        "table.select.rowList: the rows the table view shows",
+                        SampSend::RowList(catalogue.id),
+                    );
                 }
-                // The VOTable is written when sent, not every frame.
-                if !plot.tables().0.is_empty()
-                    && ui
-                        .button("Send plotted table")
-                        .on_hover_text("table.load.votable to every listening application")
-                        .clicked()
-                    && let Some((name, votable)) = plot.plotted_votable()
-                {
-                    match votable {
-                        Ok(votable) => link.send(samp::Outgoing::Table { name, votable }),
-                        Err(error) => sent_error = Some(format!("SAMP: cannot send {name}: {error:#}")),
-                    }
-                }
+            }
+            for coverage in &self.coverages {
+                button(&format!("Send {}", coverage.name), "coverage.load.moc.fits", SampSend::Moc(coverage.id));
+            }
+            // The VOTable is written when sent, not every frame.
+            if !self.plot.tables().0.is_empty() {
+                button("Send plotted table", "table.load.votable: the plot panel's table", SampSend::Plotted);
             }
         });
         self.samp_visible = open;
-        if sent_error.is_some() {
-            self.status = sent_error;
+        for what in asked {
+            if let Err(error) = self.samp_send(what) {
+                self.status = Some(format!("SAMP: {error:#}"));
+            }
+        }
+    }
+
+    /// Sends what the SAMP window's buttons ask for.
+    fn samp_send(&mut self, what: SampSend) -> Result<()> {
+        let Some(link) = &self.samp else { return Ok(()) };
+        match what {
+            SampSend::Centre => {
+                let centre = self.view.frame.convert(Frame::Icrs, self.view.centre);
+                link.send(samp::Outgoing::PointAt { ra: centre.lon().degrees(), dec: centre.lat().degrees() });
+            }
+            SampSend::Plotted => {
+                if let Some((name, votable)) = self.plot.plotted_votable() {
+                    link.send(samp::Outgoing::Table { name, votable: votable?, sent: None });
+                }
+            }
+            SampSend::Catalogue(id) => {
+                let Some(catalogue) = self.catalogues.iter().find(|c| c.id == id) else { return Ok(()) };
+                let mut votable = Vec::new();
+                skyglass_votable::write_table(
+                    &mut votable,
+                    &catalogue.table(),
+                    skyglass_votable::TableFormat::VoTableBinary2,
+                    Vec::new(),
+                )?;
+                let (sent, key) = channel();
+                link.send(samp::Outgoing::Table { name: catalogue.name.clone(), votable, sent: Some(sent) });
+                self.samp_keys.push((id, key));
+            }
+            SampSend::RowList(id) => {
+                let Some(catalogue) = self.catalogues.iter().find(|c| c.id == id) else { return Ok(()) };
+                let Some(table) = catalogue.samp_key.clone() else { return Ok(()) };
+                let rows = catalogue.view_rows().into_iter().map(|r| r as usize).collect();
+                link.send(samp::Outgoing::Select { table, rows });
+            }
+            SampSend::Moc(id) => {
+                let Some(coverage) = self.coverages.iter().find(|c| c.id == id) else { return Ok(()) };
+                link.send(samp::Outgoing::Moc { name: coverage.name.clone(), fits: coverage.moc.to_fits()? });
+            }
+            SampSend::Image => self.send_view_image(),
+        }
+        Ok(())
+    }
+
+    /// Renders the view to FITS with its WCS on a thread, and sends it as image.load.fits.
+    fn send_view_image(&mut self) {
+        let (Some(size), Some(link)) = (self.view_size, &self.samp) else { return };
+        let camera = self.view.camera(size[0], size[1]);
+        let layers: Vec<(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)> = self
+            .layers
+            .iter()
+            .filter(|layer| layer.visible)
+            .map(|layer| (layer.survey.clone(), layer.format, layer.style))
+            .collect();
+        let sender = link.sender();
+        let spawned = std::thread::Builder::new().name("samp-image".into()).spawn(move || {
+            let rendered = (|| -> Result<Vec<u8>> {
+                let gpu = skyglass_render::GpuContext::headless()?;
+                let renderer =
+                    skyglass_render::SkyRenderer::new(&gpu.device, &gpu.queue, skyglass_render::OFFSCREEN_FORMAT);
+                let specs: Vec<LayerSpec<'_>> = layers
+                    .iter()
+                    .map(|(survey, format, style)| LayerSpec { survey, format: *format, style: *style })
+                    .collect();
+                crate::render::fits_image(&gpu, &renderer, &camera, &specs)
+            })();
+            match rendered {
+                Ok(fits) => {
+                    let _ = sender.send(samp::Outgoing::Image { name: "Skyglass view".into(), fits });
+                }
+                Err(error) => tracing::warn!("SAMP: cannot render the view: {error:#}"),
+            }
+        });
+        if let Err(error) = spawned {
+            self.status = Some(format!("SAMP: {error}"));
+        }
+    }
+
+    /// Keys of tables sent over SAMP, and row highlights to tell the others.
+    fn samp_follow_up(&mut self) {
+        let mut still = Vec::new();
+        for (id, key) in std::mem::take(&mut self.samp_keys) {
+            match key.try_recv() {
+                Ok(key) => {
+                    if let Some(catalogue) = self.catalogues.iter_mut().find(|c| c.id == id) {
+                        catalogue.samp_key = Some(key);
+                    }
+                }
+                Err(TryRecvError::Empty) => still.push((id, key)),
+                Err(TryRecvError::Disconnected) => {}
+            }
+        }
+        self.samp_keys = still;
+        let Some(link) = &self.samp else { return };
+        for catalogue in &mut self.catalogues {
+            if let (Some(table), Some(row)) = (&catalogue.samp_key, catalogue.selected)
+                && catalogue.samp_sent != Some(row)
+            {
+                catalogue.samp_sent = Some(row);
+                link.send(samp::Outgoing::Highlight { table: table.clone(), row });
+            }
         }
     }
 
@@ -1155,6 +1308,7 @@ impl eframe::App for SkyglassApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
         self.collect_catalogue_work();
+        self.samp_follow_up();
         if self.query.running() {
             // Jobs show their elapsed time.
             self.ctx.request_repaint_after(std::time::Duration::from_millis(250));

@@ -17,7 +17,27 @@ pub enum Asked {
     /// A web page asks to join through the Web Profile: the user says yes or no.
     WebClient { name: String, origin: String, answer: tokio::sync::oneshot::Sender<bool> },
     /// table.load.votable or table.load.fits: a table to open, read already.
-    Table { name: String, tables: Vec<super::plot::PlotTable> },
+    Table { name: String, table_id: Option<String>, url: String, tables: Vec<super::plot::PlotTable> },
+    /// coverage.load.moc.fits: a MOC to show, read already.
+    Moc { name: String, moc: skyglass_sky::SpaceMoc },
+    /// table.highlight.row: this row of a table the app holds (by its table-id or URL).
+    Highlight { table: TableKey, row: usize },
+    /// table.select.rowList: these rows.
+    Select { table: TableKey, rows: Vec<usize> },
+}
+
+/// How SAMP names a table: the sender's table-id, and the URL it was loaded from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableKey {
+    pub table_id: Option<String>,
+    pub url: Option<String>,
+}
+
+impl TableKey {
+    /// Whether a message about `other` is about this table.
+    pub fn matches(&self, other: &TableKey) -> bool {
+        (self.table_id.is_some() && self.table_id == other.table_id) || (self.url.is_some() && self.url == other.url)
+    }
 }
 
 /// How long a web page waits for the user before it is refused.
@@ -26,21 +46,48 @@ const CONSENT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// What the UI sends.
 pub enum Outgoing {
     /// coord.pointAt.sky to every subscribed client.
-    PointAt { ra: f64, dec: f64 },
+    PointAt {
+        ra: f64,
+        dec: f64,
+    },
     /// table.load.votable to every subscribed client: the VOTable is served from the app's
-    /// loopback HTTP server for them to read.
-    Table { name: String, votable: Vec<u8> },
+    /// loopback HTTP server for them to read. `sent` hears the table's key, for the
+    /// highlights and selections that follow.
+    Table {
+        name: String,
+        votable: Vec<u8>,
+        sent: Option<Sender<TableKey>>,
+    },
+    /// coverage.load.moc.fits: a MOC (FITS), served the same way.
+    Moc {
+        name: String,
+        fits: Vec<u8>,
+    },
+    /// image.load.fits: an image (FITS with its WCS), served the same way.
+    Image {
+        name: String,
+        fits: Vec<u8>,
+    },
+    /// table.highlight.row and table.select.rowList about a table others hold.
+    Highlight {
+        table: TableKey,
+        row: usize,
+    },
+    Select {
+        table: TableKey,
+        rows: Vec<usize>,
+    },
     /// Unregister, and stop the hub if it is the app's own (the app is closing).
     Leave,
 }
 
-/// Tables the app has sent, kept for the clients to read: the latest few.
+/// Files the app has sent, kept for the clients to read: the latest few.
 const KEPT_TABLES: usize = 8;
 
-/// Tables served, by number, as VOTable documents.
-type Kept = Arc<Mutex<std::collections::VecDeque<(u64, Vec<u8>)>>>;
+/// Files served, by number: their bytes and content type.
+type Kept = Arc<Mutex<std::collections::VecDeque<(u64, Vec<u8>, &'static str)>>>;
 
-/// The app's loopback HTTP server for the tables it sends.
+/// The app's loopback HTTP server for the tables, MOCs and images it sends.
 struct TableServer {
     url: String,
     tables: Kept,
@@ -59,17 +106,15 @@ impl TableServer {
                 let serving = Arc::clone(&serving);
                 async move {
                     use axum::response::IntoResponse as _;
-                    let id: Option<u64> = file.strip_suffix(".vot").and_then(|n| n.parse().ok());
+                    let id: Option<u64> = file.split('.').next().and_then(|n| n.parse().ok());
                     let found = serving
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .iter()
-                        .find(|(kept, _)| Some(*kept) == id)
-                        .map(|(_, bytes)| bytes.clone());
+                        .find(|(kept, _, _)| Some(*kept) == id)
+                        .map(|(_, bytes, kind)| (bytes.clone(), *kind));
                     match found {
-                        Some(bytes) => {
-                            ([(axum::http::header::CONTENT_TYPE, "application/x-votable+xml")], bytes).into_response()
-                        }
+                        Some((bytes, kind)) => ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response(),
                         None => (axum::http::StatusCode::NOT_FOUND, "no such table (only the latest are kept)")
                             .into_response(),
                     }
@@ -80,15 +125,16 @@ impl TableServer {
         Ok(TableServer { url, tables, next: 0 })
     }
 
-    /// Keeps a table to serve; its URL.
-    fn keep(&mut self, votable: Vec<u8>) -> (u64, String) {
+    /// Keeps a file to serve (`extension` says its type: vot or fits); its number and URL.
+    fn keep(&mut self, bytes: Vec<u8>, extension: &str) -> (u64, String) {
         self.next += 1;
+        let kind = if extension == "vot" { "application/x-votable+xml" } else { "application/fits" };
         let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        tables.push_back((self.next, votable));
+        tables.push_back((self.next, bytes, kind));
         while tables.len() > KEPT_TABLES {
             tables.pop_front();
         }
-        (self.next, format!("{}/table/{}.vot", self.url, self.next))
+        (self.next, format!("{}/table/{}.{extension}", self.url, self.next))
     }
 }
 
@@ -156,6 +202,11 @@ impl SampLink {
         self.asked.try_iter().collect()
     }
 
+    /// A handle for sending from other threads.
+    pub fn sender(&self) -> tokio::sync::mpsc::UnboundedSender<Outgoing> {
+        self.sending.clone()
+    }
+
     pub fn send(&self, message: Outgoing) {
         let _ = self.sending.send(message);
     }
@@ -220,20 +271,32 @@ async fn converse(
                         ("samp.mtype", SampValue::str("coord.pointAt.sky")),
                         ("samp.params", map([("ra", SampValue::String(ra.to_string())), ("dec", SampValue::String(dec.to_string()))])),
                     ]),
-                    Some(Outgoing::Table { name, votable }) => {
-                        if tables.is_none() {
-                            tables = TableServer::start().await.map_err(|e| tracing::warn!("SAMP: cannot serve tables: {e}")).ok();
+                    Some(Outgoing::Table { name, votable, sent }) => {
+                        let Some((id, url)) = serve(&mut tables, votable, "vot").await else { continue };
+                        let table_id = format!("skyglass-{id}");
+                        if let Some(sent) = sent {
+                            let _ = sent.send(TableKey { table_id: Some(table_id.clone()), url: Some(url.clone()) });
                         }
-                        let Some(server) = tables.as_mut() else { continue };
-                        let (id, url) = server.keep(votable);
-                        map([
-                            ("samp.mtype", SampValue::str("table.load.votable")),
-                            ("samp.params", map([
-                                ("url", SampValue::String(url)),
-                                ("table-id", SampValue::String(format!("skyglass-{id}"))),
-                                ("name", SampValue::String(name)),
-                            ])),
-                        ])
+                        string_message("table.load.votable", [("url", url), ("table-id", table_id), ("name", name)])
+                    }
+                    Some(Outgoing::Moc { name, fits }) => {
+                        let Some((_, url)) = serve(&mut tables, fits, "fits").await else { continue };
+                        string_message("coverage.load.moc.fits", [("url", url), ("name", name)])
+                    }
+                    Some(Outgoing::Image { name, fits }) => {
+                        let Some((id, url)) = serve(&mut tables, fits, "fits").await else { continue };
+                        string_message("image.load.fits", [("url", url), ("image-id", format!("skyglass-{id}")), ("name", name)])
+                    }
+                    Some(Outgoing::Highlight { table, row }) => {
+                        let mut params = table_params(&table);
+                        params.insert("row".to_owned(), SampValue::String(row.to_string()));
+                        map([("samp.mtype", SampValue::str("table.highlight.row")), ("samp.params", SampValue::Map(params))])
+                    }
+                    Some(Outgoing::Select { table, rows }) => {
+                        let mut params = table_params(&table);
+                        let rows = rows.iter().map(|r| SampValue::String(r.to_string())).collect();
+                        params.insert("row-list".to_owned(), SampValue::List(rows));
+                        map([("samp.mtype", SampValue::str("table.select.rowList")), ("samp.params", SampValue::Map(params))])
                     }
                     Some(Outgoing::Leave) | None => {
                         let _ = client.unregister().await;
@@ -252,8 +315,41 @@ async fn converse(
     }
 }
 
-const SUBSCRIPTIONS: &[&str] =
-    &["coord.pointAt.sky", "table.load.votable", "table.load.fits", "samp.app.ping", "samp.hub.event.*"];
+const SUBSCRIPTIONS: &[&str] = &[
+    "coord.pointAt.sky",
+    "table.load.votable",
+    "table.load.fits",
+    "table.highlight.row",
+    "table.select.rowList",
+    "coverage.load.moc.fits",
+    "samp.app.ping",
+    "samp.hub.event.*",
+];
+
+/// A message of string parameters.
+fn string_message<const N: usize>(mtype: &str, params: [(&str, String); N]) -> SampValue {
+    map([("samp.mtype", SampValue::str(mtype)), ("samp.params", map(params.map(|(k, v)| (k, SampValue::String(v)))))])
+}
+
+/// The table-id and url parameters that name a table.
+fn table_params(table: &TableKey) -> Map {
+    let mut params = Map::new();
+    if let Some(id) = &table.table_id {
+        params.insert("table-id".to_owned(), SampValue::String(id.clone()));
+    }
+    if let Some(url) = &table.url {
+        params.insert("url".to_owned(), SampValue::String(url.clone()));
+    }
+    params
+}
+
+/// Keeps bytes on the loopback server (started on first use); their number and URL.
+async fn serve(server: &mut Option<TableServer>, bytes: Vec<u8>, extension: &str) -> Option<(u64, String)> {
+    if server.is_none() {
+        *server = TableServer::start().await.map_err(|e| tracing::warn!("SAMP: cannot serve files: {e}")).ok();
+    }
+    Some(server.as_mut()?.keep(bytes, extension))
+}
 
 fn metadata() -> Map {
     [
@@ -363,17 +459,52 @@ async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, stat
                     skyglass_votable::TableFormat::VoTable
                 };
                 let name = param("name").unwrap_or_else(|| url.rsplit('/').next().unwrap_or("table").to_owned());
+                let source = url.clone();
                 let read = tokio::task::spawn_blocking(move || {
-                    super::plot::table::download_tables_as(&url, Some(format)).map_err(|e| format!("{e:#}"))
+                    super::plot::table::download_tables_as(&source, Some(format)).map_err(|e| format!("{e:#}"))
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
                 read.map(|tables| {
-                    let _ = asked.send(Asked::Table { name, tables });
+                    let _ = asked.send(Asked::Table { name, table_id: param("table-id"), url, tables });
                 })
             }
             None => Err(format!("{mtype} needs a url")),
         },
+        "coverage.load.moc.fits" => match param("url") {
+            Some(url) => {
+                let name = param("name").unwrap_or_else(|| url.rsplit('/').next().unwrap_or("MOC").to_owned());
+                let read = tokio::task::spawn_blocking(move || read_moc_url(&url).map_err(|e| format!("{e:#}")))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                read.map(|moc| {
+                    let _ = asked.send(Asked::Moc { name, moc });
+                })
+            }
+            None => Err("coverage.load.moc.fits needs a url".to_owned()),
+        },
+        "table.highlight.row" => {
+            let table = TableKey { table_id: param("table-id"), url: param("url") };
+            match param("row").and_then(|r| r.trim().parse().ok()) {
+                Some(row) => {
+                    let _ = asked.send(Asked::Highlight { table, row });
+                    Ok(())
+                }
+                None => Err("table.highlight.row needs a row number".to_owned()),
+            }
+        }
+        "table.select.rowList" => {
+            let table = TableKey { table_id: param("table-id"), url: param("url") };
+            let rows = message.get("samp.params").and_then(|p| p.get("row-list"));
+            match rows {
+                Some(SampValue::List(rows)) => {
+                    let rows = rows.iter().filter_map(|r| r.as_str()?.trim().parse().ok()).collect();
+                    let _ = asked.send(Asked::Select { table, rows });
+                    Ok(())
+                }
+                _ => Err("table.select.rowList needs a row-list".to_owned()),
+            }
+        }
         "samp.hub.event.shutdown" => return true,
         "samp.hub.event.register" | "samp.hub.event.unregister" | "samp.hub.event.metadata" => {
             refresh_clients(client, state).await;
@@ -394,4 +525,16 @@ async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, stat
         }
     }
     false
+}
+
+/// A MOC from a file:// or http(s) URL.
+fn read_moc_url(url: &str) -> anyhow::Result<skyglass_sky::SpaceMoc> {
+    let bytes = match reqwest::Url::parse(url).ok().filter(|u| u.scheme() == "file") {
+        Some(file) => {
+            let path = file.to_file_path().map_err(|()| anyhow::anyhow!("{url} is not a local path"))?;
+            std::fs::read(&path)?
+        }
+        None => reqwest::blocking::get(url)?.error_for_status()?.bytes()?.to_vec(),
+    };
+    super::coverage::read_moc(&bytes)
 }

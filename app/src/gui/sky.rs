@@ -286,7 +286,7 @@ pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue], cov
         if gpu.revision != catalogue.revision {
             gpu.revision = catalogue.revision;
             let shown = catalogue.shown.as_deref().map(Vec::as_slice);
-            let selected: Vec<usize> = catalogue.selected.into_iter().collect();
+            let selected = catalogue.highlighted();
             if let Some(markers) = &mut gpu.markers {
                 match catalogue.colour_values() {
                     Some(values) => markers.set_values(queue, &values, catalogue.colour_range),
@@ -298,7 +298,9 @@ pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue], cov
             let flags = |layer: &mut SegmentLayer| {
                 layer.set_flags(
                     queue,
-                    |group| catalogue.selected == Some(group as usize),
+                    |group| {
+                        catalogue.selected == Some(group as usize) || catalogue.row_list.contains(&(group as usize))
+                    },
                     |group| shown.is_none_or(|s| s.get(group as usize).copied().unwrap_or(false)),
                 );
             };

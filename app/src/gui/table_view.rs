@@ -128,7 +128,7 @@ pub fn table_view(ui: &mut egui::Ui, catalogue: &mut Catalogue, wake: impl Fn() 
         .body(|body| {
             body.rows(row_height, rows.len(), |mut row| {
                 let table_row = rows[row.index()] as usize;
-                row.set_selected(catalogue.selected == Some(table_row));
+                row.set_selected(catalogue.selected == Some(table_row) || catalogue.row_list.contains(&table_row));
                 for formatter in &formatters {
                     row.col(|ui| {
                         let text = formatter.as_ref().map(|f| f.value(table_row).to_string()).unwrap_or_default();

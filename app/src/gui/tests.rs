@@ -498,3 +498,85 @@ fn a_python_samp_client_and_the_app_exchange_tables() {
     drop(harness);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SAMP with a table on the sky: a pyvo client sends 2MASS sources around M31, highlights a
+/// row and selects others, and sends a MOC; the app shows them. Then the app tells the
+/// client the row the user selected, and sends the MOC and the view as a FITS image (the
+/// default view: Galactic AIT), which the client reads.
+#[test]
+fn samp_highlights_selections_mocs_and_images_go_both_ways() {
+    let (mut harness, dir, lockfile) = app_with_its_own_hub("samp-sky", None);
+    let table = skyglass_test_support::shared_file("votable/astropy/irsa-nph-m31.xml");
+    let moc = skyglass_test_support::shared_file("moc/mocpy/P-GALEXGR6-AIS-FUV.fits");
+    let script = format!(
+        "import threading, urllib.request\n\
+         from astropy.io import fits\n\
+         from pyvo.samp import SAMPIntegratedClient\n\
+         c = SAMPIntegratedClient(name='script', addr='127.0.0.1')\n\
+         c.connect()\n\
+         app = next(i for i in c.get_registered_clients() if c.get_metadata(i).get('samp.name') == 'Skyglass')\n\
+         wanted = ['table.highlight.row', 'coverage.load.moc.fits', 'image.load.fits']\n\
+         got, events = {{}}, {{m: threading.Event() for m in wanted}}\n\
+         def on(key, sender, mtype, params, extra):\n    got[mtype] = params; events[mtype].set()\n\
+         for m in wanted: c.bind_receive_notification(m, on)\n\
+         t = {{'table-id': 'm31-2mass'}}\n\
+         print('table', c.ecall_and_wait(app, 'table.load.votable', '60', url='file://{table}', name='2MASS M31', **t)['samp.status'], flush=True)\n\
+         print('highlight', c.ecall_and_wait(app, 'table.highlight.row', '30', row='3', **t)['samp.status'], flush=True)\n\
+         print('select', c.ecall_and_wait(app, 'table.select.rowList', '30', **{{'row-list': ['0', '2', '4']}}, **t)['samp.status'], flush=True)\n\
+         print('moc', c.ecall_and_wait(app, 'coverage.load.moc.fits', '60', url='file://{moc}', name='GALEX AIS FUV')['samp.status'], flush=True)\n\
+         for m in wanted: events[m].wait(120)\n\
+         h = got['table.highlight.row']\n\
+         print('heard highlight', h['table-id'], h['row'], flush=True)\n\
+         print('heard moc', urllib.request.urlopen(got['coverage.load.moc.fits']['url']).read()[:6].decode(), flush=True)\n\
+         with fits.open(got['image.load.fits']['url']) as f: print('heard image', f[0].header['CTYPE1'], flush=True)\n\
+         c.disconnect()\n",
+        table = table.display(),
+        moc = moc.display(),
+    );
+    let mut child = python_samp_client(&script, &lockfile, &dir);
+    let mut answered = false;
+    for _ in 0..6000 {
+        harness.step();
+        let app = harness.state();
+        let received = app.catalogues.len() == 1
+            && app.catalogues[0].selected == Some(3)
+            && app.catalogues[0].row_list.iter().copied().eq([0, 2, 4])
+            && app.coverages.len() == 1;
+        if received && !answered {
+            assert_eq!(app.catalogues[0].rows(), 18);
+            // The user picks another row; the client hears of it.
+            harness.state_mut().catalogues[0].select(Some(1), true);
+            harness.get_by_label("SAMP").click();
+            harness.run_steps(3);
+            harness.get_by_label("Send GALEX AIS FUV").click();
+            harness.step();
+            harness.get_by_label("Send view as FITS").click();
+            harness.step();
+            answered = true;
+        }
+        if answered && child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(answered, "the app did not show what the client sent");
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        said.lines().collect::<Vec<_>>(),
+        [
+            "table samp.ok",
+            "highlight samp.ok",
+            "select samp.ok",
+            "moc samp.ok",
+            "heard highlight m31-2mass 1",
+            "heard moc SIMPLE",
+            "heard image GLON-AIT"
+        ],
+        "{said}"
+    );
+    harness.state().samp.as_ref().unwrap().leave();
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -245,6 +245,16 @@ impl SpaceMoc {
         self.0.moc_ranges().iter().cloned()
     }
 
+    /// The MOC as a MOC 2.0 FITS file (what coverage.load.moc.fits and Aladin take).
+    pub fn to_fits(&self) -> Result<Vec<u8>, MocError> {
+        let mut bytes = Vec::new();
+        (&self.0)
+            .into_range_moc_iter()
+            .to_fits_ivoa(None, None, &mut bytes)
+            .map_err(|e| MocError::Fits(e.to_string()))?;
+        Ok(bytes)
+    }
+
     /// Whether any part of `cell` is covered: a HiPS tile exists only where its MOC says so.
     pub fn intersects_cell(&self, cell: crate::Cell) -> bool {
         let shift = 2 * u32::from(crate::healpix::MAX_ORDER - cell.order());
