@@ -444,3 +444,71 @@ pub fn row_summary(catalogue: &Catalogue, row: usize, columns: usize) -> Vec<(St
 pub fn shape_names() -> impl Iterator<Item = (MarkerShape, &'static str)> {
     MarkerShape::ALL.into_iter().map(|s| (s, s.name()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float64Array, StringArray};
+
+    fn table(columns: Vec<(&str, arrow_array::ArrayRef)>) -> TableData {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        TableData { schema: batch.schema(), batches: vec![batch], options: Default::default(), diagnostic_count: 0 }
+    }
+
+    #[test]
+    fn malformed_regions_are_counted_and_the_others_drawn() {
+        let regions = StringArray::from(vec![
+            Some("Polygon ICRS 333.162 -45.717 333.182 -44.541 331.534 -44.528 331.476 -45.703"),
+            Some("Polygon ICRS 1 2 3"),
+            None,
+            Some("Circle NOWHERE 10 20"),
+            Some("Circle ICRS 10 20 0.5"),
+        ]);
+        let catalogue = Catalogue::new(1, "obs", &table(vec![("s_region", Arc::new(regions))])).unwrap();
+        assert_eq!(catalogue.footprints.iter().map(|(row, _)| *row).collect::<Vec<_>>(), [0, 4]);
+        assert_eq!(catalogue.bad_regions.0, 2, "{:?}", catalogue.bad_regions);
+        assert!(
+            catalogue.bad_regions.1.as_deref().is_some_and(|r| r.starts_with("row 1")),
+            "{:?}",
+            catalogue.bad_regions
+        );
+        // No point positions: the footprints' centres stand in.
+        assert_eq!(catalogue.position_columns.as_deref(), Some("footprint centres"));
+        assert!((catalogue.ra[4] - 10.0).abs() < 1e-9 && (catalogue.dec[4] - 20.0).abs() < 1e-9);
+        assert!(catalogue.ra[2].is_nan());
+    }
+
+    #[test]
+    fn a_table_with_nothing_to_place_is_refused_with_the_reason() {
+        let numbers = table(vec![("flux", Arc::new(Float64Array::from(vec![1.0, 2.0])))]);
+        let error = Catalogue::new(1, "fluxes", &numbers).err().unwrap().to_string();
+        assert!(error.contains("fluxes has no position columns"), "{error}");
+    }
+
+    #[test]
+    fn the_filter_is_sql_over_the_columns_and_a_bad_one_keeps_the_rows() {
+        let stars = table(vec![
+            ("ra", Arc::new(Float64Array::from(vec![10.0, 20.0, 30.0]))),
+            ("dec", Arc::new(Float64Array::from(vec![0.0, 5.0, -5.0]))),
+            ("Vmag", Arc::new(Float64Array::from(vec![3.0, 7.5, 5.0]))),
+        ]);
+        let mut catalogue = Catalogue::new(1, "stars", &stars).unwrap();
+        catalogue.filter = "Vmag < 6 AND dec <= 0".into();
+        catalogue.apply_filter(|| {});
+        while !catalogue.poll_filter() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(catalogue.view_rows(), [0, 2]);
+        catalogue.filter = "Vmag <<< 6".into();
+        catalogue.apply_filter(|| {});
+        while !catalogue.poll_filter() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(catalogue.filter_error.is_some());
+        assert_eq!(catalogue.view_rows(), [0, 2], "the rows shown before stay");
+        catalogue.sort_by(2);
+        assert_eq!(catalogue.view_rows(), [0, 2]);
+        catalogue.sort_by(2);
+        assert_eq!(catalogue.view_rows(), [2, 0], "a second click sorts the other way");
+    }
+}

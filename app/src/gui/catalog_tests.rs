@@ -173,14 +173,28 @@ fn a_query_typed_and_run_lands_on_the_sky_and_in_the_table() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// A file dropped on the window, as the window system hands it to egui.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
 #[test]
 fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
     let mut harness = harness();
     wait_for_the_sky(&mut harness);
-    // pyvo's ObsCore sample: s_region polygons.
+    // pyvo's ObsCore sample, dropped on the window: s_region polygons.
     let obscore = skyglass_test_support::shared_file("footprints/pyvo/obscore-image.xml");
-    harness.state_mut().open_table(&obscore.to_string_lossy());
-    step_until(&mut harness, "the ObsCore file", |app| !app.catalogues.is_empty());
+    harness.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(obscore)));
+    step_until(&mut harness, "the dropped ObsCore file", |app| !app.catalogues.is_empty());
     let catalogue = &harness.state().catalogues[0];
     assert!(!catalogue.footprints.is_empty(), "its s_regions read as footprints");
     assert_eq!(catalogue.bad_regions.0, 0);

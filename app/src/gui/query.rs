@@ -30,6 +30,8 @@ pub struct QueryJob {
     pub state: JobState,
     result: Option<Receiver<Result<(TableData, bool), String>>>,
     cancel: Arc<AtomicBool>,
+    /// The UWS phase of an asynchronous job, as the service last said.
+    phase: Arc<std::sync::Mutex<String>>,
 }
 
 /// A finished query's table, for the app to make a layer of.
@@ -104,12 +106,14 @@ impl QueryPanel {
             return;
         }
         let cancel = Arc::new(AtomicBool::new(false));
+        let phase = Arc::new(std::sync::Mutex::new(String::from(if asynchronous { "PENDING" } else { "sync" })));
         let (sender, result) = channel();
         let stop = cancel.clone();
+        let reported = phase.clone();
         let adql_shown = adql.clone();
         let spawned = std::thread::Builder::new().name("tap-query".into()).spawn(move || {
-            let outcome =
-                run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop).map_err(|e| format!("{e:#}"));
+            let outcome = run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop, &reported)
+                .map_err(|e| format!("{e:#}"));
             let _ = sender.send(outcome);
             wake();
         });
@@ -124,6 +128,7 @@ impl QueryPanel {
                     state: JobState::Running,
                     result: Some(result),
                     cancel,
+                    phase,
                 });
             }
             Err(error) => self.problem = Some(format!("cannot start the query: {error}")),
@@ -387,6 +392,7 @@ impl QueryPanel {
                 match &job.state {
                     JobState::Running => {
                         ui.spinner();
+                        ui.label(job.phase.lock().map(|p| p.clone()).unwrap_or_default());
                         if ui.small_button("cancel").clicked() {
                             job.cancel.store(true, Ordering::Relaxed);
                         }
@@ -610,6 +616,7 @@ fn run_query(
     asynchronous: bool,
     uploads: &[Upload],
     cancel: &AtomicBool,
+    phase: &std::sync::Mutex<String>,
 ) -> anyhow::Result<(TableData, bool)> {
     let service = TapService::new(service)?;
     let query = Query { adql, maxrec: Some(maxrec), uploads };
@@ -625,8 +632,11 @@ fn run_query(
             let _ = job.delete();
             anyhow::bail!("cancelled");
         }
-        let phase = job.wait(Duration::from_secs(1))?;
-        if !matches!(phase.as_str(), "PENDING" | "QUEUED" | "EXECUTING") {
+        let now = job.wait(Duration::from_secs(1))?;
+        if let Ok(mut shown) = phase.lock() {
+            shown.clone_from(&now);
+        }
+        if !matches!(now.as_str(), "PENDING" | "QUEUED" | "EXECUTING") {
             break;
         }
         if Instant::now() > deadline {
@@ -658,5 +668,62 @@ mod tests {
         let job = highlight_adql(text, egui::Color32::RED, egui::Color32::WHITE);
         assert_eq!(job.text, text);
         assert!(job.sections.len() > 10);
+    }
+}
+
+#[cfg(test)]
+mod service_tests {
+    use super::*;
+
+    /// A "service" that answers a web page to everything, started here.
+    fn garbage_server() -> (String, tokio::runtime::Runtime) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let address = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let page = || async { axum::response::Html("<html><body>Welcome to our portal</body></html>") };
+            let app = axum::Router::new().fallback(page);
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            address
+        });
+        (format!("http://{address}/tap"), runtime)
+    }
+
+    fn run_to_the_end(panel: &mut QueryPanel) {
+        for _ in 0..500 {
+            let _ = panel.take_results();
+            if !panel.running() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the query did not end");
+    }
+
+    #[test]
+    fn a_service_answering_garbage_fails_the_job_with_a_message() {
+        let (url, _runtime) = garbage_server();
+        for asynchronous in [false, true] {
+            let mut panel = QueryPanel::new();
+            panel.asynchronous = asynchronous;
+            panel.start(&url, "SELECT TOP 1 * FROM t", "t", || {});
+            run_to_the_end(&mut panel);
+            let Some(JobState::Failed(error)) = panel.jobs.last().map(|j| &j.state) else {
+                panic!("the job should fail")
+            };
+            assert!(!error.is_empty() && error.len() < 2000, "{error}");
+        }
+        // A refused table list too.
+        let mut panel = QueryPanel::new();
+        panel.service = url;
+        panel.want_tables(|| {});
+        for _ in 0..500 {
+            panel.poll_tables();
+            if panel.tables.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(panel.tables_error().is_some());
     }
 }

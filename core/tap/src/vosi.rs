@@ -37,6 +37,10 @@ pub fn parse_tables(xml: &[u8]) -> Result<Vec<TableMeta>> {
         match event {
             Event::Start(start) => {
                 let name = start.local_name().as_ref().to_owned();
+                // A web page or an error document where the tables should be.
+                if path.is_empty() && !matches!(name.as_str(), "tableset" | "table") {
+                    return Err(TapError::Protocol(format!("the tables document is a <{name}>, not a VOSI tableset")));
+                }
                 match name.as_str() {
                     "table" => table = Some(TableMeta { schema: schema.clone(), ..TableMeta::default() }),
                     "column" => column = Some(ColumnMeta::default()),
