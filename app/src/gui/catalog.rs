@@ -288,6 +288,26 @@ impl Catalogue {
         }
     }
 
+    /// The row whose footprint holds an ICRS position (the nearest centre where several do).
+    pub fn footprint_at(&self, position: LonLat) -> Option<usize> {
+        self.footprints
+            .iter()
+            .filter(|(row, footprint)| self.is_shown(*row) && footprint.contains(position))
+            .min_by(|(a, _), (b, _)| {
+                let distance = |row: usize| {
+                    LonLat::from_degrees(self.ra[row], self.dec[row])
+                        .map_or(f64::MAX, |c| c.separation(position).radians())
+                };
+                distance(*a).total_cmp(&distance(*b))
+            })
+            .map(|(row, _)| *row)
+    }
+
+    /// Whether the filter lets a row through.
+    pub fn is_shown(&self, row: usize) -> bool {
+        self.shown.as_ref().is_none_or(|shown| shown.get(row).copied().unwrap_or(false))
+    }
+
     /// Footprints and motions as outlines, each tagged with its row.
     pub fn outlines(&self) -> Vec<(u32, Vec<LonLat>, bool)> {
         self.footprints

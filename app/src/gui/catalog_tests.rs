@@ -255,6 +255,42 @@ fn the_overview_counts_the_view_and_loads_footprints() {
     let catalogue = &harness.state().catalogues[0];
     assert_eq!(catalogue.rows(), 14);
     assert_eq!(catalogue.footprints.len(), 14, "every HLA row has its s_region drawn");
+    // A click inside a footprint, away from its centre, selects its row.
+    let (row, point) = {
+        let catalogue = &harness.state().catalogues[0];
+        let (row, footprint) = &catalogue.footprints[0];
+        let skyglass_sky::Shape::Polygon(vertices) = &footprint.shapes[0] else {
+            panic!("HLA footprints are polygons")
+        };
+        let centre = skyglass_sky::LonLat::from_degrees(catalogue.ra[*row], catalogue.dec[*row]).unwrap();
+        let (c, v) = (centre.to_vec3(), vertices[0].to_vec3());
+        let towards = skyglass_sky::Vec3::new(c.x * 0.3 + v.x * 0.7, c.y * 0.3 + v.y * 0.7, c.z * 0.3 + v.z * 0.7);
+        (*row, skyglass_sky::LonLat::from_vec3(towards))
+    };
+    let centre = skyglass_sky::LonLat::from_degrees(
+        harness.state().catalogues[0].ra[row],
+        harness.state().catalogues[0].dec[row],
+    )
+    .unwrap();
+    harness.state_mut().view.go_to_icrs(centre);
+    harness.state_mut().view.fov = skyglass_sky::Angle::from_degrees(0.15);
+    harness.run_steps(3);
+    let camera = harness.state().last_camera.clone().unwrap();
+    let rect = harness.state().sky_rect.unwrap();
+    let on_screen = camera.sky_to_screen(skyglass_sky::Frame::Icrs.convert(camera.frame(), point)).unwrap();
+    let at = rect.min + egui::vec2(on_screen.x as f32, on_screen.y as f32);
+    assert!(at.distance(rect.center()) > 20.0, "the click is away from the centre marker");
+    harness.hover_at(at);
+    harness.step();
+    harness.drag_at(at);
+    harness.step();
+    harness.drop_at(at);
+    harness.run_steps(3);
+    let catalogue = &harness.state().catalogues[0];
+    let selected = catalogue.selected.expect("a footprint was selected");
+    let footprint = &catalogue.footprints.iter().find(|(r, _)| *r == selected).unwrap().1;
+    assert!(footprint.contains(point));
+
     // Moving the view asks again.
     harness.state_mut().view.go_to_icrs(skyglass_sky::LonLat::from_degrees(83.8, -5.4).unwrap());
     step_until(&mut harness, "the counts at Orion", |app| {

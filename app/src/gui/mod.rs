@@ -1217,7 +1217,12 @@ impl SkyglassApp {
         if response.clicked()
             && let Some(pos) = response.interact_pointer_pos()
         {
-            let picked = sky::pick(render_state, &self.catalogues, camera, to_screen(pos), radius);
+            // A source under the pointer, else a footprint around it.
+            let picked = sky::pick(render_state, &self.catalogues, camera, to_screen(pos), radius).or_else(|| {
+                let sky = camera.screen_to_sky(to_screen(pos))?;
+                let icrs = camera.frame().convert(Frame::Icrs, sky);
+                self.catalogues.iter().rev().filter(|c| c.visible).find_map(|c| Some((c.id, c.footprint_at(icrs)?)))
+            });
             if let Some((id, row)) = picked
                 && let Some(catalogue) = self.catalogues.iter_mut().find(|c| c.id == id)
             {

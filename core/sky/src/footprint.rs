@@ -42,6 +42,48 @@ pub enum FootprintError {
     Value(String),
 }
 
+impl Footprint {
+    /// Whether a direction is inside: in one of the shapes and in none of the holes.
+    pub fn contains(&self, position: LonLat) -> bool {
+        let inside = |shape: &Shape| match shape {
+            Shape::Circle { centre, radius } => centre.separation(position).radians() <= radius.radians(),
+            Shape::Polygon(vertices) => polygon_contains(vertices, position),
+        };
+        self.shapes.iter().any(inside) && !self.holes.iter().any(inside)
+    }
+}
+
+/// Point in a spherical polygon (edges are great circles): the vertices projected on the
+/// plane tangent at the point (gnomonic projection keeps great circles straight), then the
+/// winding number of the polygon around the origin. A vertex on the far hemisphere means
+/// the polygon is not around the point (footprints are far smaller than a hemisphere).
+fn polygon_contains(vertices: &[LonLat], position: LonLat) -> bool {
+    let p = position.to_vec3();
+    // East and north at the point.
+    let (sin_lon, cos_lon) = position.lon().radians().sin_cos();
+    let sin_lat = position.lat().radians().sin();
+    let cos_lat = position.lat().radians().cos();
+    let east = [-sin_lon, cos_lon, 0.0];
+    let north = [-sin_lat * cos_lon, -sin_lat * sin_lon, cos_lat];
+    let mut plane = Vec::with_capacity(vertices.len());
+    for vertex in vertices {
+        let v = vertex.to_vec3();
+        let along = v.x * p.x + v.y * p.y + v.z * p.z;
+        if along <= 1e-12 {
+            return false;
+        }
+        let x = (v.x * east[0] + v.y * east[1] + v.z * east[2]) / along;
+        let y = (v.x * north[0] + v.y * north[1] + v.z * north[2]) / along;
+        plane.push((x, y));
+    }
+    let mut winding = 0.0;
+    for i in 0..plane.len() {
+        let (a, b) = (plane[i], plane[(i + 1) % plane.len()]);
+        winding += (a.0 * b.1 - a.1 * b.0).atan2(a.0 * b.0 + a.1 * b.1);
+    }
+    winding.abs() > std::f64::consts::PI
+}
+
 /// Parses an `s_region` value. Frames ICRS, J2000 and FK5 are taken as ICRS (they differ by
 /// less than 0.1″); GALACTIC, ECLIPTIC and SUPER_GALACTIC are converted; an unknown frame
 /// word (GSC1) is read as ICRS and said so.

@@ -99,3 +99,33 @@ fn every_real_s_region_reads_and_lies_where_its_row_points() {
     // 51 rows across the six files, every one with its pointing.
     assert!(read >= 50 && placed == read, "{read} read, {placed} placed");
 }
+
+/// Each real footprint contains the position its row gives (the observation's centre) and
+/// not the point opposite on the sky; an ALMA mosaic's hole is outside.
+#[test]
+fn footprints_contain_their_centres() {
+    let files = [
+        "footprints/astroquery/casda/box.xml",
+        "footprints/astroquery/casda/cone.xml",
+        "footprints/pyvo/obscore-image.xml",
+        "footprints/astroquery/mast/caom.json",
+    ];
+    let mut checked = 0;
+    for file in files {
+        for (region, at) in rows(file) {
+            let Some((ra, dec)) = at else { continue };
+            let footprint = parse_stcs(&region).unwrap();
+            let centre = LonLat::from_degrees(ra, dec).unwrap();
+            assert!(footprint.contains(centre), "{file}: {region} holds {ra} {dec}");
+            let opposite = LonLat::from_degrees((ra + 180.0) % 360.0, -dec).unwrap();
+            assert!(!footprint.contains(opposite), "{file}: {region}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
+    let holed =
+        parse_stcs("Polygon ICRS 10 10 12 10 12 12 10 12 Not (Polygon 10.5 10.5 11.5 10.5 11.5 11.5 10.5 11.5)");
+    let holed = holed.unwrap();
+    assert!(holed.contains(LonLat::from_degrees(10.2, 10.2).unwrap()));
+    assert!(!holed.contains(LonLat::from_degrees(11.0, 11.0).unwrap()), "the hole");
+}
