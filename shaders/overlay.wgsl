@@ -280,3 +280,35 @@ fn fs_moc(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     }
     return vec4<f32>(overlay.colour.rgb, alpha * overlay.colour.a);
 }
+
+// Footprint fill: triangles fanned from each outline's centre, projected per vertex. A
+// triangle that an all-sky map's seam cuts is dropped: each vertex carries its outline's
+// centre and is clipped when the seam lies between them.
+struct FillOut {
+    @builtin(position) position: vec4<f32>,
+    @location(0) colour: vec4<f32>,
+}
+
+@vertex
+fn vs_fill(@location(0) direction: vec3<f32>, @location(1) centre: vec3<f32>, @location(2) flags: u32) -> FillOut {
+    var out: FillOut;
+    let n = to_native(direction);
+    let nc = to_native(centre);
+    let plane = project(overlay.projection, n);
+    let crosses_seam = overlay.wraps != 0u && n.x < 0.0 && nc.x < 0.0 && sign(n.y) != sign(nc.y);
+    if plane.z == 0.0 || project(overlay.projection, nc).z == 0.0 || crosses_seam || (flags & HIDDEN) != 0u {
+        out.position = CLIPPED;
+        return out;
+    }
+    out.position = to_clip(to_pixel(plane.xy));
+    out.colour = vec4<f32>(overlay.colour.rgb, overlay.density_max);
+    if (flags & SELECTED) != 0u {
+        out.colour = vec4<f32>(overlay.highlight.rgb, overlay.density_max);
+    }
+    return out;
+}
+
+@fragment
+fn fs_fill(input: FillOut) -> @location(0) vec4<f32> {
+    return input.colour;
+}

@@ -489,7 +489,10 @@ impl SkyglassApp {
                 });
             }
             if !catalogue.footprints.is_empty() {
-                ui.small(format!("{} footprints", catalogue.footprints.len()));
+                ui.horizontal(|ui| {
+                    ui.small(format!("{} footprints", catalogue.footprints.len()));
+                    ui.add(egui::Slider::new(&mut catalogue.line_style.fill, 0.0..=1.0).text("fill"));
+                });
             }
             if let (bad @ 1.., Some(reason)) = &catalogue.bad_regions {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{bad} s_region unreadable; {reason}"));

@@ -102,13 +102,30 @@ pub struct LineStyle {
     pub width: f32,
     /// The colour of selected outlines.
     pub highlight: [f32; 4],
+    /// The opacity of closed outlines' fill (0: outlines only).
+    pub fill: f32,
 }
 
 impl Default for LineStyle {
     fn default() -> Self {
-        LineStyle { colour: [0.3, 1.0, 0.4, 0.9], width: 1.5, highlight: [1.0, 1.0, 0.0, 1.0] }
+        LineStyle { colour: [0.3, 1.0, 0.4, 0.9], width: 1.5, highlight: [1.0, 1.0, 0.0, 1.0], fill: 0.0 }
     }
 }
+
+/// A vertex of a footprint's fill: its direction, its outline's centre, flags (28 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct FillVertex {
+    direction: [f32; 3],
+    centre: [f32; 3],
+    flags: u32,
+}
+
+pub(crate) const FILL_LAYOUT: wgpu::VertexBufferLayout<'static> = wgpu::VertexBufferLayout {
+    array_stride: 28,
+    step_mode: wgpu::VertexStepMode::Vertex,
+    attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Uint32],
+};
 
 /// The uniform block of overlay.wgsl's `Overlay`, field for field.
 #[repr(C)]
@@ -604,6 +621,10 @@ pub struct SegmentLayer {
     segments: Vec<SegmentInstance>,
     groups: Vec<u32>,
     buffer: wgpu::Buffer,
+    /// Closed outlines as triangles fanned from their centres, and each vertex's group.
+    fill: Vec<FillVertex>,
+    fill_groups: Vec<u32>,
+    fill_buffer: wgpu::Buffer,
     uniform: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
 }
@@ -614,13 +635,26 @@ impl SegmentLayer {
     pub fn new(renderer: &SkyRenderer, device: &wgpu::Device, polylines: &[(u32, Vec<LonLat>, bool)]) -> SegmentLayer {
         let mut segments = Vec::new();
         let mut groups = Vec::new();
+        let (mut fill, mut fill_groups) = (Vec::new(), Vec::new());
         for (group, points, closed) in polylines {
             let count = points.len();
-            let pairs = if *closed && count > 2 { count } else { count.saturating_sub(1) };
+            let closed = *closed && count > 2;
+            let pairs = if closed { count } else { count.saturating_sub(1) };
+            let first = segments.len();
             for i in 0..pairs {
                 for (a, b) in great_circle_pieces(points[i], points[(i + 1) % count]) {
                     segments.push(SegmentInstance { a, b, flags: 0 });
                     groups.push(*group);
+                }
+            }
+            // The fill: a fan from the centre over each piece of the outline (exact for the
+            // convex and star-shaped outlines footprints mostly are).
+            if closed && let Some(centre) = centre_of(points) {
+                for piece in &segments[first..] {
+                    for direction in [centre, piece.a, piece.b] {
+                        fill.push(FillVertex { direction, centre, flags: 0 });
+                        fill_groups.push(*group);
+                    }
                 }
             }
         }
@@ -638,7 +672,24 @@ impl SegmentLayer {
             mapped_at_creation: false,
         });
         let bind_group = renderer.overlay_bind_group(device, &uniform, None);
-        SegmentLayer { style: LineStyle::default(), segments, groups, buffer, uniform, bind_group }
+        let zeros = [0u8; 28];
+        let contents: &[u8] = if fill.is_empty() { &zeros } else { bytemuck::cast_slice(&fill) };
+        let fill_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("footprint fill"),
+            contents,
+            usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+        });
+        SegmentLayer {
+            style: LineStyle::default(),
+            segments,
+            groups,
+            buffer,
+            fill,
+            fill_groups,
+            fill_buffer,
+            uniform,
+            bind_group,
+        }
     }
 
     pub fn segment_count(&self) -> usize {
@@ -647,11 +698,18 @@ impl SegmentLayer {
 
     /// Marks the groups for which `selected` says so, and hides those `shown` says not to show.
     pub fn set_flags(&mut self, queue: &wgpu::Queue, selected: impl Fn(u32) -> bool, shown: impl Fn(u32) -> bool) {
+        let flags = |group: u32| (u32::from(!shown(group)) * HIDDEN) | (u32::from(selected(group)) * SELECTED);
         for (segment, group) in self.segments.iter_mut().zip(&self.groups) {
-            segment.flags = (u32::from(!shown(*group)) * HIDDEN) | (u32::from(selected(*group)) * SELECTED);
+            segment.flags = flags(*group);
+        }
+        for (vertex, group) in self.fill.iter_mut().zip(&self.fill_groups) {
+            vertex.flags = flags(*group);
         }
         if !self.segments.is_empty() {
             queue.write_buffer(&self.buffer, 0, bytemuck::cast_slice(&self.segments));
+        }
+        if !self.fill.is_empty() {
+            queue.write_buffer(&self.fill_buffer, 0, bytemuck::cast_slice(&self.fill));
         }
     }
 
@@ -660,6 +718,8 @@ impl SegmentLayer {
         uniform.colour = self.style.colour;
         uniform.highlight = self.style.highlight;
         uniform.size = self.style.width;
+        // The fill's opacity rides in the density field, which outlines do not use.
+        uniform.density_max = self.style.fill.clamp(0.0, 1.0);
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
     }
 
@@ -667,8 +727,13 @@ impl SegmentLayer {
         if self.segments.is_empty() {
             return;
         }
-        pass.set_pipeline(&renderer.overlay.segments);
         pass.set_bind_group(0, &self.bind_group, &[]);
+        if self.style.fill > 0.0 && !self.fill.is_empty() {
+            pass.set_pipeline(&renderer.overlay.fill);
+            pass.set_vertex_buffer(0, self.fill_buffer.slice(..));
+            pass.draw(0..self.fill.len() as u32, 0..1);
+        }
+        pass.set_pipeline(&renderer.overlay.segments);
         pass.set_vertex_buffer(0, self.buffer.slice(..));
         pass.draw(0..6, 0..self.segments.len() as u32);
     }
@@ -678,6 +743,16 @@ impl SegmentLayer {
 /// order k below it, 4·(4^order − 1) in all.
 fn density_offset(order: u8) -> u32 {
     4 * ((1u32 << (2 * u32::from(order))) - 1)
+}
+
+/// The direction at the middle of points (their normalised mean).
+fn centre_of(points: &[LonLat]) -> Option<[f32; 3]> {
+    let sum = points.iter().fold([0.0f64; 3], |s, p| {
+        let v = p.to_vec3();
+        [s[0] + v.x, s[1] + v.y, s[2] + v.z]
+    });
+    let norm = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
+    (norm > 1e-9).then(|| [(sum[0] / norm) as f32, (sum[1] / norm) as f32, (sum[2] / norm) as f32])
 }
 
 /// The great circle from `a` to `b` in pieces of at most [`MAX_SEGMENT_DEGREES`].
@@ -770,6 +845,7 @@ pub(crate) struct OverlayPipelines {
     pub(crate) segments: wgpu::RenderPipeline,
     pub(crate) density: wgpu::RenderPipeline,
     pub(crate) moc: wgpu::RenderPipeline,
+    pub(crate) fill: wgpu::RenderPipeline,
     /// Bound where a layer has no density map.
     pub(crate) no_counts: wgpu::Buffer,
 }

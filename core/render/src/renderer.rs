@@ -5,7 +5,8 @@ use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
 use crate::layer::{HipsLayer, MeshVertex};
 use crate::overlay::{
-    ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, MarkerLayer, MocLayer, OverlayPipelines, SEGMENT_LAYOUT, SegmentLayer,
+    ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, FILL_LAYOUT, MarkerLayer, MocLayer, OverlayPipelines, SEGMENT_LAYOUT,
+    SegmentLayer,
 };
 use crate::style::{Blend, Colormap};
 use skyglass_sky::ViewCamera;
@@ -370,13 +371,23 @@ fn overlay_pipelines(device: &wgpu::Device, target_format: wgpu::TextureFormat) 
         blend,
     );
     let moc = sky_pipeline(device, "moc", &pipeline_layout, &module, ("vs_main", "fs_moc"), &[], target_format, blend);
+    let fill = sky_pipeline(
+        device,
+        "footprint fill",
+        &pipeline_layout,
+        &module,
+        ("vs_fill", "fs_fill"),
+        &[Some(FILL_LAYOUT)],
+        target_format,
+        blend,
+    );
     let no_counts = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("no density"),
         size: 16,
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    OverlayPipelines { layout, markers, segments, density, moc, no_counts }
+    OverlayPipelines { layout, markers, segments, density, moc, fill, no_counts }
 }
 
 /// A pipeline of the sky shaders: one vertex and one fragment entry, one colour target.

@@ -218,6 +218,22 @@ fn footprint_outlines_follow_their_polygons() {
         let on_circle = view.sky_to_screen(LonLat::from_degrees(332.3, -44.9).unwrap()).unwrap();
         assert!(image.has_near(on_circle.x, on_circle.y, 1, 1), "{projection}: the circle is drawn");
     }
+    // With a fill, the inside is tinted and the outside is not, in every projection.
+    layer.style.fill = 0.5;
+    for projection in [Projection::Tan, Projection::Ait, Projection::Hpx] {
+        let view = camera((332.3, -45.1), 3.0, projection, Frame::Icrs);
+        let image = render(&gpu, &renderer, &view, &mut [OverlayMut::Segments(&mut layer)]);
+        let inside = view.sky_to_screen(LonLat::from_degrees(332.7, -45.5).unwrap()).unwrap();
+        let outside = view.sky_to_screen(LonLat::from_degrees(334.0, -45.1).unwrap()).unwrap();
+        let green = |p: [u8; 3]| p[1];
+        assert!(
+            (100..=160).contains(&green(image.at(inside.x, inside.y))),
+            "{projection}: {:?}",
+            image.at(inside.x, inside.y)
+        );
+        assert_eq!(green(image.at(outside.x, outside.y)), 0, "{projection}");
+    }
+    layer.style.fill = 0.0;
     // Selecting a footprint draws it in the highlight colour.
     layer.style.highlight = [0.0, 0.0, 1.0, 1.0];
     layer.set_flags(&gpu.queue, |group| group == 1, |_| true);
