@@ -382,9 +382,42 @@ fn arcs_cross(a: [f64; 3], b: [f64; 3], c: [f64; 3], d: [f64; 3]) -> bool {
 }
 
 /// Whether a point lies inside a spherical polygon given by its vertices (great-circle
-/// edges, either winding, convex or not): the edges wind once around it. The angles are
-/// measured in the plane tangent at the point.
+/// edges, either winding, convex or not): the edges wind once around it, in the polygon's
+/// own direction. The angles are measured in the plane tangent at the point; that plane is
+/// also the antipode's, around which the edges wind the other way, so the direction is
+/// what tells the polygon from its mirror image on the far side.
 fn in_polygon(point: [f64; 3], vertices: &[[f64; 3]]) -> bool {
+    let around = winding(point, vertices);
+    match orientation(vertices) {
+        Some(direction) => around * direction > std::f64::consts::PI,
+        None => around.abs() > std::f64::consts::PI,
+    }
+}
+
+/// The polygon's direction (+1 counter-clockwise seen from outside the sphere, −1 the
+/// other way): the sign of its area on the plane tangent at its middle (the gnomonic
+/// projection keeps edges straight, so the shoelace sum holds for concave polygons too).
+/// `None` when a vertex is 90° or more from the middle.
+fn orientation(vertices: &[[f64; 3]]) -> Option<f64> {
+    let sum = vertices.iter().fold([0.0; 3], |s, v| [s[0] + v[0], s[1] + v[1], s[2] + v[2]]);
+    let norm = dot(sum, sum).sqrt();
+    if norm < 1e-12 {
+        return None;
+    }
+    let middle = [sum[0] / norm, sum[1] / norm, sum[2] / norm];
+    let mut area = 0.0;
+    for (a, b) in Region::edges(vertices) {
+        let (along_a, along_b) = (dot(middle, a), dot(middle, b));
+        if along_a <= 1e-12 || along_b <= 1e-12 {
+            return None;
+        }
+        area += dot(middle, cross(a, b)) / (along_a * along_b);
+    }
+    (area != 0.0).then(|| area.signum())
+}
+
+/// The angle the polygon's edges turn around a point, seen in the plane tangent there.
+fn winding(point: [f64; 3], vertices: &[[f64; 3]]) -> f64 {
     let tangent = |v: [f64; 3]| {
         let along = dot(v, point);
         [v[0] - along * point[0], v[1] - along * point[1], v[2] - along * point[2]]
@@ -396,7 +429,7 @@ fn in_polygon(point: [f64; 3], vertices: &[[f64; 3]]) -> bool {
         winding += dot(point, cross(previous, current)).atan2(dot(previous, current));
         previous = current;
     }
-    winding.abs() > std::f64::consts::PI
+    winding
 }
 
 #[cfg(test)]
@@ -410,6 +443,29 @@ mod tests {
         let tiny = separation_degrees(10.0, 20.0, 10.0, 20.0 + 1e-9);
         // 20° + 1e-9° is itself only known to ~4e-15°.
         assert!((tiny - 1e-9).abs() < 1e-14, "{tiny}");
+    }
+
+    #[test]
+    fn a_polygon_does_not_hold_its_mirror_image_on_the_far_side() {
+        // Both windings, around (23°, +60.6°); the antipode (203°, −60.6°) is outside.
+        for corners in [
+            [(21.5, 59.8), (24.7, 59.8), (24.7, 61.4), (21.5, 61.4)],
+            [(21.5, 61.4), (24.7, 61.4), (24.7, 59.8), (21.5, 59.8)],
+        ] {
+            let vertices: Vec<[f64; 3]> = corners.iter().map(|(ra, dec)| unit_vector(*ra, *dec)).collect();
+            assert!(in_polygon(unit_vector(23.1, 60.6), &vertices));
+            assert!(!in_polygon(unit_vector(203.1, -60.6), &vertices));
+            assert!(!in_polygon(unit_vector(30.0, 60.6), &vertices));
+        }
+        // A concave L, whose middle is on its edge.
+        let l_shape: Vec<[f64; 3]> = [(10.0, 0.0), (14.0, 0.0), (14.0, 2.0), (12.0, 2.0), (12.0, 6.0), (10.0, 6.0)]
+            .iter()
+            .map(|(ra, dec)| unit_vector(*ra, *dec))
+            .collect();
+        assert!(in_polygon(unit_vector(11.0, 4.0), &l_shape));
+        assert!(in_polygon(unit_vector(13.0, 1.0), &l_shape));
+        assert!(!in_polygon(unit_vector(13.0, 4.0), &l_shape));
+        assert!(!in_polygon(unit_vector(191.0, -4.0), &l_shape));
     }
 
     #[test]
