@@ -202,13 +202,14 @@ fn fs_segment(input: LineOut) -> @location(0) vec4<f32> {
     return vec4<f32>(input.colour.rgb, alpha);
 }
 
-@fragment
-fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    let px = vec3<f32>(position.xy, 1.0);
+// The NESTED index, at order `density_order`, of the cell under a target pixel; x = 0 off
+// the projection.
+fn cell_under(pixel: vec2<f32>) -> vec2<u32> {
+    let px = vec3<f32>(pixel, 1.0);
     let plane = vec2<f32>(dot(px, overlay.plane_x.xyz), dot(px, overlay.plane_y.xyz));
     let native = unproject(overlay.projection, plane);
     if native.w == 0.0 {
-        discard;
+        return vec2<u32>(0u, 0u);
     }
     let n = native.xyz;
     // Native to ICRS: the rows' transpose.
@@ -217,8 +218,16 @@ fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> 
     let face_xy = healpix_face_xy(v, nside);
     let ixy = min(floor(face_xy.yz), vec2<f32>(nside - 1.0));
     let side = u32(nside);
-    let index = u32(face_xy.x) * side * side + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u);
-    let count = counts[overlay.density_start + index];
+    return vec2<u32>(1u, u32(face_xy.x) * side * side + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u));
+}
+
+@fragment
+fn fs_density(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    let cell = cell_under(position.xy);
+    if cell.x == 0u {
+        discard;
+    }
+    let count = counts[overlay.density_start + cell.y];
     if count == 0u {
         discard;
     }
@@ -247,19 +256,8 @@ fn in_moc(index: u32) -> bool {
 
 // Whether the MOC covers the sky under a target pixel (false off the projection).
 fn moc_covers(pixel: vec2<f32>) -> bool {
-    let px = vec3<f32>(pixel, 1.0);
-    let plane = vec2<f32>(dot(px, overlay.plane_x.xyz), dot(px, overlay.plane_y.xyz));
-    let native = unproject(overlay.projection, plane);
-    if native.w == 0.0 {
-        return false;
-    }
-    let n = native.xyz;
-    let v = normalize(n.x * overlay.rot0.xyz + n.y * overlay.rot1.xyz + n.z * overlay.rot2.xyz);
-    let nside = f32(1u << overlay.density_order);
-    let face_xy = healpix_face_xy(v, nside);
-    let ixy = min(floor(face_xy.yz), vec2<f32>(nside - 1.0));
-    let side = u32(nside);
-    return in_moc(u32(face_xy.x) * side * side + spread_bits(u32(ixy.x)) + (spread_bits(u32(ixy.y)) << 1u));
+    let cell = cell_under(pixel);
+    return cell.x != 0u && in_moc(cell.y);
 }
 
 // A MOC's coverage, per pixel: filled, and drawn stronger on its edges (where the pixel to

@@ -67,6 +67,9 @@ impl Default for Startup {
     }
 }
 
+/// A survey as an offscreen render needs it.
+type VisibleSurvey = (std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle);
+
 /// What the SAMP window's buttons send.
 enum SampSend {
     Centre,
@@ -682,17 +685,21 @@ impl SkyglassApp {
         });
     }
 
+    /// The visible surveys, bottom first, for an offscreen render on another thread.
+    fn visible_surveys(&self) -> Vec<VisibleSurvey> {
+        self.layers
+            .iter()
+            .filter(|layer| layer.visible)
+            .map(|layer| (layer.survey.clone(), layer.format, layer.style))
+            .collect()
+    }
+
     /// Renders the current view again, offscreen at the view's size, and saves it as PNG in
     /// the pictures folder (or the working folder), on a thread of its own.
     fn export_png(&mut self) {
         let Some(size) = self.view_size else { return };
         let camera = self.view.camera(size[0], size[1]);
-        let layers: Vec<(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)> = self
-            .layers
-            .iter()
-            .filter(|layer| layer.visible)
-            .map(|layer| (layer.survey.clone(), layer.format, layer.style))
-            .collect();
+        let layers = self.visible_surveys();
         let grid = self.grid.map(|frame| GridStyle { frame, ..GridStyle::default() });
         let folder = directories::UserDirs::new()
             .and_then(|dirs| dirs.picture_dir().map(std::path::Path::to_path_buf))
@@ -1023,12 +1030,7 @@ impl SkyglassApp {
     fn send_view_image(&mut self) {
         let (Some(size), Some(link)) = (self.view_size, &self.samp) else { return };
         let camera = self.view.camera(size[0], size[1]);
-        let layers: Vec<(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)> = self
-            .layers
-            .iter()
-            .filter(|layer| layer.visible)
-            .map(|layer| (layer.survey.clone(), layer.format, layer.style))
-            .collect();
+        let layers = self.visible_surveys();
         let sender = link.sender();
         let spawned = std::thread::Builder::new().name("samp-image".into()).spawn(move || {
             let rendered = (|| -> Result<Vec<u8>> {
@@ -1279,7 +1281,7 @@ impl SkyglassApp {
 /// The offscreen render behind "Export PNG": a device of its own, the same surveys and view.
 fn export_view(
     camera: &ViewCamera,
-    layers: &[(std::sync::Arc<HipsSurvey>, skyglass_hips::TileFormat, skyglass_render::LayerStyle)],
+    layers: &[VisibleSurvey],
     grid: Option<GridStyle>,
     path: &std::path::Path,
 ) -> Result<()> {

@@ -64,29 +64,11 @@ impl SkyRenderer {
         let hips_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("hips layer"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    // The mesh path's vertex shader reads the viewport from it.
-                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                // The mesh path's vertex shader reads the viewport from it.
+                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
                 texture(1),
                 texture(2),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 3,
-                    visibility: fragment_only,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: true },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                storage_entry(3, fragment_only),
                 texture(4),
             ],
         });
@@ -126,16 +108,7 @@ impl SkyRenderer {
         );
         let grid_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("grid"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: fragment_only,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }],
+            entries: &[uniform_entry(0, fragment_only)],
         });
         let grid_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("grid"),
@@ -301,26 +274,8 @@ fn overlay_pipelines(device: &wgpu::Device, target_format: wgpu::TextureFormat) 
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("overlay"),
         entries: &[
-            wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            },
-            wgpu::BindGroupLayoutEntry {
-                binding: 1,
-                visibility: wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage { read_only: true },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            },
+            uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+            storage_entry(1, wgpu::ShaderStages::FRAGMENT),
             wgpu::BindGroupLayoutEntry {
                 binding: 2,
                 visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
@@ -653,4 +608,27 @@ fn colormap_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::Texture
         wgpu::Extent3d { width: 256, height: count, depth_or_array_layers: 1 },
     );
     texture.create_view(&wgpu::TextureViewDescriptor::default())
+}
+
+/// A bind group layout entry for a uniform buffer.
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    buffer_entry(binding, visibility, wgpu::BufferBindingType::Uniform)
+}
+
+/// A bind group layout entry for a read-only storage buffer.
+fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    buffer_entry(binding, visibility, wgpu::BufferBindingType::Storage { read_only: true })
+}
+
+fn buffer_entry(
+    binding: u32,
+    visibility: wgpu::ShaderStages,
+    ty: wgpu::BufferBindingType,
+) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+        count: None,
+    }
 }
