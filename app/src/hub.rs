@@ -77,7 +77,7 @@ pub fn run(args: &HubArgs) -> Result<()> {
 }
 
 /// Ctrl-C, or SIGTERM where there is one (a service manager stopping the hub).
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         if let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -31,6 +31,11 @@ struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
 
+    /// The desktop app in SAMP: run a hub when none answers (hub), only join one (join), or
+    /// stay out (off).
+    #[arg(long, value_name = "MODE", default_value = "hub", value_parser = ["hub", "join", "off"])]
+    samp: String,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -77,7 +82,11 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Xmatch(args)) => xmatch::run(&args),
         Some(Command::Hub(args)) => hub::run(&args),
         Some(Command::Query(args)) => query::run(&args),
-        None => gui::run(),
+        None => gui::run(match cli.samp.as_str() {
+            "join" => Some(gui::samp::SampMode::Join),
+            "off" => None,
+            _ => Some(gui::samp::SampMode::Hub),
+        }),
     }
 }
 

@@ -31,7 +31,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use view::ViewState;
 
 /// Opens the window and runs until it is closed.
-pub fn run() -> Result<()> {
+pub fn run(samp: Option<samp::SampMode>) -> Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Skyglass")
@@ -40,8 +40,33 @@ pub fn run() -> Result<()> {
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
-    eframe::run_native("Skyglass", options, Box::new(|cc| Ok(Box::new(SkyglassApp::new(cc, Startup::default())?))))
-        .map_err(|error| anyhow!("cannot open the window: {error}"))
+    let startup = match samp {
+        Some(mode) => Startup { samp_mode: mode, ..Startup::default() },
+        None => Startup { samp: None, ..Startup::default() },
+    };
+    eframe::run_native(
+        "Skyglass",
+        options,
+        Box::new(|cc| {
+            close_on_stop_signal(cc.egui_ctx.clone());
+            Ok(Box::new(SkyglassApp::new(cc, startup)?))
+        }),
+    )
+    .map_err(|error| anyhow!("cannot open the window: {error}"))
+}
+
+/// Ctrl-C or SIGTERM closes the window as its close button does, so the app leaves SAMP
+/// properly (its own hub tells the others and removes its lockfile).
+fn close_on_stop_signal(ctx: egui::Context) {
+    let spawned = std::thread::Builder::new().name("stop-signal".into()).spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(crate::hub::stop_signal());
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        ctx.request_repaint();
+    });
+    if let Err(error) = spawned {
+        tracing::warn!("no stop-signal handler: {error}");
+    }
 }
 
 /// What the app does when it starts.
@@ -54,6 +79,8 @@ pub struct Startup {
     pub samp: Option<std::path::PathBuf>,
     /// Where the app's own hub serves the Web Profile, asking the user before a page joins.
     pub samp_web: Option<std::net::SocketAddr>,
+    /// Run a hub when none answers, or only join one.
+    pub samp_mode: samp::SampMode,
 }
 
 impl Default for Startup {
@@ -63,6 +90,7 @@ impl Default for Startup {
             archive: true,
             samp: skyglass_samp::lockfile::default_path().ok(),
             samp_web: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 21012))),
+            samp_mode: samp::SampMode::Hub,
         }
     }
 }
@@ -204,7 +232,7 @@ impl SkyglassApp {
             plot: plot::PlotPanel::new(),
             samp: startup.samp.map(|lockfile| {
                 let ctx = cc.egui_ctx.clone();
-                samp::SampLink::start(lockfile, startup.samp_web, move || ctx.request_repaint())
+                samp::SampLink::start(lockfile, startup.samp_web, startup.samp_mode, move || ctx.request_repaint())
             }),
             samp_visible: false,
             web_asking: Vec::new(),

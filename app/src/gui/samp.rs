@@ -40,6 +40,18 @@ impl TableKey {
     }
 }
 
+/// How the app takes part in SAMP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampMode {
+    /// Join the running hub; when none runs (or it stops), run one in the app.
+    Hub,
+    /// Only join a hub someone else runs; wait for one when there is none.
+    Join,
+}
+
+/// How often a link without a hub looks for one again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long a web page waits for the user before it is refused.
 const CONSENT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -164,6 +176,7 @@ impl SampLink {
     pub fn start(
         lockfile: PathBuf,
         web: Option<std::net::SocketAddr>,
+        mode: SampMode,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> SampLink {
         let state = Arc::new(Mutex::new(LinkState { status: "starting…".to_owned(), ..LinkState::default() }));
@@ -178,7 +191,7 @@ impl SampLink {
                 Ok(runtime) => runtime,
                 Err(error) => return set_status(&shared, format!("SAMP off: {error}"), &*wake),
             };
-            runtime.block_on(converse(lockfile, web, shared, asked_sender, outgoing, wake));
+            runtime.block_on(converse(lockfile, web, mode, shared, asked_sender, outgoing, wake));
         });
         if let Err(error) = spawned {
             state.lock().unwrap_or_else(PoisonError::into_inner).status = format!("SAMP off: {error}");
@@ -220,23 +233,67 @@ fn set_status(state: &Mutex<LinkState>, status: String, wake: &(dyn Fn() + Send 
     wake();
 }
 
+/// The conversation, one hub after another: when the hub goes (another application's hub
+/// stopping), the link joins the next one that answers, or runs its own (`SampMode::Hub`).
 async fn converse(
     lockfile: PathBuf,
     web: Option<std::net::SocketAddr>,
+    mode: SampMode,
     state: Arc<Mutex<LinkState>>,
     asked: Sender<Asked>,
     mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) {
+    loop {
+        let link = Link { lockfile: &lockfile, web, mode, state: &state, asked: &asked, wake: &wake };
+        if session(link, &mut outgoing).await == Ended::Leave {
+            return;
+        }
+        // No hub for now: look again in a moment; the app closing ends the wait, and what it
+        // sends meanwhile has no one to go to.
+        tokio::select! {
+            () = tokio::time::sleep(RETRY) => {}
+            message = outgoing.recv() => {
+                if matches!(message, None | Some(Outgoing::Leave)) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What a session needs of the link.
+#[derive(Clone, Copy)]
+struct Link<'a> {
+    lockfile: &'a std::path::Path,
+    web: Option<std::net::SocketAddr>,
+    mode: SampMode,
+    state: &'a Arc<Mutex<LinkState>>,
+    asked: &'a Sender<Asked>,
+    wake: &'a Arc<dyn Fn() + Send + Sync>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Ended {
+    /// The app is closing.
+    Leave,
+    /// The hub went away, or none answered.
+    NoHub,
+}
+
+/// One hub's conversation: join it (or start one), then deliver both ways until it ends.
+async fn session(link: Link<'_>, outgoing: &mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>) -> Ended {
+    let Link { lockfile, web, mode, state, asked, wake } = link;
     // Join a hub that answers; else run one here (it replaces a dead hub's lockfile).
     let mut own_hub = None;
-    let joined = match Client::register(&lockfile, metadata(), SUBSCRIPTIONS).await {
+    let joined = match Client::register(lockfile, metadata(), SUBSCRIPTIONS).await {
         Ok(joined) => Ok((joined, "joined the hub".to_owned())),
-        Err(_) => match start_hub(&lockfile, web, asked.clone(), Arc::clone(&wake)).await {
+        Err(error) if mode == SampMode::Join => Err(error),
+        Err(_) => match start_hub(lockfile, web, asked.clone(), Arc::clone(wake)).await {
             Ok(hub) => {
                 let url = hub.url();
                 own_hub = Some(hub);
-                Client::register(&lockfile, metadata(), SUBSCRIPTIONS)
+                Client::register(lockfile, metadata(), SUBSCRIPTIONS)
                     .await
                     .map(|joined| (joined, format!("hub of its own at {url}")))
             }
@@ -245,7 +302,14 @@ async fn converse(
     };
     let ((client, mut inbox), how) = match joined {
         Ok(joined) => joined,
-        Err(error) => return set_status(&state, format!("SAMP off: {error}"), &*wake),
+        Err(error) => {
+            let waiting = match mode {
+                SampMode::Join => format!("SAMP: waiting for a hub ({error})"),
+                SampMode::Hub => format!("SAMP off: {error}"),
+            };
+            set_status(state, waiting, &**wake);
+            return Ended::NoHub;
+        }
     };
     {
         let mut shared = state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -253,14 +317,23 @@ async fn converse(
         shared.connected = true;
         shared.self_id = client.id.clone();
     }
-    refresh_clients(&client, &state).await;
+    refresh_clients(&client, state).await;
     wake();
     let mut tables: Option<TableServer> = None;
+    let mut ended = Ended::NoHub;
+    // A hub that dies without a word (killed, or its shutdown lost) is noticed by ping.
+    let mut heartbeat = tokio::time::interval(RETRY);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = heartbeat.tick() => {
+                if own_hub.is_none() && client.hub("samp.hub.ping", Vec::new()).await.is_err() {
+                    break;
+                }
+            }
             received = inbox.recv() => {
                 let Some(received) = received else { break };
-                if handle(&client, received, &asked, &state).await {
+                if handle(&client, received, asked, state).await {
                     break;
                 }
                 wake();
@@ -300,6 +373,7 @@ async fn converse(
                     }
                     Some(Outgoing::Leave) | None => {
                         let _ = client.unregister().await;
+                        ended = Ended::Leave;
                         break;
                     }
                 };
@@ -309,10 +383,19 @@ async fn converse(
             }
         }
     }
-    set_status(&state, "SAMP off: the hub has gone".to_owned(), &*wake);
+    if ended == Ended::NoHub {
+        let next = match mode {
+            SampMode::Join => "SAMP: the hub has gone; waiting for another",
+            SampMode::Hub => "SAMP: the hub has gone; starting one",
+        };
+        set_status(state, next.to_owned(), &**wake);
+    } else {
+        set_status(state, "SAMP off".to_owned(), &**wake);
+    }
     if let Some(hub) = own_hub {
         hub.shutdown().await;
     }
+    ended
 }
 
 const SUBSCRIPTIONS: &[&str] = &[

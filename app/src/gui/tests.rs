@@ -18,7 +18,13 @@ fn harness_with_samp(
     web: Option<std::net::SocketAddr>,
 ) -> Harness<'static, SkyglassApp> {
     Harness::builder().with_size(egui::vec2(1000.0, 700.0)).wgpu().build_eframe(move |cc| {
-        let startup = Startup { online_default: false, archive: false, samp: lockfile, samp_web: web };
+        let startup = Startup {
+            online_default: false,
+            archive: false,
+            samp: lockfile,
+            samp_web: web,
+            samp_mode: super::samp::SampMode::Hub,
+        };
         SkyglassApp::new(cc, startup).expect("the app starts")
     })
 }
@@ -578,5 +584,103 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
     );
     harness.state().samp.as_ref().unwrap().leave();
     drop(harness);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An astropy SAMP hub on `lockfile`, run by Python until a line arrives on its input.
+fn astropy_hub(lockfile: &std::path::Path, home: &std::path::Path) -> std::process::Child {
+    let script = format!(
+        "import sys\n\
+         from astropy.samp import SAMPHubServer\n\
+         h = SAMPHubServer(lockfile='{}', web_profile=False)\n\
+         h.start()\n\
+         print('up', flush=True)\n\
+         sys.stdin.readline()\n\
+         h.stop()\n",
+        lockfile.display()
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .env("HOME", home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 with astropy");
+    // astropy logs to standard output too: read up to the hub's "up".
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    assert!(lines.any(|line| line.is_ok_and(|l| l.trim() == "up")), "the astropy hub started");
+    // Keep reading, or its log of stopping would break its pipe before it cleans up.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+fn stop_astropy_hub(mut hub: std::process::Child) {
+    use std::io::Write as _;
+    let _ = hub.stdin.as_mut().unwrap().write_all(b"stop\n");
+    let _ = hub.wait();
+}
+
+fn step_until_samp(
+    harness: &mut Harness<'static, SkyglassApp>,
+    what: &str,
+    done: impl Fn(&super::samp::LinkState) -> bool,
+) {
+    for _ in 0..1500 {
+        harness.step();
+        if harness.state().samp.as_ref().is_some_and(|link| done(&link.state())) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{what}: {:?}", harness.state().samp.as_ref().map(|link| link.state().status));
+}
+
+/// The app follows hubs that come and go: set to join only, it joins an astropy hub, waits
+/// when that hub stops (starting none itself) and joins the next; set to run a hub, it
+/// starts its own when the astropy hub stops.
+#[test]
+fn the_app_follows_samp_hubs_that_come_and_go() {
+    let dir = std::env::temp_dir().join(format!("skyglass-app-samp-hubs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lockfile = dir.join("samp.lock");
+    for mode in [super::samp::SampMode::Join, super::samp::SampMode::Hub] {
+        let first = astropy_hub(&lockfile, &dir);
+        let mut harness = Harness::builder().with_size(egui::vec2(800.0, 600.0)).wgpu().build_eframe({
+            let lockfile = lockfile.clone();
+            move |cc| {
+                let startup = Startup {
+                    online_default: false,
+                    archive: false,
+                    samp: Some(lockfile),
+                    samp_web: None,
+                    samp_mode: mode,
+                };
+                SkyglassApp::new(cc, startup).expect("the app starts")
+            }
+        });
+        step_until_samp(&mut harness, "joining the astropy hub", |s| s.connected && s.status == "joined the hub");
+        stop_astropy_hub(first);
+        match mode {
+            super::samp::SampMode::Join => {
+                step_until_samp(&mut harness, "waiting", |s| !s.connected && s.status.contains("waiting"));
+                std::thread::sleep(std::time::Duration::from_secs(3));
+                harness.step();
+                assert!(!lockfile.exists(), "a joining app starts no hub");
+                let second = astropy_hub(&lockfile, &dir);
+                step_until_samp(&mut harness, "joining the next hub", |s| s.connected && s.status == "joined the hub");
+                harness.state().samp.as_ref().unwrap().leave();
+                stop_astropy_hub(second);
+            }
+            super::samp::SampMode::Hub => {
+                step_until_samp(&mut harness, "a hub of its own", |s| s.connected && s.status.contains("of its own"));
+                assert!(lockfile.exists());
+                harness.state().samp.as_ref().unwrap().leave();
+                assert!(!lockfile.exists(), "leaving removes its hub's lockfile");
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
