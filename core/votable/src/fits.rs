@@ -72,6 +72,64 @@ pub struct FitsTable {
     pub table: Result<TableData>,
 }
 
+/// A FITS image: its first plane as `f32` values, row-major from FITS row 1 (the bottom of
+/// the sky image), and the header cards (WCS and all) of its HDU.
+#[derive(Clone, Debug)]
+pub struct FitsImage {
+    pub width: usize,
+    pub height: usize,
+    /// BSCALE and BZERO applied; BLANK and non-finite values are NaN.
+    pub values: Vec<f32>,
+    pub header: HashMap<String, String>,
+}
+
+/// The first image of a FITS file (the primary array, or the first IMAGE extension): the
+/// first plane of a cube. A file whose size disagrees with its header is refused.
+pub fn read_fits_image(bytes: &[u8]) -> Result<FitsImage> {
+    let unsupported = |message: String| VoTableError::Unsupported(message);
+    for hdu in hdus(bytes) {
+        let hdu = hdu.map_err(unsupported)?;
+        let number = |key: &str| hdu.header.get(key).and_then(|v| v.trim().parse::<f64>().ok());
+        let axes = number("NAXIS").unwrap_or(0.0) as i64;
+        let is_image = hdu.index == 0 || hdu.header.get("XTENSION").is_some_and(|x| x == "IMAGE");
+        if !is_image || axes < 2 {
+            continue;
+        }
+        let (width, height) = (number("NAXIS1").unwrap_or(0.0), number("NAXIS2").unwrap_or(0.0));
+        if !(1.0..=1e6).contains(&width) || !(1.0..=1e6).contains(&height) {
+            return Err(unsupported(format!("FITS HDU {}: an image of {width} x {height} pixels", hdu.index)));
+        }
+        let (width, height) = (width as usize, height as usize);
+        let bitpix = number("BITPIX").unwrap_or(0.0) as i64;
+        let element = (bitpix.unsigned_abs() / 8) as usize;
+        let count = width * height;
+        let data = hdu.data.get(..count * element).ok_or_else(|| {
+            unsupported(format!("FITS HDU {}: the file ends inside the image (truncated?)", hdu.index))
+        })?;
+        let (scale, zero) = (number("BSCALE").unwrap_or(1.0), number("BZERO").unwrap_or(0.0));
+        let blank = number("BLANK");
+        let integer = |raw: i64| {
+            if blank == Some(raw as f64) { f32::NAN } else { (raw as f64 * scale + zero) as f32 }
+        };
+        let float = |raw: f64| if raw.is_finite() { (raw * scale + zero) as f32 } else { f32::NAN };
+        let values: Vec<f32> = match bitpix {
+            8 => data.iter().map(|b| integer(i64::from(*b))).collect(),
+            16 => data.chunks_exact(2).map(|b| integer(i64::from(i16::from_be_bytes([b[0], b[1]])))).collect(),
+            32 => {
+                data.chunks_exact(4).map(|b| integer(i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])))).collect()
+            }
+            64 => data.chunks_exact(8).map(|b| integer(i64::from_be_bytes(b.try_into().unwrap_or([0; 8])))).collect(),
+            -32 => {
+                data.chunks_exact(4).map(|b| float(f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])))).collect()
+            }
+            -64 => data.chunks_exact(8).map(|b| float(f64::from_be_bytes(b.try_into().unwrap_or([0; 8])))).collect(),
+            other => return Err(unsupported(format!("FITS HDU {}: BITPIX = {other}", hdu.index))),
+        };
+        return Ok(FitsImage { width, height, values, header: hdu.header });
+    }
+    Err(unsupported("no image in this FITS file (only tables, or an empty primary HDU)".to_owned()))
+}
+
 /// One header and data unit: its number, header cards and data bytes (cut short where the
 /// file is).
 struct Hdu<'a> {
