@@ -7,6 +7,7 @@
 
 pub mod gpu;
 pub mod grid;
+pub mod image;
 pub mod layer;
 pub mod loader;
 pub mod overlay;
@@ -15,6 +16,7 @@ pub mod style;
 
 pub use gpu::{GpuContext, GpuError};
 pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
+pub use image::{ImageLayer, ImageStyle};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
 pub use overlay::{LineStyle, MarkerLayer, MarkerShape, MarkerStyle, MocLayer, SegmentLayer, ViewDraw};
 pub use renderer::{

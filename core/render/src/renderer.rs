@@ -3,6 +3,7 @@
 
 use crate::gpu::{GpuContext, GpuError};
 use crate::grid::GridLayer;
+use crate::image::ImageLayer;
 use crate::layer::{HipsLayer, MeshVertex};
 use crate::overlay::{
     ATTRIBUTE_LAYOUT, DIRECTION_LAYOUT, FILL_LAYOUT, MarkerLayer, MocLayer, OverlayPipelines, SEGMENT_LAYOUT,
@@ -16,6 +17,7 @@ const HIPS_SHADER: &str = include_str!("../../../shaders/hips.wgsl");
 const GRID_SHADER: &str = include_str!("../../../shaders/grid.wgsl");
 const HEALPIX_SHADER: &str = include_str!("../../../shaders/healpix.wgsl");
 const OVERLAY_SHADER: &str = include_str!("../../../shaders/overlay.wgsl");
+const IMAGE_SHADER: &str = include_str!("../../../shaders/image.wgsl");
 
 pub struct SkyRenderer {
     /// Layers drawn over the ones below (alpha blending) or added to them.
@@ -31,6 +33,8 @@ pub struct SkyRenderer {
     grid_layout: wgpu::BindGroupLayout,
     colormaps: wgpu::TextureView,
     pub(crate) overlay: OverlayPipelines,
+    image_layout: wgpu::BindGroupLayout,
+    image_pipeline: wgpu::RenderPipeline,
 }
 
 impl SkyRenderer {
@@ -127,6 +131,7 @@ impl SkyRenderer {
         );
         let colormaps = colormap_texture(device, queue);
         let overlay = overlay_pipelines(device, target_format);
+        let (image_layout, image_pipeline) = image_pipeline(device, target_format);
         SkyRenderer {
             over_pipeline,
             add_pipeline,
@@ -138,7 +143,31 @@ impl SkyRenderer {
             grid_layout,
             colormaps,
             overlay,
+            image_layout,
+            image_pipeline,
         }
+    }
+
+    /// The bind group of a FITS image layer: its uniform, its values, the colormaps.
+    pub(crate) fn image_bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        values: &wgpu::TextureView,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("fits image"),
+            layout: &self.image_layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(values) },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.colormaps) },
+            ],
+        })
+    }
+
+    pub(crate) fn image_pipeline(&self) -> &wgpu::RenderPipeline {
+        &self.image_pipeline
     }
 
     /// The bind group of an overlay: its uniform, its density counts (if any), the colormaps.
@@ -164,6 +193,7 @@ impl SkyRenderer {
     pub fn draw_overlays(&self, pass: &mut wgpu::RenderPass<'_>, overlays: &[OverlayRef<'_>]) {
         for overlay in overlays {
             match overlay {
+                OverlayRef::Image(layer) => layer.record(self, pass),
                 OverlayRef::Markers(layer) => layer.record(self, pass),
                 OverlayRef::Segments(layer) => layer.record(self, pass),
                 OverlayRef::Moc(layer) => layer.record(self, pass),
@@ -236,6 +266,7 @@ impl SkyRenderer {
 
 /// An overlay to draw, borrowed.
 pub enum OverlayRef<'a> {
+    Image(&'a ImageLayer),
     Markers(&'a MarkerLayer),
     Segments(&'a SegmentLayer),
     Moc(&'a MocLayer),
@@ -243,6 +274,7 @@ pub enum OverlayRef<'a> {
 
 /// An overlay to prepare for a view, borrowed mutably.
 pub enum OverlayMut<'a> {
+    Image(&'a mut ImageLayer),
     Markers(&'a mut MarkerLayer),
     Segments(&'a mut SegmentLayer),
     Moc(&'a mut MocLayer),
@@ -251,6 +283,7 @@ pub enum OverlayMut<'a> {
 impl OverlayMut<'_> {
     pub fn prepare(&mut self, queue: &wgpu::Queue, camera: &ViewCamera, origin: [f64; 2]) {
         match self {
+            OverlayMut::Image(layer) => layer.prepare(queue, camera, origin),
             OverlayMut::Markers(layer) => layer.prepare(queue, camera, origin),
             OverlayMut::Segments(layer) => layer.prepare(queue, camera, origin),
             OverlayMut::Moc(layer) => layer.prepare(queue, camera, origin),
@@ -259,11 +292,53 @@ impl OverlayMut<'_> {
 
     pub fn as_ref(&self) -> OverlayRef<'_> {
         match self {
+            OverlayMut::Image(layer) => OverlayRef::Image(layer),
             OverlayMut::Markers(layer) => OverlayRef::Markers(layer),
             OverlayMut::Segments(layer) => OverlayRef::Segments(layer),
             OverlayMut::Moc(layer) => OverlayRef::Moc(layer),
         }
     }
+}
+
+/// The FITS image pipeline and its bind group layout (uniform, values, colormaps).
+fn image_pipeline(
+    device: &wgpu::Device,
+    target_format: wgpu::TextureFormat,
+) -> (wgpu::BindGroupLayout, wgpu::RenderPipeline) {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("image.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(format!("{PROJECTION_SHADER}\n{HEALPIX_SHADER}\n{IMAGE_SHADER}").into()),
+    });
+    let texture = |binding| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    };
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("fits image"),
+        entries: &[uniform_entry(0, wgpu::ShaderStages::FRAGMENT), texture(1), texture(2)],
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("fits image"),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = sky_pipeline(
+        device,
+        "fits image",
+        &pipeline_layout,
+        &module,
+        ("vs_main", "fs_image"),
+        &[],
+        target_format,
+        Some(wgpu::BlendState::ALPHA_BLENDING),
+    );
+    (layout, pipeline)
 }
 
 fn overlay_pipelines(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> OverlayPipelines {

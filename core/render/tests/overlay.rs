@@ -288,3 +288,59 @@ fn mocs_cover_what_they_contain() {
         assert!(agree * 100 >= checked * 99, "{name}: {agree} of {checked} pixels agree");
     }
 }
+
+/// A FITS image (M13, TAN) is drawn where its WCS puts each pixel, whatever the view's
+/// projection and frame: the grey level at the screen position of a pixel's centre is its
+/// value through the cuts.
+#[test]
+fn fits_images_are_reprojected_by_their_wcs() {
+    let gpu = GpuContext::headless().unwrap();
+    let renderer = SkyRenderer::new(&gpu.device, &gpu.queue, OFFSCREEN_FORMAT);
+    let bytes = std::fs::read(skyglass_test_support::shared_file("fits/astropy/m13.fits")).unwrap();
+    let image = skyglass_votable::fits::read_fits_image(&bytes).unwrap();
+    let wcs = skyglass_sky::ImageWcs::from_header(|key| image.header.get(key).cloned()).unwrap();
+    let mut layer = skyglass_render::ImageLayer::new(
+        &renderer,
+        &gpu.device,
+        &gpu.queue,
+        image.width,
+        image.height,
+        &image.values,
+        wcs.clone(),
+    );
+    let [low, high] = layer.style.cuts;
+    assert!(low < high);
+    let centre = wcs.pixel_to_world(150.0, 150.0).unwrap();
+    let centre_icrs = wcs.frame.convert(Frame::Icrs, centre);
+    for (projection, frame) in
+        [(Projection::Tan, Frame::Icrs), (Projection::Ait, Frame::Galactic), (Projection::Sin, Frame::EclipticJ2000)]
+    {
+        // About four screen pixels a texel (the image has 1″ pixels).
+        let at = Frame::Icrs.convert(frame, centre_icrs);
+        let view = camera((at.lon().degrees(), at.lat().degrees()), 120.0 / 3600.0, projection, frame);
+        let rendered = render(&gpu, &renderer, &view, &mut [OverlayMut::Image(&mut layer)]);
+        let (mut checked, mut agree) = (0, 0);
+        for y in (120usize..=180).step_by(3) {
+            for x in (120usize..=180).step_by(3) {
+                let world = wcs.pixel_to_world(x as f64, y as f64).unwrap();
+                let on_screen = view.sky_to_screen(wcs.frame.convert(frame, world)).unwrap();
+                if on_screen.x < 2.0 || on_screen.y < 2.0 || on_screen.x > 478.0 || on_screen.y > 358.0 {
+                    continue;
+                }
+                let value = image.values[(y - 1) * image.width + (x - 1)];
+                let expected = (((value - low) / (high - low)).clamp(0.0, 1.0) * 255.0).round();
+                let drawn = f32::from(rendered.at(on_screen.x, on_screen.y)[0]);
+                checked += 1;
+                agree += usize::from((drawn - expected).abs() <= 3.0);
+            }
+        }
+        assert!(checked > 300, "{projection}: {checked} pixels in view");
+        assert!(agree * 100 >= checked * 98, "{projection} {}: {agree} of {checked} pixels right", frame.name());
+        // Outside the image, nothing is drawn.
+        let beyond = wcs.pixel_to_world(-200.0, 150.0).unwrap();
+        let wide = camera((at.lon().degrees(), at.lat().degrees()), 0.5, projection, frame);
+        let rendered = render(&gpu, &renderer, &wide, &mut [OverlayMut::Image(&mut layer)]);
+        let p = wide.sky_to_screen(wcs.frame.convert(frame, beyond)).unwrap();
+        assert_eq!(rendered.at(p.x, p.y), [0, 0, 0], "{projection}: no image beyond its edge");
+    }
+}
