@@ -205,6 +205,10 @@ fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
         harness.state_mut().open_table(&skyglass_test_support::shared_file(file).to_string_lossy());
         step_until(&mut harness, file, |app| app.coverages.len() > before);
     }
+    // A FITS image with its WCS becomes an image layer.
+    harness.state_mut().open_table(&skyglass_test_support::shared_file("fits/astropy/m13.fits").to_string_lossy());
+    step_until(&mut harness, "the M13 image", |app| !app.images.is_empty());
+    assert_eq!(harness.state().images[0].wcs.projection, skyglass_sky::Projection::Tan);
     assert_eq!(harness.state().catalogues.len(), 1);
     let galex = &harness.state().coverages[0];
     assert!(galex.moc.sky_fraction() > 0.3 && galex.moc.sky_fraction() < 0.9, "{}", galex.moc.sky_fraction());

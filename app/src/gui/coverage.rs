@@ -1,5 +1,6 @@
 //! Coverage layers: space MOCs (FITS, JSON or ASCII) drawn as filled regions with brighter
-//! edges by `core/render`'s `MocLayer`.
+//! edges by `core/render`'s `MocLayer`; and FITS images with their WCS, drawn by its
+//! `ImageLayer`.
 
 use anyhow::{Result, bail};
 use skyglass_sky::{Moc, SpaceMoc};
@@ -11,6 +12,29 @@ pub struct Coverage {
     pub moc: Arc<SpaceMoc>,
     pub colour: [f32; 4],
     pub visible: bool,
+}
+
+/// A FITS image on the sky.
+pub struct SkyImage {
+    pub id: u64,
+    pub name: String,
+    pub width: usize,
+    pub height: usize,
+    pub values: Arc<Vec<f32>>,
+    pub wcs: skyglass_sky::ImageWcs,
+    pub style: skyglass_render::ImageStyle,
+    pub visible: bool,
+}
+
+/// A FITS image with a celestial WCS, from a file's bytes; `None` when the file holds no
+/// image (a table file), the reason when its image cannot be placed on the sky.
+pub fn read_image(bytes: &[u8]) -> Option<Result<(skyglass_votable::fits::FitsImage, skyglass_sky::ImageWcs)>> {
+    if !bytes.starts_with(b"SIMPLE") {
+        return None;
+    }
+    let image = skyglass_votable::fits::read_fits_image(bytes).ok()?;
+    let wcs = skyglass_sky::ImageWcs::from_header(|key| image.header.get(key).cloned());
+    Some(wcs.map(|wcs| (image, wcs)).map_err(anyhow::Error::from))
 }
 
 /// Whether a file holds a MOC rather than a table: a FITS file whose header has the MOC

@@ -114,6 +114,7 @@ type TablesRead = Result<Opened, String>;
 enum Opened {
     Tables(Vec<plot::PlotTable>),
     Moc(skyglass_sky::SpaceMoc),
+    Image(Box<(skyglass_votable::fits::FitsImage, skyglass_sky::ImageWcs)>),
 }
 
 /// Reads a table file or URL, or a MOC (told apart by content).
@@ -129,9 +130,12 @@ fn open_location(source: &str) -> Result<Opened> {
         return Ok(Opened::Tables(plot::table::download_tables(source)?));
     }
     let path = source.strip_prefix("file://").unwrap_or(source);
-    let bytes = crate::convert::read_input(path)?;
+    let bytes = crate::convert::gunzip_if_gzipped(crate::convert::read_input(path)?, path)?;
     if coverage::looks_like_moc(&bytes) {
         return Ok(Opened::Moc(coverage::read_moc(&bytes)?));
+    }
+    if let Some(image) = coverage::read_image(&bytes) {
+        return Ok(Opened::Image(Box::new(image?)));
     }
     Ok(Opened::Tables(plot::table::read_tables(std::path::Path::new(path))?))
 }
@@ -177,8 +181,9 @@ pub struct SkyglassApp {
     web_asking: Vec<(String, String, tokio::sync::oneshot::Sender<bool>)>,
     /// Tables on the sky, bottom first; the one the table view shows.
     pub catalogues: Vec<Catalogue>,
-    /// MOC coverages, under the catalogues.
+    /// MOC coverages, under the catalogues; FITS images, under those.
     pub coverages: Vec<coverage::Coverage>,
+    pub images: Vec<coverage::SkyImage>,
     pub active_catalogue: Option<u64>,
     pub table_visible: bool,
     /// The query panel (TAP), and the multi-mission overview of the view.
@@ -238,6 +243,7 @@ impl SkyglassApp {
             web_asking: Vec::new(),
             catalogues: Vec::new(),
             coverages: Vec::new(),
+            images: Vec::new(),
             active_catalogue: None,
             table_visible: false,
             query: query::QueryPanel::new(),
@@ -337,6 +343,30 @@ impl SkyglassApp {
         Ok(())
     }
 
+    /// A FITS image as a sky layer.
+    pub fn add_image(&mut self, name: &str, image: skyglass_votable::fits::FitsImage, wcs: skyglass_sky::ImageWcs) {
+        let cuts = skyglass_render::image::percentile_cuts(&image.values);
+        self.status =
+            Some(format!("{name}: a {}×{} image ({} {})", image.width, image.height, wcs.projection, wcs.frame.name()));
+        self.images.push(coverage::SkyImage {
+            id: self.next_layer_id,
+            name: name.to_owned(),
+            width: image.width,
+            height: image.height,
+            values: std::sync::Arc::new(image.values),
+            wcs,
+            style: skyglass_render::ImageStyle {
+                opacity: 1.0,
+                colormap: Colormap::Grey,
+                stretch: Stretch::Linear,
+                reverse: false,
+                cuts,
+            },
+            visible: true,
+        });
+        self.next_layer_id += 1;
+    }
+
     /// A MOC as a coverage layer.
     pub fn add_coverage(&mut self, name: &str, moc: skyglass_sky::SpaceMoc) {
         const COLOURS: [[f32; 4]; 3] = [[0.9, 0.3, 0.9, 0.9], [0.3, 0.9, 0.9, 0.9], [0.95, 0.75, 0.3, 0.9]];
@@ -386,6 +416,11 @@ impl SkyglassApp {
                         Opened::Tables(tables) => self.add_tables(&file, tables),
                         Opened::Moc(moc) => {
                             self.add_coverage(&file, moc);
+                            None
+                        }
+                        Opened::Image(image) => {
+                            let (image, wcs) = *image;
+                            self.add_image(&file, image, wcs);
                             None
                         }
                     };
@@ -534,6 +569,55 @@ impl SkyglassApp {
             if self.active_catalogue == Some(removed.id) {
                 self.active_catalogue = self.catalogues.last().map(|c| c.id);
             }
+        }
+        if !self.images.is_empty() {
+            ui.separator();
+            ui.heading("Images");
+        }
+        let mut remove_image = None;
+        for (position, image) in self.images.iter_mut().enumerate() {
+            let id = image.id;
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut image.visible, egui::RichText::new(&image.name).strong());
+                if ui.small_button("remove").clicked() {
+                    remove_image = Some(position);
+                }
+            });
+            ui.add(egui::Slider::new(&mut image.style.opacity, 0.0..=1.0).text("opacity"));
+            ui.horizontal(|ui| {
+                egui::ComboBox::from_id_salt(("image colormap", id))
+                    .selected_text(image.style.colormap.name())
+                    .show_ui(ui, |ui| {
+                        for colormap in Colormap::ALL {
+                            ui.selectable_value(&mut image.style.colormap, *colormap, colormap.name());
+                        }
+                    });
+                egui::ComboBox::from_id_salt(("image stretch", id)).selected_text(image.style.stretch.name()).show_ui(
+                    ui,
+                    |ui| {
+                        for stretch in Stretch::ALL {
+                            ui.selectable_value(&mut image.style.stretch, stretch, stretch.name());
+                        }
+                    },
+                );
+            });
+            let [low, high] = &mut image.style.cuts;
+            let speed = ((*high - *low).abs() / 200.0).max(1e-9);
+            ui.horizontal(|ui| {
+                ui.label("cuts");
+                ui.add(egui::DragValue::new(low).speed(speed));
+                ui.add(egui::DragValue::new(high).speed(speed));
+            });
+            ui.small(format!(
+                "{}×{} px, {} {}",
+                image.width,
+                image.height,
+                image.wcs.projection,
+                image.wcs.frame.name()
+            ));
+        }
+        if let Some(position) = remove_image {
+            self.images.remove(position);
         }
         if !self.coverages.is_empty() {
             ui.separator();
@@ -893,6 +977,7 @@ impl SkyglassApp {
                 },
                 samp::Asked::WebClient { name, origin, answer } => self.web_asking.push((name, origin, answer)),
                 samp::Asked::Moc { name, moc } => self.add_coverage(&name, moc),
+                samp::Asked::Image { name, image, wcs } => self.add_image(&name, *image, wcs),
                 samp::Asked::Highlight { table, row } => {
                     match self.catalogues.iter_mut().find(|c| c.samp_key.as_ref().is_some_and(|k| k.matches(&table))) {
                         Some(catalogue) if row < catalogue.rows() => {
@@ -1196,7 +1281,7 @@ impl SkyglassApp {
             if sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera) {
                 ui.ctx().request_repaint();
             }
-            sync_catalogues(render_state, &self.catalogues, &self.coverages);
+            sync_catalogues(render_state, &self.catalogues, &self.coverages, &self.images);
             self.pick_sources(render_state, &response, &camera, to_screen, pixels_per_point);
         }
         self.last_camera = Some(camera.clone());
@@ -1218,7 +1303,8 @@ impl SkyglassApp {
             .map(|c| CatalogueDraw { id: c.id, markers: c.style, lines: c.line_style })
             .collect();
         let coverages = self.coverages.iter().filter(|c| c.visible).map(|c| (c.id, c.colour)).collect();
-        let callback = SkyCallback { camera, origin, layers, grid, catalogues, coverages };
+        let images = self.images.iter().filter(|i| i.visible).map(|i| (i.id, i.style)).collect();
+        let callback = SkyCallback { camera, origin, layers, grid, catalogues, coverages, images };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
         let painter = ui.painter_at(rect);
         let colour = egui::Color32::from_rgb(140, 200, 255);

@@ -20,6 +20,8 @@ pub enum Asked {
     Table { name: String, table_id: Option<String>, url: String, tables: Vec<super::plot::PlotTable> },
     /// coverage.load.moc.fits: a MOC to show, read already.
     Moc { name: String, moc: skyglass_sky::SpaceMoc },
+    /// image.load.fits: an image with its WCS, read already.
+    Image { name: String, image: Box<skyglass_votable::fits::FitsImage>, wcs: skyglass_sky::ImageWcs },
     /// table.highlight.row: this row of a table the app holds (by its table-id or URL).
     Highlight { table: TableKey, row: usize },
     /// table.select.rowList: these rows.
@@ -405,6 +407,7 @@ const SUBSCRIPTIONS: &[&str] = &[
     "table.highlight.row",
     "table.select.rowList",
     "coverage.load.moc.fits",
+    "image.load.fits",
     "samp.app.ping",
     "samp.hub.event.*",
 ];
@@ -566,6 +569,18 @@ async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, stat
             }
             None => Err("coverage.load.moc.fits needs a url".to_owned()),
         },
+        "image.load.fits" => match param("url") {
+            Some(url) => {
+                let name = param("name").unwrap_or_else(|| url.rsplit('/').next().unwrap_or("image").to_owned());
+                let read = tokio::task::spawn_blocking(move || read_image_url(&url).map_err(|e| format!("{e:#}")))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                read.map(|(image, wcs)| {
+                    let _ = asked.send(Asked::Image { name, image: Box::new(image), wcs });
+                })
+            }
+            None => Err("image.load.fits needs a url".to_owned()),
+        },
         "table.highlight.row" => {
             let table = TableKey { table_id: param("table-id"), url: param("url") };
             match param("row").and_then(|r| r.trim().parse().ok()) {
@@ -610,8 +625,8 @@ async fn handle(client: &Client, received: Received, asked: &Sender<Asked>, stat
     false
 }
 
-/// A MOC from a file:// or http(s) URL.
-fn read_moc_url(url: &str) -> anyhow::Result<skyglass_sky::SpaceMoc> {
+/// The bytes of a file:// or http(s) URL, gunzipped if need be.
+fn read_url(url: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = match reqwest::Url::parse(url).ok().filter(|u| u.scheme() == "file") {
         Some(file) => {
             let path = file.to_file_path().map_err(|()| anyhow::anyhow!("{url} is not a local path"))?;
@@ -619,5 +634,15 @@ fn read_moc_url(url: &str) -> anyhow::Result<skyglass_sky::SpaceMoc> {
         }
         None => reqwest::blocking::get(url)?.error_for_status()?.bytes()?.to_vec(),
     };
-    super::coverage::read_moc(&bytes)
+    crate::convert::gunzip_if_gzipped(bytes, url)
+}
+
+/// A MOC from a file:// or http(s) URL.
+fn read_moc_url(url: &str) -> anyhow::Result<skyglass_sky::SpaceMoc> {
+    super::coverage::read_moc(&read_url(url)?)
+}
+
+/// A FITS image with its WCS from a file:// or http(s) URL.
+fn read_image_url(url: &str) -> anyhow::Result<(skyglass_votable::fits::FitsImage, skyglass_sky::ImageWcs)> {
+    super::coverage::read_image(&read_url(url)?).ok_or_else(|| anyhow::anyhow!("{url} holds no FITS image"))?
 }

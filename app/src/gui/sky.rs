@@ -2,15 +2,15 @@
 //! callback resources, and the paint callback that draws them with `core/render`.
 
 use super::catalog::Catalogue;
-use super::coverage::Coverage;
+use super::coverage::{Coverage, SkyImage};
 use super::fetch::{Fetched, Request, TileFetcher, TileKey};
 use egui_wgpu::wgpu;
 use egui_wgpu::{CallbackResources, CallbackTrait, RenderState, ScreenDescriptor};
 use skyglass_hips::{EmbeddedFiles, HipsSurvey, TileFormat};
 use skyglass_render::loader::{choose_format, needed_cells};
 use skyglass_render::{
-    GridLayer, GridStyle, HipsLayer, LayerDescriptor, LayerStyle, LineStyle, MarkerLayer, MarkerStyle, MocLayer,
-    OverlayMut, OverlayRef, SegmentLayer, SkyRenderer,
+    GridLayer, GridStyle, HipsLayer, ImageLayer, ImageStyle, LayerDescriptor, LayerStyle, LineStyle, MarkerLayer,
+    MarkerStyle, MocLayer, OverlayMut, OverlayRef, SegmentLayer, SkyRenderer,
 };
 use skyglass_sky::{Cell, LonLat, ScreenPoint, ViewCamera};
 use std::collections::{HashMap, HashSet};
@@ -105,6 +105,7 @@ pub struct SkyResources {
     grid: GridLayer,
     catalogues: HashMap<u64, CatalogueGpu>,
     coverages: HashMap<u64, MocLayer>,
+    images: HashMap<u64, ImageLayer>,
 }
 
 /// A catalogue's GPU side: its markers, footprint outlines and motion arrows.
@@ -126,6 +127,7 @@ impl SkyResources {
             grid,
             catalogues: HashMap::new(),
             coverages: HashMap::new(),
+            images: HashMap::new(),
         });
     }
 }
@@ -261,10 +263,29 @@ fn by_distance_from_centre(order: u8, mut cells: Vec<u64>, centre: LonLat) -> Ve
 
 /// Puts new catalogues on the GPU and brings the others up to date (colours, filter,
 /// selection, arrows); catalogues removed from the UI leave the GPU.
-pub fn sync_catalogues(render_state: &RenderState, catalogues: &[Catalogue], coverages: &[Coverage]) {
+pub fn sync_catalogues(
+    render_state: &RenderState,
+    catalogues: &[Catalogue],
+    coverages: &[Coverage],
+    images: &[SkyImage],
+) {
     let mut renderer = render_state.renderer.write();
     let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
     let (device, queue) = (&render_state.device, &render_state.queue);
+    resources.images.retain(|id, _| images.iter().any(|i| i.id == *id));
+    for image in images {
+        resources.images.entry(image.id).or_insert_with(|| {
+            ImageLayer::new(
+                &resources.renderer,
+                device,
+                queue,
+                image.width,
+                image.height,
+                &image.values,
+                image.wcs.clone(),
+            )
+        });
+    }
     resources.coverages.retain(|id, _| coverages.iter().any(|c| c.id == *id));
     for coverage in coverages {
         resources
@@ -354,6 +375,8 @@ pub struct SkyCallback {
     pub catalogues: Vec<CatalogueDraw>,
     /// MOC coverages (id, colour), under the catalogues.
     pub coverages: Vec<(u64, [f32; 4])>,
+    /// FITS images (id, style), under the coverages.
+    pub images: Vec<(u64, ImageStyle)>,
 }
 
 impl CallbackTrait for SkyCallback {
@@ -366,7 +389,13 @@ impl CallbackTrait for SkyCallback {
         resources: &mut CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(sky) = resources.get_mut::<SkyResources>() else { return Vec::new() };
-        let SkyResources { renderer, layers, grid, catalogues, coverages } = sky;
+        let SkyResources { renderer, layers, grid, catalogues, coverages, images } = sky;
+        for (id, style) in &self.images {
+            if let Some(layer) = images.get_mut(id) {
+                layer.style = *style;
+                layer.prepare(queue, &self.camera, self.origin);
+            }
+        }
         for (id, colour) in &self.coverages {
             if let Some(layer) = coverages.get_mut(id) {
                 layer.colour = *colour;
@@ -379,7 +408,7 @@ impl CallbackTrait for SkyCallback {
                 match &mut overlay {
                     OverlayMut::Markers(layer) => layer.style = draw.markers,
                     OverlayMut::Segments(layer) => layer.style = draw.lines,
-                    OverlayMut::Moc(_) => {}
+                    OverlayMut::Moc(_) | OverlayMut::Image(_) => {}
                 }
                 overlay.prepare(queue, &self.camera, self.origin);
             }
@@ -415,7 +444,8 @@ impl CallbackTrait for SkyCallback {
             sky.renderer.draw_grid(render_pass, &sky.grid);
         }
         let mut overlays: Vec<OverlayRef<'_>> =
-            self.coverages.iter().filter_map(|(id, _)| sky.coverages.get(id).map(OverlayRef::Moc)).collect();
+            self.images.iter().filter_map(|(id, _)| sky.images.get(id).map(OverlayRef::Image)).collect();
+        overlays.extend(self.coverages.iter().filter_map(|(id, _)| sky.coverages.get(id).map(OverlayRef::Moc)));
         for draw in &self.catalogues {
             let Some(gpu) = sky.catalogues.get(&draw.id) else { continue };
             overlays.extend(gpu.outlines.as_ref().map(OverlayRef::Segments));

@@ -506,7 +506,8 @@ fn a_python_samp_client_and_the_app_exchange_tables() {
 }
 
 /// SAMP with a table on the sky: a pyvo client sends 2MASS sources around M31, highlights a
-/// row and selects others, and sends a MOC; the app shows them. Then the app tells the
+/// row and selects others, and sends a MOC and an image (M13, with its WCS); the app shows
+/// them. Then the app tells the
 /// client the row the user selected, and sends the MOC and the view as a FITS image (the
 /// default view: Galactic AIT), which the client reads.
 #[test]
@@ -514,6 +515,7 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
     let (mut harness, dir, lockfile) = app_with_its_own_hub("samp-sky", None);
     let table = skyglass_test_support::shared_file("votable/astropy/irsa-nph-m31.xml");
     let moc = skyglass_test_support::shared_file("moc/mocpy/P-GALEXGR6-AIS-FUV.fits");
+    let image = skyglass_test_support::shared_file("fits/astropy/m13.fits");
     let script = format!(
         "import threading, urllib.request\n\
          from astropy.io import fits\n\
@@ -530,6 +532,7 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
          print('highlight', c.ecall_and_wait(app, 'table.highlight.row', '30', row='3', **t)['samp.status'], flush=True)\n\
          print('select', c.ecall_and_wait(app, 'table.select.rowList', '30', **{{'row-list': ['0', '2', '4']}}, **t)['samp.status'], flush=True)\n\
          print('moc', c.ecall_and_wait(app, 'coverage.load.moc.fits', '60', url='file://{moc}', name='GALEX AIS FUV')['samp.status'], flush=True)\n\
+         print('image', c.ecall_and_wait(app, 'image.load.fits', '60', url='file://{image}', name='M13')['samp.status'], flush=True)\n\
          for m in wanted: events[m].wait(120)\n\
          h = got['table.highlight.row']\n\
          print('heard highlight', h['table-id'], h['row'], flush=True)\n\
@@ -538,6 +541,7 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
          c.disconnect()\n",
         table = table.display(),
         moc = moc.display(),
+        image = image.display(),
     );
     let mut child = python_samp_client(&script, &lockfile, &dir);
     let mut answered = false;
@@ -547,8 +551,10 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
         let received = app.catalogues.len() == 1
             && app.catalogues[0].selected == Some(3)
             && app.catalogues[0].row_list.iter().copied().eq([0, 2, 4])
-            && app.coverages.len() == 1;
+            && app.coverages.len() == 1
+            && app.images.len() == 1;
         if received && !answered {
+            assert_eq!((app.images[0].width, app.images[0].height), (300, 300));
             assert_eq!(app.catalogues[0].rows(), 18);
             // The user picks another row; the client hears of it.
             harness.state_mut().catalogues[0].select(Some(1), true);
@@ -576,6 +582,7 @@ fn samp_highlights_selections_mocs_and_images_go_both_ways() {
             "highlight samp.ok",
             "select samp.ok",
             "moc samp.ok",
+            "image samp.ok",
             "heard highlight m31-2mass 1",
             "heard moc SIMPLE",
             "heard image GLON-AIT"

@@ -162,7 +162,7 @@ impl ImageLayer {
 }
 
 /// The 0.5 and 99.5 percentiles of the finite values, as ds9's and Aladin's default cuts.
-fn percentile_cuts(values: &[f32]) -> [f32; 2] {
+pub fn percentile_cuts(values: &[f32]) -> [f32; 2] {
     let mut finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if finite.is_empty() {
         return [0.0, 1.0];
