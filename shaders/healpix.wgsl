@@ -1,4 +1,5 @@
-// Shared HEALPix helpers (prepended after projection.wgsl to the shaders that need them).
+// Shared helpers (prepended after projection.wgsl to the shaders that need them): HEALPix
+// cells, NaN, the stretches of FITS values.
 
 // The base cell (face) of a direction and its continuous coordinates in that face, scaled to
 // `nside` cells a side: the integer parts are the nested (ix, iy), the fractions the offsets
@@ -50,4 +51,15 @@ fn spread_bits(v: u32) -> u32 {
     x = (x | (x << 2u)) & 0x33333333u;
     x = (x | (x << 1u)) & 0x55555555u;
     return x;
+}
+
+// A stretch (style.rs's `Stretch::code`) of a value already cut to 0..1.
+fn stretch(code: u32, t: f32) -> f32 {
+    switch code {
+        case 1u: { return sqrt(t); }
+        case 2u: { return log(1000.0 * t + 1.0) / log(1001.0); }
+        case 3u: { return asinh(10.0 * t) / asinh(10.0); }
+        case 4u: { return t * t; }
+        default: { return t; }
+    }
 }

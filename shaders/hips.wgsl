@@ -125,19 +125,9 @@ fn sample_tile(slot: u32, width: u32, offsets: vec2<f32>) -> vec4<f32> {
     return vec4<f32>(sum / weight);
 }
 
-fn stretch(t: f32) -> f32 {
-    switch layer.stretch {
-        case 1u: { return sqrt(t); }
-        case 2u: { return log(1000.0 * t + 1.0) / log(1001.0); }
-        case 3u: { return asinh(10.0 * t) / asinh(10.0); }
-        case 4u: { return t * t; }
-        default: { return t; }
-    }
-}
-
 fn colour_of_value(value: f32) -> vec4<f32> {
     var t = clamp((value - layer.cut_low) / (layer.cut_high - layer.cut_low), 0.0, 1.0);
-    t = stretch(t);
+    t = stretch(layer.stretch, t);
     if layer.reverse != 0u { t = 1.0 - t; }
     let index = i32(clamp(t * 255.0 + 0.5, 0.0, 255.0));
     return textureLoad(colormaps, vec2<i32>(index, i32(layer.colormap)), 0);

@@ -31,16 +31,6 @@ struct Image {
 @group(0) @binding(1) var values: texture_2d<f32>;
 @group(0) @binding(2) var colormaps: texture_2d<f32>;
 
-fn image_stretch(t: f32) -> f32 {
-    switch image.stretch {
-        case 1u: { return sqrt(t); }
-        case 2u: { return log(1000.0 * t + 1.0) / log(1001.0); }
-        case 3u: { return asinh(10.0 * t) / asinh(10.0); }
-        case 4u: { return t * t; }
-        default: { return t; }
-    }
-}
-
 @fragment
 fn fs_image(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let px = vec3<f32>(position.xy, 1.0);
@@ -66,7 +56,7 @@ fn fs_image(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
         discard;
     }
     var t = clamp((value - image.cut_low) / (image.cut_high - image.cut_low), 0.0, 1.0);
-    t = image_stretch(t);
+    t = stretch(image.stretch, t);
     if image.reverse != 0u {
         t = 1.0 - t;
     }
