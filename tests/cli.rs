@@ -897,3 +897,89 @@ fn query_asks_a_tap_service_like_stilts_tapquery() {
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }
+
+/// `skyglass user` with the password on standard input.
+fn user(data: &std::path::Path, args: &[&str], password: Option<&str>) -> Output {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skyglass"));
+    command.arg("user").args(args).args(["--data", data.to_str().unwrap(), "--password-stdin"]);
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(password) = password {
+        child.stdin.as_mut().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Accounts from the command line; a login form that answers a session cookie (what ESA's
+/// TAP+ clients use), HTTP Basic and bearer tokens; wrong credentials refused, repeated
+/// failures slowed down, logout and password changes ending sessions.
+#[test]
+fn users_log_in_with_a_form_basic_or_a_token() {
+    let data = std::env::temp_dir().join(format!("skyglass-users-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let added = user(&data, &["add", "alice"], Some("correct horse battery"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(stdout(&added).trim(), "added alice");
+    let again = user(&data, &["add", "alice"], Some("another password"));
+    assert!(!again.status.success() && stderr(&again).contains("exists already"), "{}", stderr(&again));
+    let bad = user(&data, &["add", "../etc"], Some("whatever12"));
+    assert!(!bad.status.success() && stderr(&bad).contains("not a user name"), "{}", stderr(&bad));
+    let short = user(&data, &["add", "bob"], Some("short"));
+    assert!(!short.status.success() && stderr(&short).contains("at least 8"), "{}", stderr(&short));
+    assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "alice");
+    // Nothing secret in what the archive keeps.
+    let metadata = std::fs::read(data.join("archive.sqlite")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&metadata).contains("correct horse battery"));
+
+    let server = serve(&data);
+    let client = reqwest::blocking::Client::new();
+    let login = |password: &str| {
+        client
+            .post(format!("{}/login", server.url))
+            .form(&[("username", "alice"), ("password", password)])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(login("wrong password").status(), 401);
+    let answer = login("correct horse battery");
+    assert_eq!(answer.status(), 200);
+    let cookie = answer.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("JSESSIONID="), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let token = session.trim_start_matches("JSESSIONID=").to_owned();
+    let tables = |request: reqwest::blocking::RequestBuilder| request.send().unwrap().status().as_u16();
+    let url = format!("{}/tables", server.url);
+    assert_eq!(tables(client.get(&url).header("Cookie", &session)), 200);
+    assert_eq!(tables(client.get(&url).basic_auth("alice", Some("correct horse battery"))), 200);
+    assert_eq!(tables(client.get(&url).basic_auth("alice", Some("nope"))), 401);
+    assert_eq!(tables(client.get(&url).bearer_auth(&token)), 200);
+    assert_eq!(tables(client.get(&url).bearer_auth("not-a-session")), 401);
+    // Logout ends the session; the cookie TAP+ keeps afterwards is merely anonymous.
+    let out = client.post(format!("{}/logout", server.url)).header("Cookie", &session).send().unwrap();
+    assert_eq!(out.status(), 200);
+    assert_eq!(tables(client.get(&url).bearer_auth(&token)), 401);
+    assert_eq!(tables(client.get(&url).header("Cookie", &session)), 200);
+    // A changed password ends the sessions and the old password stops working.
+    let token = login("correct horse battery").headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    let token = token.split(';').next().unwrap().trim_start_matches("JSESSIONID=").to_owned();
+    let changed = user(&data, &["passwd", "alice"], Some("a new passphrase"));
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    assert_eq!(tables(client.get(&url).bearer_auth(&token)), 401);
+    assert_eq!(login("a new passphrase").status(), 200);
+    // Guessing is slowed down: after five failures in a minute (two above), even the right
+    // password waits.
+    let answers: Vec<u16> = (0..4).map(|_| login("guess").status().as_u16()).collect();
+    assert_eq!(answers, [401, 401, 401, 429]);
+    assert_eq!(login("a new passphrase").status(), 429);
+    drop(server);
+    let removed = user(&data, &["remove", "alice"], None);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "");
+    std::fs::remove_dir_all(data).unwrap();
+}

@@ -58,7 +58,7 @@ pub struct IngestArgs {
     data: Option<PathBuf>,
 }
 
-fn data_dir(explicit: Option<&PathBuf>) -> Result<PathBuf> {
+pub(crate) fn data_dir(explicit: Option<&PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = explicit {
         return Ok(dir.clone());
     }

@@ -9,6 +9,7 @@ mod hub;
 mod names;
 mod query;
 mod render;
+mod users;
 mod xmatch;
 
 use anyhow::Result;
@@ -58,6 +59,8 @@ enum Command {
     Hub(hub::HubArgs),
     /// Query a TAP service in ADQL (like STILTS tapquery): sync or async, with uploads.
     Query(query::QueryArgs),
+    /// The archive's user accounts: add, remove, passwd, list.
+    User(users::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Xmatch(args)) => xmatch::run(&args),
         Some(Command::Hub(args)) => hub::run(&args),
         Some(Command::Query(args)) => query::run(&args),
+        Some(Command::User(args)) => users::run(&args),
         None => gui::run(match cli.samp.as_str() {
             "join" => Some(gui::samp::SampMode::Join),
             "off" => None,

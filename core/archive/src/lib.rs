@@ -2,6 +2,7 @@
 //! in ADQL through DataFusion, served over TAP (`tap`). Used by `skyglass serve` and
 //! `skyglass ingest`, and started in-process by the app.
 
+pub mod auth;
 pub mod executor;
 pub mod ingest;
 pub mod jobs;
@@ -11,9 +12,11 @@ pub mod spatial_join;
 pub mod store;
 pub mod tap;
 pub mod timeseries;
+pub mod users;
 pub mod uws;
 pub mod xmatch_service;
 
 pub use ingest::{HEALPIX_COLUMN, IngestError, IngestOptions, IngestReport, Mode};
 pub use query::{QueryError, QueryResult};
 pub use store::{Archive, ArchiveError, ColumnInfo, TableInfo, TableName};
+pub use users::LoginError;

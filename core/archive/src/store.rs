@@ -29,6 +29,8 @@ pub enum ArchiveError {
     BadTableName(String),
     #[error("no table {0}")]
     NoSuchTable(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A table as TAP_SCHEMA describes it.
@@ -106,6 +108,7 @@ impl Archive {
         std::fs::create_dir_all(root.join("tables")).map_err(|e| io(e, root))?;
         let db = Connection::open(root.join("archive.sqlite"))?;
         db.execute_batch(SCHEMA_SQL)?;
+        db.execute_batch(crate::users::USERS_SQL)?;
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
         let ctx = crate::spatial_join::adql_session(config);
