@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: STILTS, whose votlint checks the VOTables we write, and
 # Mesa's software Vulkan driver (lavapipe), on which the renderer's tests draw without a GPU;
-# Xvfb, a display for the app's window in the end-to-end tests.
-APT_PACKAGES=(stilts mesa-vulkan-drivers xvfb)
+# Xvfb, a display for the app's window in the end-to-end tests; openssl, to make the
+# certificate the HTTPS tests serve.
+APT_PACKAGES=(stilts mesa-vulkan-drivers xvfb openssl)
 # Python packages the tests need at run time: astropy reads back the VOTables and FITS we
 # write, pyvo queries the archive as a TAP client, spherical_geometry (STScI) checks
 # ADQL's region relations and areas, tsdownsample is the reference for LTTB and MinMaxLTTB.

@@ -983,3 +983,124 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "");
     std::fs::remove_dir_all(data).unwrap();
 }
+
+/// `skyglass serve --tls-cert --tls-key`: HTTPS with a certificate made for the test
+/// (openssl), logins over it; plain HTTP to that port gets no answer; a certificate that
+/// does not load stops the server with the reason.
+#[test]
+fn the_archive_serves_https_with_its_certificate() {
+    let data = std::env::temp_dir().join(format!("skyglass-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    // A certificate authority of the test's own, and the server's certificate it signs.
+    let (certificate, key, authority) = (data.join("cert.pem"), data.join("key.pem"), data.join("ca.pem"));
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl")
+            .args(args)
+            .current_dir(&data)
+            .output()
+            .expect("openssl (scripts/test.sh installs it)");
+        assert!(made.status.success(), "openssl {args:?}: {}", stderr(&made));
+    };
+    std::fs::write(
+        data.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Skyglass test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let added = user(&data.join("archive"), &["add", "carol"], Some("a long password"));
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_skyglass"))
+        .args(["serve", "--data", data.join("archive").to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--tls-cert")
+        .arg(&certificate)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 120, "skyglass serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let trusted = reqwest::Certificate::from_pem(&std::fs::read(&authority).unwrap()).unwrap();
+    let client = reqwest::blocking::Client::builder().add_root_certificate(trusted).build().unwrap();
+    let base = format!("https://127.0.0.1:{port}/tap");
+    let available = client.get(format!("{base}/availability")).send().unwrap();
+    assert_eq!(available.status(), 200);
+    assert!(available.text().unwrap().contains("<vosi:available>true"));
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("username", "carol"), ("password", "a long password")])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().starts_with("JSESSIONID="));
+    // Plain HTTP to the TLS port, and a client that does not trust the certificate, get nothing.
+    assert!(reqwest::blocking::get(format!("http://127.0.0.1:{port}/tap/availability")).is_err());
+    assert!(reqwest::blocking::get(format!("{base}/availability")).is_err());
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let broken = skyglass(&[
+        "serve",
+        "--data",
+        data.join("archive").to_str().unwrap(),
+        "--addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        key.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(!broken.status.success());
+    assert!(stderr(&broken).contains("certificate"), "{}", stderr(&broken));
+    std::fs::remove_dir_all(data).unwrap();
+}

@@ -16,6 +16,15 @@ pub struct ServeArgs {
     /// Where to listen. Loopback by default: say 0.0.0.0:8080 to serve other machines.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+
+    /// Serve HTTPS with this certificate (PEM; the chain, server first). Logins need it:
+    /// ESA's TAP+ clients log in over HTTPS only.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -77,18 +86,28 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let archive =
             Archive::open(&data).await.with_context(|| format!("cannot open the archive in {}", data.display()))?;
         archive.ensure_samples().await.context("cannot load the sample catalogues")?;
+        // A certificate that does not load stops the server before it listens.
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(certificate), Some(key)) => Some(skyglass_archive::tls::server_config(certificate, key)?),
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let address = listener.local_addr()?;
-        println!("Skyglass archive: TAP service at http://{address}/tap (data in {})", data.display());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("Skyglass archive: TAP service at {scheme}://{address}/tap (data in {})", data.display());
         let app = skyglass_archive::tap::router(Arc::new(archive)).context("cannot open the job store")?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("the server stopped")?;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match tls {
+            Some(config) => axum::serve(skyglass_archive::tls::TlsListener::new(listener, config), app)
+                .with_graceful_shutdown(stop)
+                .await
+                .context("the server stopped")?,
+            None => axum::serve(listener, app).with_graceful_shutdown(stop).await.context("the server stopped")?,
+        }
         Ok(())
     })
 }

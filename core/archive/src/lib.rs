@@ -12,6 +12,7 @@ pub mod spatial_join;
 pub mod store;
 pub mod tap;
 pub mod timeseries;
+pub mod tls;
 pub mod users;
 pub mod uws;
 pub mod xmatch_service;
