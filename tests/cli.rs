@@ -404,9 +404,15 @@ impl Drop for Server {
 }
 
 fn serve(data: &std::path::Path) -> Server {
+    serve_with(data, &[], "http")
+}
+
+/// `skyglass serve` on a free port with more arguments; its TAP URL has `scheme`.
+fn serve_with(data: &std::path::Path, extra: &[&std::ffi::OsStr], scheme: &str) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_skyglass"))
         .args(["serve", "--data", data.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -416,7 +422,7 @@ fn serve(data: &std::path::Path) -> Server {
         assert!(started.elapsed().as_secs() < 120, "skyglass serve did not start");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Server { child, url: format!("http://127.0.0.1:{port}/tap") }
+    Server { child, url: format!("{scheme}://127.0.0.1:{port}/tap") }
 }
 
 #[test]
@@ -1054,25 +1060,14 @@ fn the_archive_serves_https_with_its_certificate() {
     let added = user(&data.join("archive"), &["add", "carol"], Some("a long password"));
     assert!(added.status.success(), "{}", stderr(&added));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_skyglass"))
-        .args(["serve", "--data", data.join("archive").to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
-        .arg("--tls-cert")
-        .arg(&certificate)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 120, "skyglass serve did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let server = serve_with(
+        &data.join("archive"),
+        &["--tls-cert".as_ref(), certificate.as_os_str(), "--tls-key".as_ref(), key.as_os_str()],
+        "https",
+    );
     let trusted = reqwest::Certificate::from_pem(&std::fs::read(&authority).unwrap()).unwrap();
     let client = reqwest::blocking::Client::builder().add_root_certificate(trusted).build().unwrap();
-    let base = format!("https://127.0.0.1:{port}/tap");
+    let base = server.url.clone();
     let available = client.get(format!("{base}/availability")).send().unwrap();
     assert_eq!(available.status(), 200);
     assert!(available.text().unwrap().contains("<vosi:available>true"));
@@ -1084,10 +1079,9 @@ fn the_archive_serves_https_with_its_certificate() {
     assert_eq!(login.status(), 200);
     assert!(login.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().starts_with("JSESSIONID="));
     // Plain HTTP to the TLS port, and a client that does not trust the certificate, get nothing.
-    assert!(reqwest::blocking::get(format!("http://127.0.0.1:{port}/tap/availability")).is_err());
+    assert!(reqwest::blocking::get(format!("{}/availability", base.replacen("https", "http", 1))).is_err());
     assert!(reqwest::blocking::get(format!("{base}/availability")).is_err());
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     let broken = skyglass(&[
         "serve",
