@@ -923,8 +923,9 @@ fn user(data: &std::path::Path, args: &[&str], password: Option<&str>) -> Output
 }
 
 /// Accounts from the command line; a login form that answers a session cookie (what ESA's
-/// TAP+ clients use), HTTP Basic and bearer tokens; wrong credentials refused, repeated
-/// failures slowed down, logout and password changes ending sessions.
+/// TAP+ clients use), HTTP Basic and bearer tokens; jobs owned by who made them and hidden
+/// from everyone else; wrong credentials refused, repeated failures slowed down, logout and
+/// password changes ending sessions.
 #[test]
 fn users_log_in_with_a_form_basic_or_a_token() {
     let data = std::env::temp_dir().join(format!("skyglass-users-{}", std::process::id()));
@@ -966,6 +967,42 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     assert_eq!(tables(client.get(&url).basic_auth("alice", Some("nope"))), 401);
     assert_eq!(tables(client.get(&url).bearer_auth(&token)), 200);
     assert_eq!(tables(client.get(&url).bearer_auth("not-a-session")), 401);
+    // A job belongs to who made it: its owner is named, and to everyone else (another user,
+    // anonymous) it does not exist, nor its results; lists show one's own jobs.
+    let bob = user(&data, &["add", "bob"], Some("bob's long password"));
+    assert!(bob.status.success(), "{}", stderr(&bob));
+    let jobs = format!("{}/async", server.url);
+    let no_redirect = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let made = no_redirect
+        .post(&jobs)
+        .basic_auth("alice", Some("correct horse battery"))
+        .form(&[("LANG", "ADQL"), ("QUERY", "SELECT TOP 1 hip FROM catalogs.hipparcos"), ("PHASE", "RUN")])
+        .send()
+        .unwrap();
+    assert_eq!(made.status(), 303);
+    let job = made.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    let job = if job.starts_with("http") { job } else { format!("{}{job}", server.url.trim_end_matches("/tap")) };
+    let as_alice = |url: &str| client.get(url).basic_auth("alice", Some("correct horse battery")).send().unwrap();
+    let as_bob = |url: &str| client.get(url).basic_auth("bob", Some("bob's long password")).send().unwrap();
+    assert_eq!(as_alice(&format!("{job}/owner")).text().unwrap(), "alice");
+    assert!(as_alice(&job).text().unwrap().contains("<uws:ownerId>alice</uws:ownerId>"));
+    for part in ["", "/phase", "/parameters", "/results", "/results/result", "/error", "/owner"] {
+        assert_eq!(as_bob(&format!("{job}{part}")).status(), 404, "bob reads {part}");
+        assert_eq!(client.get(format!("{job}{part}")).send().unwrap().status(), 404, "anonymous reads {part}");
+    }
+    let abort = client
+        .post(format!("{job}/phase"))
+        .basic_auth("bob", Some("bob's long password"))
+        .form(&[("PHASE", "ABORT")])
+        .send()
+        .unwrap();
+    assert_eq!(abort.status(), 404);
+    assert_eq!(client.delete(&job).basic_auth("bob", Some("bob's long password")).send().unwrap().status(), 404);
+    let id = job.rsplit('/').next().unwrap().to_owned();
+    assert!(as_alice(&jobs).text().unwrap().contains(&id), "alice lists her job");
+    assert!(!as_bob(&jobs).text().unwrap().contains(&id), "bob does not");
+    assert!(!client.get(&jobs).send().unwrap().text().unwrap().contains(&id), "nor does anonymous");
+
     // Logout ends the session; the cookie TAP+ keeps afterwards is merely anonymous.
     let out = client.post(format!("{}/logout", server.url)).header("Cookie", &session).send().unwrap();
     assert_eq!(out.status(), 200);
@@ -986,7 +1023,7 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     drop(server);
     let removed = user(&data, &["remove", "alice"], None);
     assert!(removed.status.success(), "{}", stderr(&removed));
-    assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "");
+    assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "bob");
     std::fs::remove_dir_all(data).unwrap();
 }
 

@@ -32,8 +32,22 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
         }
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "cannot check the credentials").into_response(),
     };
+    // A job of another user does not exist for this caller: not its parameters, phase,
+    // results, nor the changing of any of them.
+    if let Some(id) = job_id(request.uri().path())
+        && let Some(owner) = service.jobs.owner(id)
+        && caller.0.as_deref() != Some(owner.as_str())
+    {
+        return (StatusCode::NOT_FOUND, format!("no job {id}")).into_response();
+    }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The job id of a `/tap/async/{id}…` path.
+fn job_id(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/tap/async/")?;
+    rest.split('/').next().filter(|id| !id.is_empty())
 }
 
 fn unauthorised(message: &str) -> Response {

@@ -57,6 +57,8 @@ impl Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     pub id: String,
+    /// The user who made it; `None` for an anonymous caller's job, which anyone may see.
+    pub owner: Option<String>,
     pub run_id: Option<String>,
     pub phase: Phase,
     /// The TAP parameters, names upper-cased.
@@ -109,7 +111,8 @@ const JOBS_SQL: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, run_id TEXT, phase TEXT NOT NULL, parameters TEXT NOT NULL,
     created REAL NOT NULL, started REAL, ended REAL, destruction REAL NOT NULL,
-    execution_duration INTEGER NOT NULL, error TEXT, result_name TEXT, result_type TEXT, result_rows INTEGER);
+    execution_duration INTEGER NOT NULL, error TEXT, result_name TEXT, result_type TEXT, result_rows INTEGER,
+    owner TEXT);
 ";
 
 pub fn now() -> f64 {
@@ -123,6 +126,11 @@ impl Jobs {
         {
             let db = archive.metadata();
             db.execute_batch(JOBS_SQL)?;
+            // Archives made before jobs had owners gain the column; their jobs stay anonymous.
+            let has_owner = db.prepare("SELECT owner FROM jobs LIMIT 0").is_ok();
+            if !has_owner {
+                db.execute_batch("ALTER TABLE jobs ADD COLUMN owner TEXT")?;
+            }
             db.execute(
                 "UPDATE jobs SET phase = 'ERROR', ended = ?1, \
                  error = 'the server stopped while the job was queued or running' \
@@ -144,12 +152,13 @@ impl Jobs {
         job.result.as_ref().map(|(name, _, _)| self.folder(&job.id).join(name))
     }
 
-    pub fn create(&self, parameters: Vec<(String, String)>) -> Result<Job, JobError> {
+    pub fn create(&self, parameters: Vec<(String, String)>, owner: Option<String>) -> Result<Job, JobError> {
         let id = new_id();
         let run_id = parameters.iter().find(|(k, _)| k == "RUNID").map(|(_, v)| v.clone());
         let created = now();
         let job = Job {
             id,
+            owner,
             run_id,
             phase: Phase::Pending,
             parameters,
@@ -163,8 +172,8 @@ impl Jobs {
         };
         let parameters = serde_json::to_string(&job.parameters).unwrap_or_else(|_| "[]".into());
         self.archive.metadata().execute(
-            "INSERT INTO jobs (id, run_id, phase, parameters, created, destruction, execution_duration) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO jobs (id, run_id, phase, parameters, created, destruction, execution_duration, owner) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 job.id,
                 job.run_id,
@@ -172,10 +181,20 @@ impl Jobs {
                 parameters,
                 job.created,
                 job.destruction,
-                job.execution_duration as i64
+                job.execution_duration as i64,
+                job.owner
             ],
         )?;
         Ok(job)
+    }
+
+    /// The user who owns a job; `None` for an anonymous job or no job.
+    pub fn owner(&self, id: &str) -> Option<String> {
+        self.archive
+            .metadata()
+            .query_row("SELECT owner FROM jobs WHERE id = ?1", params![id], |row| row.get::<_, Option<String>>(0))
+            .ok()
+            .flatten()
     }
 
     pub fn get(&self, id: &str) -> Result<Job, JobError> {
@@ -183,7 +202,7 @@ impl Jobs {
         let job = db
             .query_row(
                 "SELECT id, run_id, phase, parameters, created, started, ended, destruction, execution_duration, \
-                 error, result_name, result_type, result_rows FROM jobs WHERE id = ?1",
+                 error, result_name, result_type, result_rows, owner FROM jobs WHERE id = ?1",
                 params![id],
                 job_from_row,
             )
@@ -193,13 +212,20 @@ impl Jobs {
 
     /// All jobs, newest last, filtered as UWS 1.1's job list is: by phases, created after a
     /// time, the last N.
-    pub fn list(&self, phases: &[Phase], after: Option<f64>, last: Option<usize>) -> Result<Vec<Job>, JobError> {
+    /// The jobs of `owner` (anonymous ones for `None`), oldest first.
+    pub fn list(
+        &self,
+        owner: Option<&str>,
+        phases: &[Phase],
+        after: Option<f64>,
+        last: Option<usize>,
+    ) -> Result<Vec<Job>, JobError> {
         let db = self.archive.metadata();
         let mut statement = db.prepare(
             "SELECT id, run_id, phase, parameters, created, started, ended, destruction, execution_duration, \
-             error, result_name, result_type, result_rows FROM jobs ORDER BY created",
+             error, result_name, result_type, result_rows, owner FROM jobs WHERE owner IS ?1 ORDER BY created",
         )?;
-        let mut jobs: Vec<Job> = statement.query_map([], job_from_row)?.collect::<Result<_, _>>()?;
+        let mut jobs: Vec<Job> = statement.query_map(params![owner], job_from_row)?.collect::<Result<_, _>>()?;
         jobs.retain(|job| (phases.is_empty() || phases.contains(&job.phase)) && after.is_none_or(|t| job.created > t));
         if let Some(last) = last {
             let skip = jobs.len().saturating_sub(last);
@@ -382,6 +408,7 @@ fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let result_rows: Option<i64> = row.get(12)?;
     Ok(Job {
         id: row.get(0)?,
+        owner: row.get(13)?,
         run_id: row.get(1)?,
         phase: Phase::parse(&phase).unwrap_or(Phase::Error),
         parameters: serde_json::from_str(&parameters).unwrap_or_default(),

@@ -63,13 +63,14 @@ fn upper(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
 /// parts are kept with the job, so it can run (and run again after a restart) later.
 pub async fn create(State(service): Shared, request: axum::extract::Request) -> Response {
     let headers = request.headers().clone();
+    let owner = request.extensions().get::<crate::auth::Caller>().and_then(|caller| caller.0.clone());
     let (pairs, parts) = match read_post(request).await {
         Ok((pairs, parts)) => (upper(pairs), parts),
         Err(response) => return response,
     };
     let run = pairs.iter().any(|(key, value)| key == "PHASE" && value.eq_ignore_ascii_case("RUN"));
     let parameters: Vec<(String, String)> = pairs.into_iter().filter(|(key, _)| key != "PHASE").collect();
-    let job = match service.jobs.create(parameters) {
+    let job = match service.jobs.create(parameters, owner) {
         Ok(job) => job,
         Err(error) => return job_error(error),
     };
@@ -92,7 +93,13 @@ pub async fn create(State(service): Shared, request: axum::extract::Request) -> 
 }
 
 /// GET /tap/async: the job list.
-pub async fn list(State(service): Shared, headers: HeaderMap, Query(query): Query<Vec<(String, String)>>) -> Response {
+/// GET /tap/async: the caller's jobs (an anonymous caller's: the anonymous ones).
+pub async fn list(
+    State(service): Shared,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
     let mut phases = Vec::new();
     let mut after = None;
     let mut last = None;
@@ -113,7 +120,7 @@ pub async fn list(State(service): Shared, headers: HeaderMap, Query(query): Quer
             _ => {}
         }
     }
-    let jobs = match service.jobs.list(&phases, after, last) {
+    let jobs = match service.jobs.list(caller.0.as_deref(), &phases, after, last) {
         Ok(jobs) => jobs,
         Err(error) => return job_error(error),
     };
@@ -314,7 +321,7 @@ pub async fn quote(State(service): Shared, Path(id): Path<String>) -> Response {
 
 pub async fn owner(State(service): Shared, Path(id): Path<String>) -> Response {
     match service.jobs.get(&id) {
-        Ok(_) => text(String::new()),
+        Ok(job) => text(job.owner.unwrap_or_default()),
         Err(error) => job_error(error),
     }
 }
@@ -412,7 +419,12 @@ fn job_xml(job: &Job, base: &str) -> String {
     if let Some(run_id) = &job.run_id {
         let _ = writeln!(xml, "  <uws:runId>{}</uws:runId>", xml_escape(run_id));
     }
-    xml.push_str("  <uws:ownerId xsi:nil=\"true\"/>\n");
+    match &job.owner {
+        Some(owner) => {
+            let _ = writeln!(xml, "  <uws:ownerId>{}</uws:ownerId>", xml_escape(owner));
+        }
+        None => xml.push_str("  <uws:ownerId xsi:nil=\"true\"/>\n"),
+    }
     let _ = writeln!(xml, "  <uws:phase>{}</uws:phase>", job.phase.name());
     xml.push_str("  <uws:quote xsi:nil=\"true\"/>\n");
     xml.push_str(&time(Some(job.created), "creationTime"));
