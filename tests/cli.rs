@@ -1021,6 +1021,19 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     assert_eq!(answers, [401, 401, 401, 429]);
     assert_eq!(login("a new passphrase").status(), 429);
     drop(server);
+
+    // A login-only server gives anonymous callers the way in and nothing else.
+    let closed = serve_with(&data, &["--login-only".as_ref()], "http");
+    let status = |request: reqwest::blocking::RequestBuilder| request.send().unwrap().status().as_u16();
+    assert_eq!(status(client.get(format!("{}/tables", closed.url))), 401);
+    assert_eq!(status(client.get(format!("{}/sync?LANG=ADQL&QUERY=SELECT+1", closed.url))), 401);
+    assert_eq!(status(client.get(format!("{}/availability", closed.url))), 200);
+    assert_eq!(status(client.get(format!("{}/capabilities", closed.url))), 200);
+    assert_eq!(
+        status(client.get(format!("{}/tables", closed.url)).basic_auth("bob", Some("bob's long password"))),
+        200
+    );
+    drop(closed);
     let removed = user(&data, &["remove", "alice"], None);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "bob");

@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+
+    /// Serve logged-in users only (see `skyglass user`): anonymous callers get nothing but
+    /// the login, availability and capabilities.
+    #[arg(long)]
+    login_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,7 +102,8 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let address = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("Skyglass archive: TAP service at {scheme}://{address}/tap (data in {})", data.display());
-        let app = skyglass_archive::tap::router(Arc::new(archive)).context("cannot open the job store")?;
+        let app = skyglass_archive::tap::router_with(Arc::new(archive), args.login_only)
+            .context("cannot open the job store")?;
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -32,6 +32,11 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
         }
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "cannot check the credentials").into_response(),
     };
+    let path = request.uri().path();
+    let way_in = ["/tap/login", "/tap/logout", "/tap/availability", "/tap/capabilities"].contains(&path);
+    if service.login_only && caller.0.is_none() && !way_in {
+        return unauthorised("this archive serves its users only: log in (POST …/login) or give Basic credentials");
+    }
     // A job of another user does not exist for this caller: not its parameters, phase,
     // results, nor the changing of any of them.
     if let Some(id) = job_id(request.uri().path())

@@ -24,6 +24,8 @@ const MAX_BODY_BYTES: usize = 16 << 20;
 pub struct Service {
     pub archive: Arc<Archive>,
     pub jobs: Arc<Jobs>,
+    /// Anonymous callers get nothing but the way in (login, availability, capabilities).
+    pub login_only: bool,
 }
 
 type Shared = State<Arc<Service>>;
@@ -31,9 +33,14 @@ type Shared = State<Arc<Service>>;
 /// The TAP service's routes, under `/tap`. Jobs left running by a stopped server are
 /// marked as failed here.
 pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
+    router_with(archive, false)
+}
+
+/// [`router`] for a server that serves logged-in users only when `login_only`.
+pub fn router_with(archive: Arc<Archive>, login_only: bool) -> Result<Router, JobError> {
     let runner: Runner = Arc::new(|archive, job, folder| Box::pin(run_job(archive, job, folder)));
     let jobs = Arc::new(Jobs::open(Arc::clone(&archive), runner)?);
-    let service = Arc::new(Service { archive, jobs });
+    let service = Arc::new(Service { archive, jobs, login_only });
     Ok(Router::new()
         .route("/tap/sync", get(sync_get).post(sync_post))
         .route("/tap/async", get(crate::uws::list).post(crate::uws::create))
