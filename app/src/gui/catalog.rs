@@ -31,8 +31,9 @@ pub struct Catalogue {
     /// ICRS degrees per row (NaN where a row has no position); empty without positions.
     pub ra: Arc<Vec<f64>>,
     pub dec: Arc<Vec<f64>>,
-    /// Which columns gave the positions, for the panel.
+    /// Which columns gave the positions, for the panel, and how many rows have one.
     pub position_columns: Option<String>,
+    placed: usize,
     pub style: MarkerStyle,
     pub line_style: LineStyle,
     pub visible: bool,
@@ -55,6 +56,9 @@ pub struct Catalogue {
     filtering: Option<Receiver<Result<Vec<bool>, String>>>,
     /// The table view's order of rows (a permutation), and the column it is sorted by.
     pub order: Option<(usize, bool, Vec<u32>)>,
+    /// The rows the table view shows, in order: filtered, then sorted; made again only when
+    /// the filter or the order changes, not every frame.
+    pub(crate) view: Arc<Vec<u32>>,
     pub hidden_columns: Vec<bool>,
     /// Rows selected as a set (a SAMP table.select.rowList), ringed on the sky and marked
     /// in the table.
@@ -127,9 +131,13 @@ impl Catalogue {
         let motion = motion_columns(&batch);
         let colour = PALETTE[(id as usize) % PALETTE.len()];
         let columns = batch.num_columns();
+        let placed = ra.iter().zip(&dec).filter(|(r, d)| r.is_finite() && d.is_finite()).count();
+        let rows = batch.num_rows() as u32;
         Ok(Catalogue {
             id,
             name: name.to_owned(),
+            placed,
+            view: Arc::new((0..rows).collect()),
             ra: Arc::new(ra),
             dec: Arc::new(dec),
             position_columns,
@@ -165,7 +173,7 @@ impl Catalogue {
 
     /// Rows with a position.
     pub fn positioned(&self) -> usize {
-        self.ra.iter().zip(self.dec.iter()).filter(|(r, d)| r.is_finite() && d.is_finite()).count()
+        self.placed
     }
 
     /// Selects a row (from the sky or the table); the other side follows.
@@ -231,6 +239,7 @@ impl Catalogue {
             self.filter_error = None;
             self.filtering = None;
             self.revision += 1;
+            self.refresh_view();
             return;
         }
         let batch = self.batch.clone();
@@ -255,6 +264,7 @@ impl Catalogue {
                 self.shown = Some(Arc::new(shown));
                 self.filter_error = None;
                 self.revision += 1;
+                self.refresh_view();
             }
             // A bad filter keeps the rows shown before it.
             Err(error) => self.filter_error = Some(error),
@@ -267,15 +277,19 @@ impl Catalogue {
     }
 
     /// The table view's rows in order: filtered, then sorted.
-    pub fn view_rows(&self) -> Vec<u32> {
+    pub fn view_rows(&self) -> &[u32] {
+        &self.view
+    }
+
+    fn refresh_view(&mut self) {
         let all: Box<dyn Iterator<Item = u32>> = match &self.order {
             Some((_, _, order)) => Box::new(order.iter().copied()),
             None => Box::new(0..self.rows() as u32),
         };
-        match &self.shown {
+        self.view = Arc::new(match &self.shown {
             Some(shown) => all.filter(|row| shown.get(*row as usize).copied().unwrap_or(false)).collect(),
             None => all.collect(),
-        }
+        });
     }
 
     /// Sorts the table view by a column (again: the other way).
@@ -283,7 +297,10 @@ impl Catalogue {
         let ascending = !matches!(self.order, Some((c, true, _)) if c == column);
         let options = datafusion::arrow::compute::SortOptions { descending: !ascending, nulls_first: false };
         match datafusion::arrow::compute::sort_to_indices(self.batch.column(column), Some(options), None) {
-            Ok(indices) => self.order = Some((column, ascending, indices.values().to_vec())),
+            Ok(indices) => {
+                self.order = Some((column, ascending, indices.values().to_vec()));
+                self.refresh_view();
+            }
             Err(error) => self.filter_error = Some(format!("cannot sort by that column: {error}")),
         }
     }

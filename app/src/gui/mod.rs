@@ -1127,7 +1127,7 @@ impl SkyglassApp {
             SampSend::RowList(id) => {
                 let Some(catalogue) = self.catalogues.iter().find(|c| c.id == id) else { return Ok(()) };
                 let Some(table) = catalogue.samp_key.clone() else { return Ok(()) };
-                let rows = catalogue.view_rows().into_iter().map(|r| r as usize).collect();
+                let rows = catalogue.view_rows().iter().map(|r| *r as usize).collect();
                 link.send(samp::Outgoing::Select { table, rows });
             }
             SampSend::Moc(id) => {

@@ -9,6 +9,7 @@ use egui_extras::{Column, TableBuilder};
 use skyglass_votable::TableFormat;
 use skyglass_votable::model::meta;
 use std::path::Path;
+use std::sync::Arc;
 
 /// What the user asked of the table view this frame.
 #[derive(Debug, PartialEq)]
@@ -22,7 +23,7 @@ pub enum TableAction {
 
 pub fn table_view(ui: &mut egui::Ui, catalogue: &mut Catalogue, wake: impl Fn() + Send + 'static) -> TableAction {
     let mut action = TableAction::None;
-    let rows = catalogue.view_rows();
+    let rows = Arc::clone(&catalogue.view);
     ui.horizontal(|ui| {
         ui.strong(&catalogue.name);
         ui.label(format!("{} of {} rows", rows.len(), catalogue.rows()));
@@ -152,8 +153,7 @@ pub fn table_view(ui: &mut egui::Ui, catalogue: &mut Catalogue, wake: impl Fn() 
 
 /// Writes the catalogue's filtered rows to `folder/NAME.EXT`; the path written.
 pub fn export(catalogue: &Catalogue, format: TableFormat, folder: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let rows = catalogue.view_rows();
-    let indices = arrow_array::UInt32Array::from(rows);
+    let indices = arrow_array::UInt32Array::from(catalogue.view_rows().to_vec());
     let batch = arrow_select::take::take_record_batch(&catalogue.batch, &indices)?;
     let table = skyglass_votable::TableData { batches: vec![batch], ..catalogue.table() };
     let extension = match format {
