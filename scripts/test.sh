@@ -16,7 +16,7 @@ APT_PACKAGES=(stilts mesa-vulkan-drivers xvfb openssl)
 # (The committed golden values and
 # reference images were made by the scripts in */tests/golden/ and
 # core/render/tests/references/, which also need mocpy, astropy_healpix and Pillow.)
-PYTHON_PACKAGES=(astropy pyvo spherical_geometry tsdownsample)
+PYTHON_PACKAGES=(astropy astroquery pyvo spherical_geometry tsdownsample)
 
 install_apt_packages() {
     local missing=()

@@ -905,6 +905,70 @@ fn query_asks_a_tap_service_like_stilts_tapquery() {
 }
 
 /// `skyglass user` with the password on standard input.
+/// A certificate authority of the test's own and a server certificate it signs, for
+/// localhost and 127.0.0.1, made with openssl in `dir`: (certificate, key, authority).
+fn test_certificate(data: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (certificate, key, authority) = (data.join("cert.pem"), data.join("key.pem"), data.join("ca.pem"));
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl")
+            .args(args)
+            .current_dir(data)
+            .output()
+            .expect("openssl (scripts/test.sh installs it)");
+        assert!(made.status.success(), "openssl {args:?}: {}", stderr(&made));
+    };
+    std::fs::write(
+        data.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Skyglass test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (certificate, key, authority)
+}
+
 fn user(data: &std::path::Path, args: &[&str], password: Option<&str>) -> Output {
     use std::io::Write as _;
     let mut command = Command::new(env!("CARGO_BIN_EXE_skyglass"));
@@ -1048,65 +1112,7 @@ fn the_archive_serves_https_with_its_certificate() {
     let data = std::env::temp_dir().join(format!("skyglass-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).unwrap();
-    // A certificate authority of the test's own, and the server's certificate it signs.
-    let (certificate, key, authority) = (data.join("cert.pem"), data.join("key.pem"), data.join("ca.pem"));
-    let openssl = |args: &[&str]| {
-        let made = Command::new("openssl")
-            .args(args)
-            .current_dir(&data)
-            .output()
-            .expect("openssl (scripts/test.sh installs it)");
-        assert!(made.status.success(), "openssl {args:?}: {}", stderr(&made));
-    };
-    std::fs::write(
-        data.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=Skyglass test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "server.csr",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "cert.pem",
-    ]);
+    let (certificate, key, authority) = test_certificate(&data);
     let added = user(&data.join("archive"), &["add", "carol"], Some("a long password"));
     assert!(added.status.success(), "{}", stderr(&added));
 
@@ -1146,5 +1152,156 @@ fn the_archive_serves_https_with_its_certificate() {
     ]);
     assert!(!broken.status.success());
     assert!(stderr(&broken).contains("certificate"), "{}", stderr(&broken));
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn astroquery_tapplus_runs_a_whole_session_over_https() {
+    let data = std::env::temp_dir().join(format!("skyglass-tapplus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let (certificate, key, authority) = test_certificate(&data);
+    let archive = data.join("archive");
+    for (name, password) in [("alice", "alice password"), ("bob", "bobby password")] {
+        let added = user(&archive, &["add", name], Some(password));
+        assert!(added.status.success(), "{}", stderr(&added));
+    }
+    let server = serve_with(
+        &archive,
+        &["--tls-cert".as_ref(), certificate.as_os_str(), "--tls-key".as_ref(), key.as_os_str()],
+        "https",
+    );
+    // TapPlus checks the certificate against the name it connects to.
+    let base = server.url.trim_end_matches("/tap").replacen("127.0.0.1", "localhost", 1);
+    let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tapplus_session.py");
+    let session = Command::new("python3")
+        .arg(&script)
+        .args([base.as_str(), gaia.to_str().unwrap()])
+        .env("SSL_CERT_FILE", &authority)
+        .env("REQUESTS_CA_BUNDLE", &authority)
+        .output()
+        .expect("python3 with astroquery (scripts/test.sh installs it)");
+    assert!(
+        session.status.success() && stdout(&session).contains("all steps passed"),
+        "{}\n{}",
+        stdout(&session),
+        stderr(&session)
+    );
+
+    // What scripts may send by mistake or malice is refused, and the server carries on.
+    let trusted = reqwest::Certificate::from_pem(&std::fs::read(&authority).unwrap()).unwrap();
+    let client = reqwest::blocking::Client::builder().add_root_certificate(trusted).build().unwrap();
+    let upload = |name: &str, bytes: Vec<u8>, credentials: bool| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .text("TABLE_NAME", name.to_owned())
+            .part("FILE", reqwest::blocking::multipart::Part::bytes(bytes).file_name("table.vot"));
+        let request = client.post(format!("{base}/tap-server/Upload")).multipart(form);
+        let request = if credentials { request.basic_auth("alice", Some("alice password")) } else { request };
+        let response = request.send().unwrap();
+        (response.status().as_u16(), response.text().unwrap_or_default())
+    };
+    let entities: String =
+        (1..=9).map(|level| format!("<!ENTITY l{level} \"{}\">", format!("&l{};", level - 1).repeat(10))).collect();
+    let bomb = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE v [<!ENTITY l0 \"lol\">{entities}]>\
+         <VOTABLE version=\"1.4\"><RESOURCE><TABLE><FIELD name=\"x\" datatype=\"char\" arraysize=\"*\"/>\
+         <DATA><TABLEDATA><TR><TD>&l9;</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+    );
+    let (status, body) = upload("bomb", bomb.into_bytes(), true);
+    assert!(status == 400 && body.contains("entity"), "{status} {body}");
+    let (status, _) = upload("huge", vec![b'1'; 17 << 20], true);
+    assert_eq!(status, 413);
+    let (status, _) = upload("anonymous", std::fs::read(&gaia).unwrap(), false);
+    assert_eq!(status, 401);
+    let (status, body) = upload("stars", std::fs::read(&gaia).unwrap(), true);
+    assert!(status == 200 && body.contains("user_alice.stars (1 rows)"), "{status} {body}");
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn an_upload_cut_short_by_kill_9_leaves_no_half_table() {
+    let data = std::env::temp_dir().join(format!("skyglass-kill-upload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let added = user(&data, &["add", "alice"], Some("alice password"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let schema = data.join("tables/user_alice");
+    let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap();
+    let upload = move |base: &str, csv: Vec<u8>| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .text("TABLE_NAME", "stars")
+            .part("FILE", reqwest::blocking::multipart::Part::bytes(csv).file_name("stars.csv"));
+        let url = format!("{}/tap-server/Upload", base.trim_end_matches("/tap"));
+        client.post(url).basic_auth("alice", Some("alice password")).multipart(form).send()
+    };
+    let mut caught = false;
+    for _attempt in 0..5 {
+        let server = serve(&data);
+        // A real table of 117,955 stars, as the archive itself gives it.
+        let csv = reqwest::blocking::Client::new()
+            .post(format!("{}/sync", server.url))
+            .form(&[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT hip, ra, dec, plx, pmra, pmde, hpmag FROM catalogs.hipparcos"),
+                ("RESPONSEFORMAT", "csv"),
+                ("MAXREC", "200000"),
+            ])
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec();
+        let base = server.url.clone();
+        let sending = {
+            let upload = upload.clone();
+            std::thread::spawn(move || upload(&base, csv))
+        };
+        // Killed (SIGKILL, as `kill -9`) while the table's file is being written.
+        let writing = loop {
+            let partial = std::fs::read_dir(&schema)
+                .map(|files| files.flatten().any(|f| f.file_name().to_string_lossy().ends_with(".partial")))
+                .unwrap_or(false);
+            if partial || sending.is_finished() {
+                break partial;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        };
+        drop(server);
+        let _ = sending.join();
+        let server = serve(&data);
+        if writing {
+            caught = true;
+            let leftovers: Vec<_> = std::fs::read_dir(&schema).map(|f| f.flatten().collect()).unwrap_or_default();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+            let tables = reqwest::blocking::Client::new()
+                .get(format!("{}/tables", server.url))
+                .basic_auth("alice", Some("alice password"))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap();
+            assert!(!tables.contains("user_alice.stars"), "{tables}");
+        }
+        // Whatever happened before, the upload now goes through whole.
+        let csv = std::fs::read(
+            skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.csv"),
+        )
+        .unwrap();
+        let done = upload(&server.url, csv).unwrap();
+        let body = done.text().unwrap();
+        let fresh = body.contains("user_alice.stars (1 rows)");
+        let kept = body.contains("already");
+        assert!(fresh || (kept && !writing), "{body}");
+        if caught {
+            break;
+        }
+        let form = [("TABLE_NAME", "stars"), ("DELETE", "TRUE")];
+        let url = format!("{}/tap-server/Upload", server.url.trim_end_matches("/tap"));
+        let deleted =
+            reqwest::blocking::Client::new().post(url).basic_auth("alice", Some("alice password")).form(&form);
+        assert_eq!(deleted.send().unwrap().status(), 200);
+    }
+    assert!(caught, "the upload was never caught mid-write");
     std::fs::remove_dir_all(data).unwrap();
 }

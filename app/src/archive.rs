@@ -108,10 +108,13 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         };
         match tls {
-            Some(config) => axum::serve(skyglass_archive::tls::TlsListener::new(listener, config), app)
-                .with_graceful_shutdown(stop)
-                .await
-                .context("the server stopped")?,
+            Some(config) => axum::serve(
+                skyglass_archive::tls::TlsListener::new(listener, config),
+                skyglass_archive::tls::over_https(app),
+            )
+            .with_graceful_shutdown(stop)
+            .await
+            .context("the server stopped")?,
             None => axum::serve(listener, app).with_graceful_shutdown(stop).await.context("the server stopped")?,
         }
         Ok(())

@@ -44,7 +44,7 @@ pub fn run(args: &UserArgs) -> Result<()> {
                 println!("added {name}");
             }
             UserAction::Remove { name } => {
-                archive.remove_user(name)?;
+                archive.remove_user(name).await?;
                 println!("removed {name}");
             }
             UserAction::Passwd { name } => {

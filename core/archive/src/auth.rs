@@ -40,7 +40,9 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "cannot check the credentials").into_response(),
     };
     let path = request.uri().path();
-    let way_in = ["/tap/login", "/tap/logout", "/tap/availability", "/tap/capabilities"].contains(&path);
+    let tap_path = path.strip_prefix("/tap-server/tap").or_else(|| path.strip_prefix("/tap")).unwrap_or(path);
+    let way_in = ["/login", "/logout", "/availability", "/capabilities"].contains(&tap_path)
+        || ["/tap-server/login", "/tap-server/logout", "/data-server/login", "/data-server/logout"].contains(&path);
     if service.login_only && caller.0.is_none() && !way_in {
         return unauthorised("this archive serves its users only: log in (POST …/login) or give Basic credentials");
     }
@@ -56,9 +58,9 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
     next.run(request).await
 }
 
-/// The job id of a `/tap/async/{id}…` path.
+/// The job id of a `/tap/async/{id}…` (or `/tap-server/tap/async/{id}…`) path.
 fn job_id(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/tap/async/")?;
+    let rest = path.strip_prefix("/tap/async/").or_else(|| path.strip_prefix("/tap-server/tap/async/"))?;
     rest.split('/').next().filter(|id| !id.is_empty())
 }
 

@@ -152,7 +152,12 @@ pub(crate) fn adql_schema(schema: &Schema) -> SchemaRef {
             while !seen.insert(name.clone()) {
                 name.push('_');
             }
-            field.as_ref().clone().with_name(name)
+            // ID and ref point within the document the table came from: in a result they
+            // would name columns that are not there, or clash between joined tables.
+            let mut metadata = field.metadata().clone();
+            metadata.remove(meta::ID);
+            metadata.remove(meta::REF);
+            field.as_ref().clone().with_name(name).with_metadata(metadata)
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))

@@ -2,6 +2,7 @@
 //! in ADQL through DataFusion, served over TAP (`tap`). Used by `skyglass serve` and
 //! `skyglass ingest`, and started in-process by the app.
 
+pub mod access;
 pub mod auth;
 pub mod executor;
 pub mod ingest;
@@ -11,8 +12,10 @@ pub mod spatial;
 pub mod spatial_join;
 pub mod store;
 pub mod tap;
+pub mod tapplus;
 pub mod timeseries;
 pub mod tls;
+pub mod user_tables;
 pub mod users;
 pub mod uws;
 pub mod xmatch_service;

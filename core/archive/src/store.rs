@@ -10,7 +10,9 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig};
 use rusqlite::{Connection, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,11 @@ pub struct Archive {
     db: Mutex<Connection>,
     ctx: SessionContext,
     executor: crate::executor::Executor,
+    /// Counts changes to the tables and their sharing: a kept session of an older count is
+    /// stale.
+    generation: AtomicU64,
+    /// Sessions of users who read users' tables, with the generation they were made at.
+    sessions: Mutex<HashMap<String, (u64, SessionContext)>>,
 }
 
 impl Archive {
@@ -109,11 +116,20 @@ impl Archive {
         let db = Connection::open(root.join("archive.sqlite"))?;
         db.execute_batch(SCHEMA_SQL)?;
         db.execute_batch(crate::users::USERS_SQL)?;
+        db.execute_batch(crate::access::ACCESS_SQL)?;
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
         let ctx = crate::spatial_join::adql_session(config);
         let executor = crate::executor::Executor::new().map_err(|e| io(e, root))?;
-        let archive = Archive { root: root.to_path_buf(), db: Mutex::new(db), ctx, executor };
+        let archive = Archive {
+            root: root.to_path_buf(),
+            db: Mutex::new(db),
+            ctx,
+            executor,
+            generation: AtomicU64::new(0),
+            sessions: Mutex::new(HashMap::new()),
+        };
+        archive.remove_orphans()?;
         archive.register_all().await?;
         Ok(archive)
     }
@@ -140,14 +156,59 @@ impl Archive {
         self.db()
     }
 
-    /// Every table, TAP_SCHEMA's own first.
+    /// The tables anyone may read, TAP_SCHEMA's own first (see [`Archive::tables_for`] for
+    /// a user's).
     pub fn tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
-        let mut tables = tap_schema_tables();
-        tables.extend(self.user_tables()?);
-        Ok(tables)
+        self.tables_for(None)
     }
 
-    fn user_tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Who reads what has changed: sessions kept for users are stale.
+    pub(crate) fn access_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    pub(crate) fn cached_session(&self, user: &str, generation: u64) -> Option<SessionContext> {
+        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions.get(user).filter(|(made, _)| *made == generation).map(|(_, session)| session.clone())
+    }
+
+    pub(crate) fn keep_session(&self, user: &str, generation: u64, session: SessionContext) {
+        if self.generation() == generation {
+            self.sessions.lock().unwrap_or_else(PoisonError::into_inner).insert(user.to_owned(), (generation, session));
+        }
+    }
+
+    /// Table files that no metadata names (a write or rename cut short by a crash) and
+    /// unfinished writes: removed, so that a table is whole or absent.
+    fn remove_orphans(&self) -> Result<(), ArchiveError> {
+        let known: std::collections::HashSet<PathBuf> = self
+            .stored_tables()?
+            .iter()
+            .map(|t| self.parquet_path(&TableName { schema: t.schema.clone(), name: t.name.clone() }))
+            .collect();
+        let Ok(schemas) = std::fs::read_dir(self.root.join("tables")) else { return Ok(()) };
+        for schema in schemas.flatten() {
+            let Ok(files) = std::fs::read_dir(schema.path()) else { continue };
+            for file in files.flatten() {
+                let path = file.path();
+                let table_file = path.extension().is_some_and(|e| e == "parquet");
+                let partial = path.to_string_lossy().ends_with(".partial");
+                if (table_file && !known.contains(&path)) || partial {
+                    tracing::warn!(file = %path.display(), "removing a table file no table owns");
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored table, whoever may read it.
+    pub(crate) fn stored_tables(&self) -> Result<Vec<TableInfo>, ArchiveError> {
         let db = self.db();
         let mut statement = db.prepare("SELECT schema, name, description, rows FROM tables ORDER BY schema, name")?;
         let rows: Vec<(String, String, String, i64)> =
@@ -189,7 +250,7 @@ impl Archive {
         table: &TableName,
         options: &IngestOptions,
     ) -> Result<IngestReport, ArchiveError> {
-        let exists = self.user_tables()?.iter().any(|t| t.schema == table.schema && t.name == table.name);
+        let exists = self.stored_tables()?.iter().any(|t| t.schema == table.schema && t.name == table.name);
         let path = self.parquet_path(table);
         let (report, columns) = ingest::write_table(data, &path, exists, options)?;
         {
@@ -294,14 +355,18 @@ impl Archive {
         if removed == 0 {
             return Err(ArchiveError::NoSuchTable(table.qualified()));
         }
+        self.forget_table_shares(table)?;
         let path = self.parquet_path(table);
         let _ = std::fs::remove_file(&path);
         self.register_all().await
     }
 
-    /// (Re)registers every table and TAP_SCHEMA with the session.
-    async fn register_all(&self) -> Result<(), ArchiveError> {
-        let tables = self.user_tables()?;
+    /// (Re)registers the public tables and TAP_SCHEMA with the shared session; users'
+    /// tables get sessions of their own ([`Archive::session_for`]).
+    pub(crate) async fn register_all(&self) -> Result<(), ArchiveError> {
+        self.access_changed();
+        let tables: Vec<TableInfo> =
+            self.stored_tables()?.into_iter().filter(|t| crate::access::owner_of(&t.schema).is_none()).collect();
         let catalog = self
             .ctx
             .catalog("datafusion")
@@ -324,15 +389,20 @@ impl Archive {
                 )
                 .await?;
         }
-        let tap_schema = Arc::new(MemorySchemaProvider::new());
         let all: Vec<TableInfo> = tap_schema_tables().into_iter().chain(tables).collect();
-        for (name, batch) in tap_schema_batches(&all)? {
-            let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-            tap_schema.register_table(name.to_owned(), Arc::new(table))?;
-        }
-        catalog.register_schema("tap_schema", tap_schema)?;
+        catalog.register_schema("tap_schema", tap_schema_provider(&all)?)?;
         Ok(())
     }
+}
+
+/// TAP_SCHEMA describing `tables`, as a schema of the query engine.
+pub(crate) fn tap_schema_provider(tables: &[TableInfo]) -> Result<Arc<MemorySchemaProvider>, ArchiveError> {
+    let tap_schema = Arc::new(MemorySchemaProvider::new());
+    for (name, batch) in tap_schema_batches(tables)? {
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        tap_schema.register_table(name.to_owned(), Arc::new(table))?;
+    }
+    Ok(tap_schema)
 }
 
 /// The sample tables: schema, name, description, gzipped VOTable (assets/catalogs, credited
@@ -414,7 +484,7 @@ fn int_column(name: &str, description: &str) -> ColumnInfo {
 }
 
 /// TAP_SCHEMA's own five tables, as TAP 1.1 defines them.
-fn tap_schema_tables() -> Vec<TableInfo> {
+pub(crate) fn tap_schema_tables() -> Vec<TableInfo> {
     let table = |name: &str, description: &str, columns: Vec<ColumnInfo>| TableInfo {
         schema: "TAP_SCHEMA".to_owned(),
         name: name.to_owned(),

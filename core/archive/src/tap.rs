@@ -2,12 +2,13 @@
 //! `/tap/availability`, `/tap/capabilities` and `/tap/tables`. Errors are VOTable error
 //! documents (DALI) with a 4xx status for the caller's mistakes.
 
+use crate::auth::Caller;
 use crate::jobs::{Job, JobError, Jobs, Outcome, Runner};
 use crate::query::{DEFAULT_MAXREC, EXECUTION_LIMIT, HARD_MAXREC, QueryError, QueryResult};
 use crate::store::Archive;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,7 +19,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Request bodies larger than this are refused (uploads come later, with their own limit).
-const MAX_BODY_BYTES: usize = 16 << 20;
+pub(crate) const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// What the handlers share: the archive and its UWS jobs.
 pub struct Service {
@@ -41,29 +42,35 @@ pub fn router_with(archive: Arc<Archive>, login_only: bool) -> Result<Router, Jo
     let runner: Runner = Arc::new(|archive, job, folder| Box::pin(run_job(archive, job, folder)));
     let jobs = Arc::new(Jobs::open(Arc::clone(&archive), runner)?);
     let service = Arc::new(Service { archive, jobs, login_only });
-    Ok(Router::new()
-        .route("/tap/sync", get(sync_get).post(sync_post))
-        .route("/tap/async", get(crate::uws::list).post(crate::uws::create))
-        .route("/tap/async/{id}", get(crate::uws::job).post(crate::uws::job_post).delete(crate::uws::delete))
-        .route("/tap/async/{id}/phase", get(crate::uws::phase).post(crate::uws::phase_post))
+    // The TAP service, also under ESA's server context as TAP+ clients (astroquery) expect.
+    let tap = Router::new()
+        .route("/sync", get(sync_get).post(sync_post))
+        .route("/async", get(crate::uws::list).post(crate::uws::create))
+        .route("/async/{id}", get(crate::uws::job).post(crate::uws::job_post).delete(crate::uws::delete))
+        .route("/async/{id}/phase", get(crate::uws::phase).post(crate::uws::phase_post))
         .route(
-            "/tap/async/{id}/executionduration",
+            "/async/{id}/executionduration",
             get(crate::uws::execution_duration).post(crate::uws::execution_duration_post),
         )
-        .route("/tap/async/{id}/destruction", get(crate::uws::destruction).post(crate::uws::destruction_post))
-        .route("/tap/async/{id}/error", get(crate::uws::error))
-        .route("/tap/async/{id}/quote", get(crate::uws::quote))
-        .route("/tap/async/{id}/owner", get(crate::uws::owner))
-        .route("/tap/async/{id}/parameters", get(crate::uws::parameters).post(crate::uws::job_post))
-        .route("/tap/async/{id}/results", get(crate::uws::results))
-        .route("/tap/async/{id}/results/result", get(crate::uws::result))
-        .route("/tap/availability", get(availability))
-        .route("/tap/capabilities", get(capabilities))
-        .route("/tap/tables", get(tables))
-        .route("/tap/examples", get(examples))
+        .route("/async/{id}/destruction", get(crate::uws::destruction).post(crate::uws::destruction_post))
+        .route("/async/{id}/error", get(crate::uws::error))
+        .route("/async/{id}/quote", get(crate::uws::quote))
+        .route("/async/{id}/owner", get(crate::uws::owner))
+        .route("/async/{id}/parameters", get(crate::uws::parameters).post(crate::uws::job_post))
+        .route("/async/{id}/results", get(crate::uws::results))
+        .route("/async/{id}/results/result", get(crate::uws::result))
+        .route("/availability", get(availability))
+        .route("/capabilities", get(capabilities))
+        .route("/tables", get(tables))
+        .route("/examples", get(examples))
+        .route("/login", axum::routing::post(crate::auth::login))
+        .route("/logout", axum::routing::post(crate::auth::logout))
+        .merge(crate::tapplus::tap_routes());
+    Ok(Router::new()
+        .nest("/tap", tap.clone())
+        .nest("/tap-server/tap", tap)
+        .merge(crate::tapplus::server_routes())
         .route("/timeseries/{table}", get(timeseries))
-        .route("/tap/login", axum::routing::post(crate::auth::login))
-        .route("/tap/logout", axum::routing::post(crate::auth::logout))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&service), crate::auth::identify))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(finish_response))
@@ -93,8 +100,10 @@ async fn run_job(archive: Arc<Archive>, job: Job, folder: std::path::PathBuf) ->
     };
     let uploads_folder = folder.join("uploads");
     let uploads = resolve_uploads(&job.parameters, |part| std::fs::read(uploads_folder.join(part)).ok()).await?;
-    let result =
-        archive.query_with_uploads(&request.query, request.maxrec, uploads).await.map_err(|e| e.to_string())?;
+    let result = archive
+        .query_with_uploads(job.owner.as_deref(), &request.query, request.maxrec, uploads)
+        .await
+        .map_err(|e| e.to_string())?;
     let body = serialize(&result, request.format, &request.query)?;
     let name = format!("result.{}", request.format.extension());
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot store the result: {e}"))?;
@@ -149,11 +158,19 @@ pub(crate) fn parse_request(pairs: Vec<(String, String)>) -> Result<QueryRequest
     Ok(QueryRequest { query: query.clone(), format, maxrec })
 }
 
-async fn sync_get(State(service): Shared, Query(params): Query<Vec<(String, String)>>) -> Response {
-    run_sync(&service.archive, params).await
+async fn sync_get(
+    State(service): Shared,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    run_sync(&service.archive, &caller, params).await
 }
 
-async fn sync_post(State(service): Shared, request: axum::extract::Request) -> Response {
+async fn sync_post(
+    State(service): Shared,
+    Extension(caller): Extension<Caller>,
+    request: axum::extract::Request,
+) -> Response {
     let (params, parts) = match read_post(request).await {
         Ok(read) => read,
         Err(response) => return response,
@@ -162,7 +179,7 @@ async fn sync_post(State(service): Shared, request: axum::extract::Request) -> R
         Ok(uploads) => uploads,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    run_sync_with(&service.archive, params, uploads).await
+    run_sync_with(&service.archive, &caller, params, uploads).await
 }
 
 /// A POST's parameters (form-encoded or multipart), and the bytes of its file parts by name;
@@ -229,6 +246,10 @@ async fn read_post_body(
     let mut params = Vec::new();
     let mut parts = HashMap::new();
     if content_type.starts_with("multipart/form-data") {
+        let mut request = request;
+        if let Some(quoted) = quoted_boundary(&content_type) {
+            request.headers_mut().insert(header::CONTENT_TYPE, quoted);
+        }
         let mut multipart = axum::extract::Multipart::from_request(request, &())
             .await
             .map_err(|e| format!("unreadable multipart request: {e}"))?;
@@ -254,6 +275,18 @@ async fn read_post_body(
         .map_err(|e| format!("unreadable request body: {e}"))?;
     params = serde_urlencoded_pairs(&body)?;
     Ok((params, parts))
+}
+
+/// The Content-Type with its boundary quoted, when it needs quotes and has none: TAP+
+/// clients send `boundary====1700000000000===`, which a strict parser refuses.
+fn quoted_boundary(content_type: &str) -> Option<HeaderValue> {
+    let (before, boundary) = content_type.split_once("boundary=")?;
+    let boundary = boundary.split(';').next().unwrap_or("").trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$&-^_`|~.+'*%".contains(c);
+    if boundary.starts_with('"') || boundary.chars().all(token) {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{before}boundary=\"{boundary}\"")).ok()
 }
 
 /// The tables named by UPLOAD (`name,param:part` or `name,http(s)://…`, `;`-separated),
@@ -300,7 +333,7 @@ pub(crate) async fn resolve_uploads(
     Ok(tables)
 }
 
-async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, String> {
     let client =
         reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
     let response = client.get(url).send().await.map_err(|e| e.to_string())?;
@@ -334,8 +367,19 @@ impl Format {
         let lower = text.trim().to_ascii_lowercase();
         let base = lower.split(';').next().unwrap_or("").trim();
         Some(match base {
-            "votable" | "application/x-votable+xml" | "text/xml" | "votable/td" | "application/xml" => {
-                if lower.contains("serialization=binary2") { Format::VoTableBinary2 } else { Format::VoTable }
+            // votable_plain and votable_gzip: ESA's TAP+ names (a client reads either plain).
+            "votable"
+            | "application/x-votable+xml"
+            | "text/xml"
+            | "votable/td"
+            | "application/xml"
+            | "votable_plain"
+            | "votable_gzip" => {
+                if lower.contains("serialization=binary2") {
+                    Format::VoTableBinary2
+                } else {
+                    Format::VoTable
+                }
             }
             "votable/b2" | "votable/binary2" => Format::VoTableBinary2,
             "csv" | "text/csv" => Format::Csv,
@@ -368,16 +412,17 @@ impl Format {
     }
 }
 
-async fn run_sync(archive: &Archive, pairs: Vec<(String, String)>) -> Response {
+async fn run_sync(archive: &Archive, caller: &Caller, pairs: Vec<(String, String)>) -> Response {
     let uploads = match resolve_uploads(&pairs, |_| None).await {
         Ok(uploads) => uploads,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    run_sync_with(archive, pairs, uploads).await
+    run_sync_with(archive, caller, pairs, uploads).await
 }
 
 async fn run_sync_with(
     archive: &Archive,
+    caller: &Caller,
     pairs: Vec<(String, String)>,
     uploads: Vec<(String, skyglass_votable::TableData)>,
 ) -> Response {
@@ -385,7 +430,7 @@ async fn run_sync_with(
         Ok(request) => request,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
-    match archive.query_with_uploads(&request.query, request.maxrec, uploads).await {
+    match archive.query_with_uploads(caller.0.as_deref(), &request.query, request.maxrec, uploads).await {
         Ok(result) => result_response(&result, request.format, &request.query),
         Err(error @ QueryError::Execution(_)) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
         Err(error) => error_response(StatusCode::BAD_REQUEST, &error.to_string()),
@@ -623,6 +668,10 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
     <outputLimit><default unit=\"row\">{default}</default><hard unit=\"row\">{hard}</hard></outputLimit>
     <uploadLimit><hard unit=\"byte\">{upload}</hard></uploadLimit>
   </capability>
+  <capability standardID=\"ivo://esa.int/std/TapPlus#user-tables\">
+    <description>Users' own tables (ESA TAP+): at most {tables} tables and {quota} MiB per user; one upload up to {upload_mib} MiB</description>
+    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"base\">{base}/tap-server/Upload</accessURL></interface>
+  </capability>
   <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">
     <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/tap/capabilities</accessURL></interface>
   </capability>
@@ -641,14 +690,19 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
         default = DEFAULT_MAXREC,
         hard = HARD_MAXREC,
         upload = MAX_BODY_BYTES,
+        upload_mib = MAX_BODY_BYTES >> 20,
+        tables = crate::user_tables::MOST_TABLES_PER_USER,
+        quota = crate::user_tables::MOST_BYTES_PER_USER >> 20,
     );
     xml_response(xml)
 }
 
-/// The service's base URL as the client reached it (`Host` header), for self-references.
+/// The service's base URL as the client reached it (`Host`, and `X-Forwarded-Proto` as a
+/// reverse proxy or our own TLS listener sets it), for self-references.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+    let https = headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
 }
 
 /// Queries to start from, as DALI examples (XHTML with RDFa).
@@ -693,6 +747,7 @@ async fn examples() -> Response {
 /// downsampled for a plot (see `timeseries.rs`), as JSON or VOTable.
 async fn timeseries(
     State(service): Shared,
+    Extension(caller): Extension<Caller>,
     axum::extract::Path(table): axum::extract::Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
@@ -738,15 +793,16 @@ async fn timeseries(
         Ok(request) => request,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
     };
-    let found = match tokio::time::timeout(EXECUTION_LIMIT, service.archive.timeseries(&request)).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(error)) => {
-            let status =
-                if error.is_user_error() { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
-            return refuse(status, &error.to_string());
-        }
-        Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, "the series took too long to read"),
-    };
+    let found =
+        match tokio::time::timeout(EXECUTION_LIMIT, service.archive.timeseries(&request, caller.0.as_deref())).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => {
+                let status =
+                    if error.is_user_error() { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
+                return refuse(status, &error.to_string());
+            }
+            Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, "the series took too long to read"),
+        };
     if votable {
         let mut xml = String::from(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n\
@@ -780,15 +836,34 @@ async fn timeseries(
     response
 }
 
-async fn tables(State(service): Shared) -> Response {
-    let tables = match service.archive.tables() {
+/// VOSI tables: those the caller may read. TAP+'s parameters are understood: `tables=A,B`
+/// (only these), `only_tables=true` (no columns); under `/tap-server` every column carries
+/// `esatapplus:flags` (its client requires it) and every table `esatapplus:size_bytes`.
+async fn tables(
+    State(service): Shared,
+    Extension(caller): Extension<Caller>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    // The TAP+ attributes only where TAP+ clients look: VODataService's schema allows no
+    // foreign attributes, and VOSI validators (taplint) check /tap/tables against it.
+    let tap_plus = uri.path().starts_with("/tap-server/");
+    let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+    let mut tables = match service.archive.tables_for(caller.0.as_deref()) {
         Ok(tables) => tables,
         Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };
-    let mut xml = String::from(
+    if let Some(wanted) = param("tables") {
+        let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+        tables.retain(|t| wanted.iter().any(|w| w.eq_ignore_ascii_case(&t.qualified())));
+    }
+    let only_tables = param("only_tables").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let positions = service.archive.indexed_tables().unwrap_or_default();
+    let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
 <vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" \
-xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n",
+xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\"{}>\n",
+        if tap_plus { " xmlns:esatapplus=\"http://esa.int/xml/EsaTapPlus\"" } else { "" }
     );
     let mut schema = None;
     for table in &tables {
@@ -799,17 +874,32 @@ xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.iv
             let _ = writeln!(xml, "  <schema>\n    <name>{}</name>", xml_escape(&table.schema));
             schema = Some(table.schema.clone());
         }
+        let size = if tap_plus {
+            let bytes = crate::store::TableName::parse(&table.qualified())
+                .ok()
+                .and_then(|name| std::fs::metadata(service.archive.parquet_path(&name)).ok())
+                .map_or(0, |m| m.len());
+            format!(" esatapplus:size_bytes=\"{bytes}\"")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             xml,
-            "    <table type=\"table\">\n      <name>{}</name>\n      <description>{}</description>",
+            "    <table type=\"table\"{size}>\n      <name>{}</name>\n      <description>{}</description>",
             xml_escape(&table.qualified()),
             xml_escape(&table.description)
         );
-        for column in &table.columns {
+        let position = positions.get(&table.qualified()).map(|t| (t.ra.clone(), t.dec.clone()));
+        for column in table.columns.iter().filter(|_| !only_tables) {
             let arraysize = column.arraysize.as_deref().map(|a| format!(" arraysize=\"{a}\"")).unwrap_or_default();
             let _ = write!(
                 xml,
-                "      <column>\n        <name>{}</name>\n        <description>{}</description>\n",
+                "      <column{}>\n        <name>{}</name>\n        <description>{}</description>\n",
+                if tap_plus {
+                    format!(" esatapplus:flags=\"{}\"", crate::tapplus::column_flags(position.as_ref(), &column.name))
+                } else {
+                    String::new()
+                },
                 xml_escape(&column.name),
                 xml_escape(&column.description)
             );

@@ -135,8 +135,8 @@ impl Binned {
 }
 
 impl Archive {
-    /// Downsamples the columns of a table for a plot `width` pixels wide.
-    pub async fn timeseries(&self, request: &SeriesRequest) -> Result<Downsampled, QueryError> {
+    /// Downsamples the columns of a table `caller` may read for a plot `width` pixels wide.
+    pub async fn timeseries(&self, request: &SeriesRequest, caller: Option<&str>) -> Result<Downsampled, QueryError> {
         let plan = |message: String| QueryError::Plan(message);
         if request.width == 0 || request.width > LARGEST_WIDTH {
             return Err(plan(format!(
@@ -147,7 +147,8 @@ impl Archive {
         if request.y.is_empty() {
             return Err(plan("name the columns to plot: y=COLUMN[,COLUMN…]".to_owned()));
         }
-        let tables = self.tables().map_err(|e| QueryError::Execution(e.to_string()))?;
+        let tables = self.tables_for(caller).map_err(|e| QueryError::Execution(e.to_string()))?;
+        let session = self.session_for(caller).await.map_err(|e| QueryError::Execution(e.to_string()))?;
         let table = tables
             .iter()
             .find(|t| t.schema == request.table.schema && t.name == request.table.name)
@@ -174,7 +175,7 @@ impl Archive {
         // by a query.
         let (low, high) = match self.statistics_range(&request.table, &request.x.to_ascii_lowercase()) {
             Some(range) => range,
-            None => self.range(&x, &source).await?,
+            None => range(&session, &x, &source).await?,
         };
         let (start, end) = (request.start.unwrap_or(low), request.end.unwrap_or(high));
         if !(start.is_finite() && end.is_finite() && start <= end) {
@@ -188,9 +189,9 @@ impl Archive {
             format!(" WHERE {x} >= {start:?} AND {x} <= {end:?}")
         };
         let sql = format!("SELECT CAST({x} AS DOUBLE), {} FROM {source}{filter}", columns.join(", "));
-        let frame = self.session().sql(&sql).await.map_err(|e| plan(e.to_string()))?;
+        let frame = session.sql(&sql).await.map_err(|e| plan(e.to_string()))?;
         let plan_physical = frame.create_physical_plan().await.map_err(|e| plan(e.to_string()))?;
-        let context = self.session().task_ctx();
+        let context = session.task_ctx();
         // On the query runtime: a long scan never keeps the service from answering.
         let work = downsample(plan_physical, context, request.method, request.y.clone(), start, end, request.width);
         let (rows, series) = self
@@ -223,24 +224,28 @@ impl Archive {
         }
         range.filter(|(low, high)| low.is_finite() && high.is_finite())
     }
+}
 
-    /// The smallest and largest value of a column.
-    async fn range(&self, x: &str, source: &str) -> Result<(f64, f64), QueryError> {
-        let sql = format!("SELECT CAST(MIN({x}) AS DOUBLE), CAST(MAX({x}) AS DOUBLE) FROM {source}");
-        let frame = self.session().sql(&sql).await.map_err(|e| QueryError::Plan(e.to_string()))?;
-        let batches = frame.collect().await.map_err(|e| QueryError::Execution(e.to_string()))?;
-        let value = |column: usize| {
-            batches
-                .iter()
-                .find(|b| b.num_rows() > 0)
-                .and_then(|b| floats(b, column))
-                .filter(|values| values.is_valid(0))
-                .map(|values| values.value(0))
-        };
-        match (value(0), value(1)) {
-            (Some(low), Some(high)) => Ok((low, high)),
-            _ => Err(QueryError::Plan("the table has no values to plot".to_owned())),
-        }
+/// The smallest and largest value of a column.
+async fn range(
+    session: &datafusion::execution::context::SessionContext,
+    x: &str,
+    source: &str,
+) -> Result<(f64, f64), QueryError> {
+    let sql = format!("SELECT CAST(MIN({x}) AS DOUBLE), CAST(MAX({x}) AS DOUBLE) FROM {source}");
+    let frame = session.sql(&sql).await.map_err(|e| QueryError::Plan(e.to_string()))?;
+    let batches = frame.collect().await.map_err(|e| QueryError::Execution(e.to_string()))?;
+    let value = |column: usize| {
+        batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| floats(b, column))
+            .filter(|values| values.is_valid(0))
+            .map(|values| values.value(0))
+    };
+    match (value(0), value(1)) {
+        (Some(low), Some(high)) => Ok((low, high)),
+        _ => Err(QueryError::Plan("the table has no values to plot".to_owned())),
     }
 }
 

@@ -100,3 +100,12 @@ impl axum::serve::Listener for TlsListener {
         }
     }
 }
+
+/// `router` for serving over TLS: every request is marked as having come over HTTPS, so the
+/// URLs the service gives out (job locations, capabilities) say https.
+pub fn over_https(router: axum::Router) -> axum::Router {
+    router.layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
+        request.headers_mut().insert("x-forwarded-proto", axum::http::HeaderValue::from_static("https"));
+        request
+    }))
+}

@@ -83,12 +83,25 @@ impl Archive {
     }
 
     /// Removes a user and ends their sessions.
-    pub fn remove_user(&self, name: &str) -> Result<(), ArchiveError> {
-        let db = self.metadata();
-        db.execute("DELETE FROM sessions WHERE user = ?1", params![name])?;
-        if db.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {
-            return Err(ArchiveError::Invalid(format!("there is no user {name}")));
+    /// Removes a user with everything that was theirs: sessions, tables, groups (and so the
+    /// sharing through them) and their place in others' groups. A user of the same name made
+    /// later starts afresh.
+    pub async fn remove_user(&self, name: &str) -> Result<(), ArchiveError> {
+        {
+            let db = self.metadata();
+            db.execute("DELETE FROM sessions WHERE user = ?1", params![name])?;
+            if db.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {
+                return Err(ArchiveError::Invalid(format!("there is no user {name}")));
+            }
         }
+        for group in self.groups_for(name)?.into_iter().filter(|g| g.owner == name) {
+            self.delete_group(name, group.id)?;
+        }
+        self.metadata().execute("DELETE FROM group_members WHERE user = ?1", params![name])?;
+        for table in self.user_tables_of(name)? {
+            self.delete_user_table(name, &table.name).await?;
+        }
+        self.access_changed();
         Ok(())
     }
 

@@ -92,7 +92,6 @@ pub async fn create(State(service): Shared, request: axum::extract::Request) -> 
     see_other(format!("{}/tap/async/{}", base_url(&headers), job.id))
 }
 
-/// GET /tap/async: the job list.
 /// GET /tap/async: the caller's jobs (an anonymous caller's: the anonymous ones).
 pub async fn list(
     State(service): Shared,
@@ -124,7 +123,11 @@ pub async fn list(
         Ok(jobs) => jobs,
         Err(error) => return job_error(error),
     };
-    let base = base_url(&headers);
+    xml_response(job_list_xml(&jobs, &base_url(&headers)))
+}
+
+/// A UWS job list.
+pub(crate) fn job_list_xml(jobs: &[Job], base: &str) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:jobs xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\" \
          xmlns:xlink=\"http://www.w3.org/1999/xlink\" version=\"1.1\">\n",
@@ -144,7 +147,7 @@ pub async fn list(
         );
     }
     xml.push_str("</uws:jobs>\n");
-    xml_response(xml)
+    xml
 }
 
 /// GET /tap/async/{id}, with WAIT (and PHASE) blocking until the phase changes.
@@ -405,7 +408,7 @@ fn results_xml(job: &Job, base: &str) -> String {
     }
 }
 
-fn job_xml(job: &Job, base: &str) -> String {
+pub(crate) fn job_xml(job: &Job, base: &str) -> String {
     let time = |t: Option<f64>, name: &str| match t {
         Some(t) => format!("  <uws:{name}>{}</uws:{name}>\n", iso8601(t)),
         None => format!("  <uws:{name} xsi:nil=\"true\"/>\n"),

@@ -2,8 +2,9 @@
 //! `cross_match`): `SELECT crossmatch_positional('schema_a', 'table_a', 'schema_b',
 //! 'table_b', radius_arcsec, 'result') FROM dual`, sync or async. Every pair of rows within
 //! the radius, with A's columns, B's and the separation in arcseconds, is stored as the
-//! table `results.result` (HEALPix-indexed on A's positions, in TAP_SCHEMA, queryable at
-//! once); the query answers one row naming the table and counting the pairs.
+//! table `user_<caller>.result` (`results.result` for an anonymous caller), HEALPix-indexed
+//! on A's positions, in TAP_SCHEMA, queryable at once; the query answers one row naming the
+//! table and counting the pairs. Both tables must be readable by the caller.
 
 use crate::ingest::{HEALPIX_COLUMN, IngestOptions};
 use crate::query::{QueryError, QueryResult};
@@ -16,7 +17,7 @@ use datafusion::sql::sqlparser::ast::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Where crossmatch results are stored (until users have schemas of their own).
+/// Where anonymous callers' crossmatch results are stored (users' go to their own schema).
 pub const RESULTS_SCHEMA: &str = "results";
 /// The largest radius the service takes, in arcseconds.
 const LARGEST_RADIUS_ARCSEC: f64 = 3600.0;
@@ -33,7 +34,7 @@ pub struct CrossmatchCall {
 }
 
 /// The call in a translated statement, `None` when the statement is any other query.
-pub fn find_call(statement: &Statement) -> Result<Option<CrossmatchCall>, QueryError> {
+pub fn find_call(statement: &Statement, caller: Option<&str>) -> Result<Option<CrossmatchCall>, QueryError> {
     let Statement::Query(query) = statement else { return Ok(None) };
     let SetExpr::Select(select) = query.body.as_ref() else { return Ok(None) };
     let [
@@ -78,7 +79,7 @@ pub fn find_call(statement: &Statement) -> Result<Option<CrossmatchCall>, QueryE
         a: name(schema_a, table_a)?,
         b: name(schema_b, table_b)?,
         radius_arcsec: radius,
-        result: name(RESULTS_SCHEMA, result)?,
+        result: name(&caller.map_or_else(|| RESULTS_SCHEMA.to_owned(), crate::access::user_schema), result)?,
     }))
 }
 
@@ -107,9 +108,14 @@ fn literal(expr: &Expr) -> Option<Literal> {
 impl Archive {
     /// Runs a crossmatch call: both tables read whole, matched on every core, the pairs
     /// stored as a new table.
-    pub async fn crossmatch_positional(&self, call: &CrossmatchCall) -> Result<QueryResult, QueryError> {
-        let indexed = self.indexed_tables().map_err(|e| QueryError::Execution(e.to_string()))?;
-        let known = self.tables().map_err(|e| QueryError::Execution(e.to_string()))?;
+    pub async fn crossmatch_positional(
+        &self,
+        call: &CrossmatchCall,
+        caller: Option<&str>,
+    ) -> Result<QueryResult, QueryError> {
+        let indexed = self.indexed_tables_for(caller).map_err(|e| QueryError::Execution(e.to_string()))?;
+        // Another user's result name may exist: only the caller's own schema is written to.
+        let known = self.tables_for(caller).map_err(|e| QueryError::Execution(e.to_string()))?;
         let exists = |table: &TableName| known.iter().any(|t| t.schema == table.schema && t.name == table.name);
         for table in [&call.a, &call.b] {
             if !exists(table) {
@@ -132,7 +138,8 @@ impl Archive {
         };
         let (ra_a, dec_a) = position(&call.a)?;
         let (ra_b, dec_b) = position(&call.b)?;
-        let (a, b) = (self.whole_table(&call.a).await?, self.whole_table(&call.b).await?);
+        let session = self.session_for(caller).await.map_err(|e| QueryError::Execution(e.to_string()))?;
+        let (a, b) = (whole_table(&session, &call.a).await?, whole_table(&session, &call.b).await?);
         let positions = |batch: &RecordBatch, ra: &str, dec: &str| -> Result<_, QueryError> {
             let column = |name: &str| {
                 batch
@@ -200,16 +207,18 @@ impl Archive {
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| QueryError::Execution(e.to_string()))?;
         Ok(QueryResult { schema, batches: vec![batch], overflow: false })
     }
+}
 
-    /// A table's rows in one batch, without the HEALPix index column (an artefact of storage).
-    async fn whole_table(&self, table: &TableName) -> Result<RecordBatch, QueryError> {
-        let frame = self.session().table(table.qualified()).await.map_err(|e| QueryError::Plan(e.to_string()))?;
-        let schema = frame.schema().inner().clone();
-        let batches = frame.collect().await.map_err(|e| QueryError::Execution(e.to_string()))?;
-        let batch = arrow_select::concat::concat_batches(&schema, &batches)
-            .map_err(|e| QueryError::Execution(e.to_string()))?;
-        let keep: Vec<usize> =
-            (0..schema.fields().len()).filter(|&i| schema.field(i).name() != HEALPIX_COLUMN).collect();
-        batch.project(&keep).map_err(|e| QueryError::Execution(e.to_string()))
-    }
+/// A table's rows in one batch, without the HEALPix index column (an artefact of storage).
+pub(crate) async fn whole_table(
+    session: &datafusion::execution::context::SessionContext,
+    table: &TableName,
+) -> Result<RecordBatch, QueryError> {
+    let frame = session.table(table.qualified()).await.map_err(|e| QueryError::Plan(e.to_string()))?;
+    let schema = frame.schema().inner().clone();
+    let batches = frame.collect().await.map_err(|e| QueryError::Execution(e.to_string()))?;
+    let batch =
+        arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| QueryError::Execution(e.to_string()))?;
+    let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| schema.field(i).name() != HEALPIX_COLUMN).collect();
+    batch.project(&keep).map_err(|e| QueryError::Execution(e.to_string()))
 }
