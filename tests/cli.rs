@@ -1216,6 +1216,33 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
     assert_eq!(status, 401);
     let (status, body) = upload("stars", std::fs::read(&gaia).unwrap(), true);
     assert!(status == 200 && body.contains("user_alice.stars (1 rows)"), "{status} {body}");
+    // TableTool also renames and describes, and a query sees the new name and description.
+    let tool = |form: &[(&str, &str)]| {
+        let response = client
+            .post(format!("{base}/tap-server/TableTool"))
+            .basic_auth("alice", Some("alice password"))
+            .form(form)
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let renamed = tool(&[("ACTION", "rename"), ("TABLE_NAME", "stars"), ("NEW_TABLE_NAME", "gaia_dr3")]);
+    assert_eq!(renamed.0, 200, "{}", renamed.1);
+    let described = tool(&[("ACTION", "describe"), ("TABLE_NAME", "gaia_dr3"), ("TABLE_DESC", "One DR3 source")]);
+    assert_eq!(described.0, 200, "{}", described.1);
+    let listed = client
+        .post(format!("{base}/tap/sync"))
+        .basic_auth("alice", Some("alice password"))
+        .form(&[
+            ("LANG", "ADQL"),
+            ("RESPONSEFORMAT", "csv"),
+            ("QUERY", "SELECT table_name, description FROM TAP_SCHEMA.tables WHERE table_name LIKE 'user_alice.%'"),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(listed.contains("user_alice.gaia_dr3,One DR3 source") && !listed.contains("stars"), "{listed}");
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }

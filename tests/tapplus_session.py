@@ -57,6 +57,14 @@ alice.upload_table_from_job(job=job, table_name="bright")
 count = alice.launch_job("SELECT COUNT(*) AS n FROM user_alice.bright").get_results()
 assert count["n"][0] == len(bright), (count, len(bright))
 
+# A table uploaded for one query only (TAP_UPLOAD) still works beside the stored ones.
+joined = alice.launch_job(
+    "SELECT u.source_id, g.ra FROM tap_upload.mine AS u JOIN user_alice.gaia_star AS g ON u.source_id = g.source_id",
+    upload_resource=gaia_votable,
+    upload_table_name="mine",
+).get_results()
+assert list(joined["source_id"]) == list(expected["SOURCE_ID"]), joined
+
 # Position columns: flagged (TAP+ flags 1 and 2) and indexed.
 alice.set_ra_dec_columns(table_name="user_alice.bright", ra_column_name="ra", dec_column_name="dec")
 flags = {c.name: str(c.flags) for c in alice.load_table("user_alice.bright").columns}

@@ -255,7 +255,8 @@ async fn search_jobs(
 }
 
 /// `POST` to the server context, `Upload` or `TableTool`: with ACTION, a table edit
-/// (`edit`: columns' flags and UCDs; `radec`: the position columns); with DELETE=TRUE a
+/// (`edit`: columns' flags and UCDs; `radec`: the position columns; `rename` to
+/// NEW_TABLE_NAME; `describe` with TABLE_DESC); with DELETE=TRUE a
 /// deletion; otherwise an upload from the FILE part, a URL, or a job's result (JOBID).
 async fn user_table_request(
     State(service): Shared,
@@ -282,7 +283,20 @@ async fn user_table_request(
                 _ => Err(ArchiveError::Invalid("radec needs TABLE_NAME, RA and DEC".into())),
             },
             "edit" => edit_table(&service, &user, &params).await,
-            other => Err(ArchiveError::Invalid(format!("ACTION={other}: use edit or radec"))),
+            "rename" => match (field("TABLE_NAME"), field("NEW_TABLE_NAME")) {
+                (Some(table), Some(new_name)) => archive
+                    .rename_user_table(&user, table, new_name)
+                    .await
+                    .map(|()| format!("{table} renamed {new_name}")),
+                _ => Err(ArchiveError::Invalid("rename needs TABLE_NAME and NEW_TABLE_NAME".into())),
+            },
+            "describe" => match field("TABLE_NAME") {
+                Some(table) => archive
+                    .describe_user_table(&user, table, field("TABLE_DESC").unwrap_or(""))
+                    .map(|()| format!("{table} described")),
+                None => Err(ArchiveError::Invalid("describe needs TABLE_NAME and TABLE_DESC".into())),
+            },
+            other => Err(ArchiveError::Invalid(format!("ACTION={other}: use edit, radec, rename or describe"))),
         }
     } else if field("DELETE").is_some_and(|d| d.eq_ignore_ascii_case("true")) {
         match field("TABLE_NAME") {
