@@ -1216,6 +1216,10 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
     assert_eq!(status, 401);
     let (status, body) = upload("stars", std::fs::read(&gaia).unwrap(), true);
     assert!(status == 200 && body.contains("user_alice.stars (1 rows)"), "{status} {body}");
+    // The capabilities state the quotas, and give URLs that say https like the service.
+    let capabilities = client.get(format!("{base}/tap/capabilities")).send().unwrap().text().unwrap();
+    assert!(capabilities.contains("at most 100 tables and 1024 MiB per user"), "{capabilities}");
+    assert!(capabilities.contains(&format!("<accessURL use=\"base\">{base}/tap</accessURL>")), "{capabilities}");
     // TableTool also renames and describes, and a query sees the new name and description.
     let tool = |form: &[(&str, &str)]| {
         let response = client

@@ -668,7 +668,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
     <outputLimit><default unit=\"row\">{default}</default><hard unit=\"row\">{hard}</hard></outputLimit>
     <uploadLimit><hard unit=\"byte\">{upload}</hard></uploadLimit>
   </capability>
-  <capability standardID=\"ivo://esa.int/std/TapPlus#user-tables\">
+  <capability standardID=\"ivo://skyglass/archive#user-tables\">
     <description>Users' own tables (ESA TAP+): at most {tables} tables and {quota} MiB per user; one upload up to {upload_mib} MiB</description>
     <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"base\">{base}/tap-server/Upload</accessURL></interface>
   </capability>

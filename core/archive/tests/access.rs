@@ -104,6 +104,10 @@ fn another_users_table_is_unreachable_until_shared() {
         }
         assert_eq!(rows(&archive, Some("bob"), metadata).await.unwrap(), 1);
         assert!(archive.stop_sharing("bob", item).is_err(), "only the owner stops sharing");
+        // Out of the group, out of the table; back in, back in.
+        archive.update_group("alice", group, "observers", "Night shift", Some(&[])).unwrap();
+        assert!(rows(&archive, Some("bob"), "SELECT * FROM user_alice.gaia_star").await.is_err());
+        archive.update_group("alice", group, "observers", "Night shift", Some(&["bob".to_owned()])).unwrap();
 
         // What a crash mid-upload leaves (a table file no metadata names, an unfinished write)
         // is swept when the archive opens again; everything else survives the restart.
@@ -159,6 +163,14 @@ fn table_names_are_plain_identifiers_in_the_users_own_schema() {
         assert_eq!(archive.user_tables_of("alice").unwrap()[0].qualified(), "user_alice.stars");
         let again = archive.upload_table("alice", "stars", &gaia_source(), "", None).await.unwrap_err();
         assert!(again.to_string().contains("already"), "{again}");
+        // The quota on the count of tables, as the capabilities state it.
+        let most = skyglass_archive::user_tables::MOST_TABLES_PER_USER;
+        for n in 1..most {
+            archive.upload_table("alice", &format!("t{n}"), &gaia_source(), "", None).await.unwrap();
+        }
+        let over = archive.upload_table("alice", "one_too_many", &gaia_source(), "", None).await.unwrap_err();
+        assert!(over.to_string().contains(&format!("{most} tables")), "{over}");
+        assert_eq!(archive.usage("alice").unwrap().tables, most);
     });
 }
 
