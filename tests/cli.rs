@@ -1168,7 +1168,14 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
     }
     let server = serve_with(
         &archive,
-        &["--tls-cert".as_ref(), certificate.as_os_str(), "--tls-key".as_ref(), key.as_os_str()],
+        &[
+            "--tls-cert".as_ref(),
+            certificate.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+            "--max-upload".as_ref(),
+            "32MiB".as_ref(),
+        ],
         "https",
     );
     // TapPlus checks the certificate against the name it connects to.
@@ -1210,8 +1217,21 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
     );
     let (status, body) = upload("bomb", bomb.into_bytes(), true);
     assert!(status == 400 && body.contains("entity"), "{status} {body}");
-    let (status, _) = upload("huge", vec![b'1'; 17 << 20], true);
-    assert_eq!(status, 413);
+    let (status, body) = upload("huge", vec![b'1'; 40 << 20], true);
+    assert!(status == 413 && body.contains("32 MiB"), "{status} {body}");
+    // Larger than a query's 16 MiB request limit, within the upload limit: all of Hipparcos
+    // (20 MB of VOTable) as the archive itself serves it.
+    let hipparcos = client
+        .post(format!("{base}/tap/sync"))
+        .form(&[("LANG", "ADQL"), ("QUERY", "SELECT * FROM catalogs.hipparcos"), ("MAXREC", "200000")])
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
+    assert!(hipparcos.len() > 16 << 20, "{}", hipparcos.len());
+    let (status, body) = upload("hipparcos", hipparcos, true);
+    assert!(status == 200 && body.contains("user_alice.hipparcos (117955 rows)"), "{status} {body}");
     let (status, _) = upload("anonymous", std::fs::read(&gaia).unwrap(), false);
     assert_eq!(status, 401);
     let (status, body) = upload("stars", std::fs::read(&gaia).unwrap(), true);

@@ -30,6 +30,11 @@ pub struct ServeArgs {
     /// the login, availability and capabilities.
     #[arg(long)]
     login_only: bool,
+
+    /// The largest table a user may upload into their schema in one request (e.g. `256MiB`;
+    /// default 1GiB, their whole quota).
+    #[arg(long, value_name = "SIZE")]
+    max_upload: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -102,8 +107,15 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let address = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("Skyglass archive: TAP service at {scheme}://{address}/tap (data in {})", data.display());
-        let app = skyglass_archive::tap::router_with(Arc::new(archive), args.login_only)
-            .context("cannot open the job store")?;
+        let options = skyglass_archive::tap::Options {
+            login_only: args.login_only,
+            upload_limit: match &args.max_upload {
+                Some(size) => crate::xmatch::parse_size(size)?,
+                None => skyglass_archive::tap::Options::default().upload_limit,
+            },
+        };
+        let app =
+            skyglass_archive::tap::router_with(Arc::new(archive), options).context("cannot open the job store")?;
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -401,7 +401,7 @@ fn parse_angle(text: &str) -> Result<f64> {
 }
 
 /// A size as users write it: `2GiB`, `500MB`, `512M`, or bytes.
-fn parse_size(text: &str) -> Result<u64> {
+pub(crate) fn parse_size(text: &str) -> Result<u64> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);

@@ -43,7 +43,7 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
     let tap_path = path.strip_prefix("/tap-server/tap").or_else(|| path.strip_prefix("/tap")).unwrap_or(path);
     let way_in = ["/login", "/logout", "/availability", "/capabilities"].contains(&tap_path)
         || ["/tap-server/login", "/tap-server/logout", "/data-server/login", "/data-server/logout"].contains(&path);
-    if service.login_only && caller.0.is_none() && !way_in {
+    if service.options.login_only && caller.0.is_none() && !way_in {
         return unauthorised("this archive serves its users only: log in (POST …/login) or give Basic credentials");
     }
     // A job of another user does not exist for this caller: not its parameters, phase,

@@ -84,7 +84,7 @@ pub fn write_table(
         return Err(IngestError::Exists);
     }
     let mut schema = adql_schema(&data.schema);
-    let time = match &options.time {
+    let mut time = match &options.time {
         Some(name) => {
             let (index, with_time) = marked_time(&schema, name)?;
             schema = with_time;
@@ -97,11 +97,22 @@ pub fn write_table(
         .iter()
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
         .collect::<Result<_, _>>()?;
-    let position = position_columns(&schema, options)?;
+    let mut position = position_columns(&schema, options)?;
     let mut table = concat_batches(&schema, &batches)?;
     batches.clear();
     if let Some((ra, dec)) = position {
-        table = with_healpix(&table, ra, dec)?;
+        // A table read back from an archive brings its index column: it is made afresh.
+        if let Ok(old_index) = table.schema().index_of(HEALPIX_COLUMN) {
+            let keep: Vec<usize> = (0..table.num_columns()).filter(|&i| i != old_index).collect();
+            table = table.project(&keep)?;
+            schema = table.schema();
+            let shift = |i: usize| if i > old_index { i - 1 } else { i };
+            position = Some((shift(ra), shift(dec)));
+            time = time.map(shift);
+        }
+        if let Some((ra, dec)) = position {
+            table = with_healpix(&table, ra, dec)?;
+        }
     }
     if exists && options.mode == Mode::Append {
         let old = read_parquet(path)?;

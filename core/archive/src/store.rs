@@ -253,7 +253,7 @@ impl Archive {
         let exists = self.stored_tables()?.iter().any(|t| t.schema == table.schema && t.name == table.name);
         let path = self.parquet_path(table);
         let (report, columns) = ingest::write_table(data, &path, exists, options)?;
-        {
+        let recorded = (|| -> Result<(), ArchiveError> {
             let mut db = self.db();
             let transaction = db.transaction()?;
             transaction.execute(
@@ -293,6 +293,14 @@ impl Archive {
                 )?;
             }
             transaction.commit()?;
+            Ok(())
+        })();
+        if let Err(error) = recorded {
+            // A new table's file must not outlive its failed metadata.
+            if !exists {
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(error);
         }
         self.register_all().await?;
         Ok(report)

@@ -25,8 +25,23 @@ pub(crate) const MAX_BODY_BYTES: usize = 16 << 20;
 pub struct Service {
     pub archive: Arc<Archive>,
     pub jobs: Arc<Jobs>,
+    pub options: Options,
+}
+
+/// How a service is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
     /// Anonymous callers get nothing but the way in (login, availability, capabilities).
     pub login_only: bool,
+    /// The largest table upload into a user's schema, in bytes (spooled to disk, not held
+    /// in memory while it arrives).
+    pub upload_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { login_only: false, upload_limit: crate::user_tables::MOST_BYTES_PER_USER }
+    }
 }
 
 type Shared = State<Arc<Service>>;
@@ -34,14 +49,14 @@ type Shared = State<Arc<Service>>;
 /// The TAP service's routes, under `/tap`. Jobs left running by a stopped server are
 /// marked as failed here.
 pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
-    router_with(archive, false)
+    router_with(archive, Options::default())
 }
 
-/// [`router`] for a server that serves logged-in users only when `login_only`.
-pub fn router_with(archive: Arc<Archive>, login_only: bool) -> Result<Router, JobError> {
+/// [`router`] run with `options`.
+pub fn router_with(archive: Arc<Archive>, options: Options) -> Result<Router, JobError> {
     let runner: Runner = Arc::new(|archive, job, folder| Box::pin(run_job(archive, job, folder)));
     let jobs = Arc::new(Jobs::open(Arc::clone(&archive), runner)?);
-    let service = Arc::new(Service { archive, jobs, login_only });
+    let service = Arc::new(Service { archive, jobs, options });
     // The TAP service, also under ESA's server context as TAP+ clients (astroquery) expect.
     let tap = Router::new()
         .route("/sync", get(sync_get).post(sync_post))
@@ -279,7 +294,7 @@ async fn read_post_body(
 
 /// The Content-Type with its boundary quoted, when it needs quotes and has none: TAP+
 /// clients send `boundary====1700000000000===`, which a strict parser refuses.
-fn quoted_boundary(content_type: &str) -> Option<HeaderValue> {
+pub(crate) fn quoted_boundary(content_type: &str) -> Option<HeaderValue> {
     let (before, boundary) = content_type.split_once("boundary=")?;
     let boundary = boundary.split(';').next().unwrap_or("").trim();
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$&-^_`|~.+'*%".contains(c);
@@ -313,7 +328,7 @@ pub(crate) async fn resolve_uploads(
         let bytes = if let Some(part_name) = uri.strip_prefix("param:") {
             part(part_name).ok_or_else(|| format!("UPLOAD {name}: no part named {part_name} in the request"))?
         } else if uri.starts_with("http://") || uri.starts_with("https://") {
-            fetch(uri).await.map_err(|e| format!("UPLOAD {name}: cannot fetch {uri}: {e}"))?
+            fetch(uri, MAX_BODY_BYTES as u64).await.map_err(|e| format!("UPLOAD {name}: cannot fetch {uri}: {e}"))?
         } else {
             return Err(format!("UPLOAD {name}: {uri} is neither param:PART nor an http(s) URL"));
         };
@@ -333,14 +348,22 @@ pub(crate) async fn resolve_uploads(
     Ok(tables)
 }
 
-pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+/// The body at `url`, refused once it passes `limit` bytes.
+pub(crate) async fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
     let client =
         reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
-    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
-    Ok(response.bytes().await.map_err(|e| e.to_string())?.to_vec())
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > limit {
+            return Err(format!("larger than the {} MiB this service takes", limit >> 20));
+        }
+    }
+    Ok(body)
 }
 
 /// Form-encoded pairs, decoded.
@@ -596,7 +619,7 @@ async fn availability() -> Response {
     )
 }
 
-async fn capabilities(headers: HeaderMap) -> Response {
+async fn capabilities(State(service): Shared, headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let mut xml = String::new();
     let _ = write!(
@@ -690,7 +713,7 @@ xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.iv
         default = DEFAULT_MAXREC,
         hard = HARD_MAXREC,
         upload = MAX_BODY_BYTES,
-        upload_mib = MAX_BODY_BYTES >> 20,
+        upload_mib = service.options.upload_limit >> 20,
         tables = crate::user_tables::MOST_TABLES_PER_USER,
         quota = crate::user_tables::MOST_BYTES_PER_USER >> 20,
     );

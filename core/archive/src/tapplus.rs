@@ -9,9 +9,10 @@
 use crate::auth::Caller;
 use crate::store::ArchiveError;
 use crate::tap::{Service, error_response, read_post, xml_escape, xml_response};
+use crate::user_tables::SpooledFile;
 use axum::Router;
-use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, Extension, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
@@ -25,9 +26,10 @@ pub fn server_routes() -> Router<Arc<Service>> {
     Router::new()
         .route("/tap-server/login", post(crate::auth::login))
         .route("/tap-server/logout", post(crate::auth::logout))
-        .route("/tap-server", post(user_table_request))
-        .route("/tap-server/Upload", post(user_table_request))
-        .route("/tap-server/TableTool", post(user_table_request))
+        // Uploads have a limit of their own (Options::upload_limit), spooled to disk.
+        .route("/tap-server", post(user_table_request).layer(DefaultBodyLimit::disable()))
+        .route("/tap-server/Upload", post(user_table_request).layer(DefaultBodyLimit::disable()))
+        .route("/tap-server/TableTool", post(user_table_request).layer(DefaultBodyLimit::disable()))
         // astroquery.gaia logs into its data server too, and logs out of both if that fails.
         .route("/data-server/login", post(crate::auth::login))
         .route("/data-server/logout", post(crate::auth::logout))
@@ -265,12 +267,11 @@ async fn user_table_request(
 ) -> Response {
     // Read whole before any refusal: a client still sending when the answer comes would
     // see a broken connection rather than the answer.
-    let (pairs, parts) = match read_post(request).await {
+    let (params, file) = match read_table_post(&service, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
     let Some(user) = caller.0.clone() else { return not_logged_in() };
-    let params: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect();
     let field = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let archive = &service.archive;
     let outcome: Result<String, ArchiveError> = if let Some(action) = field("ACTION") {
@@ -304,7 +305,7 @@ async fn user_table_request(
             None => Err(ArchiveError::Invalid("name the table to delete: TABLE_NAME".into())),
         }
     } else {
-        upload(&service, &user, &params, &parts).await
+        upload(&service, &user, &params, file).await
     };
     match outcome {
         Ok(message) => text(message),
@@ -312,11 +313,83 @@ async fn user_table_request(
     }
 }
 
+/// The longest text field of a table-tool request.
+const MOST_FIELD_BYTES: usize = 1 << 20;
+/// How much of an upload over the limit is still read before the refusal.
+const DRAIN_BYTES: usize = 64 << 20;
+
+/// A table-tool POST: its fields (names upper-cased) and its file part, spooled to disk as
+/// it arrives, up to the service's upload limit (413 past it); or the answer to give.
+async fn read_table_post(
+    service: &Service,
+    request: axum::extract::Request,
+) -> Result<(HashMap<String, String>, Option<SpooledFile>), Response> {
+    use axum::extract::FromRequest;
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if !content_type.starts_with("multipart/form-data") {
+        let (pairs, _) = read_post(request).await?;
+        return Ok((pairs.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(), None));
+    }
+    let mut request = request;
+    if let Some(quoted) = crate::tap::quoted_boundary(&content_type) {
+        request.headers_mut().insert(header::CONTENT_TYPE, quoted);
+    }
+    let bad = |message: String| error_response(StatusCode::BAD_REQUEST, &message);
+    let failed = |error: ArchiveError| error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
+    let mut multipart = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| bad(format!("unreadable request: {e}")))?;
+    let limit = service.options.upload_limit;
+    let mut params = HashMap::new();
+    let mut file = None;
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| bad(format!("unreadable multipart part: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_ascii_uppercase();
+        if field.file_name().is_some() || name == "FILE" {
+            let mut spool = SpooledFile::create(&service.archive).await.map_err(failed)?;
+            while let Some(chunk) = field.chunk().await.map_err(|e| bad(format!("unreadable part {name}: {e}")))? {
+                spool.write(&chunk).await.map_err(failed)?;
+                if spool.bytes > limit {
+                    drop(spool);
+                    // Read on a while (not kept), so a client that sends before it listens
+                    // hears the refusal rather than a broken connection.
+                    let mut drained = 0usize;
+                    while drained < DRAIN_BYTES
+                        && let Ok(Some(chunk)) = field.chunk().await
+                    {
+                        drained += chunk.len();
+                    }
+                    return Err(error_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("the table is larger than the {} MiB this service takes in one upload", limit >> 20),
+                    ));
+                }
+            }
+            // An empty file part (an upload from a job or a URL) is no file.
+            if spool.bytes > 0 {
+                file = Some(spool);
+            }
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| bad(format!("unreadable part {name}: {e}")))? {
+                text.extend_from_slice(&chunk);
+                if text.len() > MOST_FIELD_BYTES {
+                    return Err(bad(format!("the field {name} is longer than {} KiB", MOST_FIELD_BYTES >> 10)));
+                }
+            }
+            params.insert(name, String::from_utf8_lossy(&text).into_owned());
+        }
+    }
+    Ok((params, file))
+}
+
 async fn upload(
     service: &Service,
     user: &str,
     params: &HashMap<String, String>,
-    parts: &HashMap<String, Vec<u8>>,
+    file: Option<SpooledFile>,
 ) -> Result<String, ArchiveError> {
     let field = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let name = field("TABLE_NAME").ok_or_else(|| ArchiveError::Invalid("name the table: TABLE_NAME".into()))?;
@@ -324,14 +397,13 @@ async fn upload(
     let data = if let Some(job_id) = field("JOBID") {
         job_result(service, user, job_id)?
     } else if let Some(url) = field("URL") {
-        let bytes = crate::tap::fetch(url).await.map_err(|e| ArchiveError::Read(format!("cannot fetch {url}: {e}")))?;
+        let bytes = crate::tap::fetch(url, service.options.upload_limit)
+            .await
+            .map_err(|e| ArchiveError::Read(format!("cannot fetch {url}: {e}")))?;
         crate::user_tables::read_upload(bytes, field("FORMAT"))?
     } else {
-        let bytes = parts
-            .get("FILE")
-            .filter(|b| !b.is_empty())
-            .ok_or_else(|| ArchiveError::Invalid("send the table as the file part FILE".into()))?;
-        crate::user_tables::read_upload(bytes.clone(), field("FORMAT"))?
+        let file = file.ok_or_else(|| ArchiveError::Invalid("send the table as the file part FILE".into()))?;
+        file.read(field("FORMAT").map(str::to_owned)).await?
     };
     let report = service.archive.upload_table(user, name, &data, description, None).await?;
     let table = service.archive.user_table_name(user, name)?;

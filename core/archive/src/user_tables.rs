@@ -26,31 +26,120 @@ pub struct Usage {
 pub fn read_upload(bytes: Vec<u8>, format: Option<&str>) -> Result<TableData, ArchiveError> {
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut unpacked = Vec::new();
-        // A gzip bomb stops at the request limit, as a plain body would.
-        let limit = (crate::tap::MAX_BODY_BYTES as u64) * 4;
+        let limit = GZIP_GROWTH * (bytes.len() as u64).max(1 << 20);
         std::io::Read::read_to_end(
             &mut std::io::Read::take(flate2::read::GzDecoder::new(bytes.as_slice()), limit + 1),
             &mut unpacked,
         )
         .map_err(|e| ArchiveError::Read(format!("the upload: not readable gzip: {e}")))?;
         if unpacked.len() as u64 > limit {
-            return Err(ArchiveError::Read(format!("the upload unpacks to more than {} MiB", limit >> 20)));
+            return Err(ArchiveError::Read(format!("the upload unpacks to more than {GZIP_GROWTH} times its size")));
         }
         unpacked
     } else {
         bytes
     };
-    let named = match format.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
+    let format = named_format(format).unwrap_or_else(|| sniff(&bytes));
+    skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
+        .map_err(|e| ArchiveError::Read(format!("the upload: {e}")))
+}
+
+/// A file an upload is spooled to while it arrives, removed when dropped. It lies where
+/// `Archive::open` sweeps unfinished writes, so a crash leaves nothing either.
+pub struct SpooledFile {
+    path: std::path::PathBuf,
+    file: Option<tokio::fs::File>,
+    pub bytes: u64,
+}
+
+impl SpooledFile {
+    pub async fn create(archive: &Archive) -> Result<SpooledFile, ArchiveError> {
+        let folder = archive.root().join("tables").join(SPOOL_FOLDER);
+        let io = |source| ArchiveError::Io { path: folder.display().to_string(), source };
+        tokio::fs::create_dir_all(&folder).await.map_err(io)?;
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(|e| ArchiveError::Invalid(format!("no randomness: {e}")))?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let path = folder.join(format!("{name}.partial"));
+        let file = tokio::fs::File::create(&path).await.map_err(io)?;
+        Ok(SpooledFile { path, file: Some(file), bytes: 0 })
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), ArchiveError> {
+        use tokio::io::AsyncWriteExt as _;
+        let io = |source| ArchiveError::Io { path: "an upload's spool".to_owned(), source };
+        if let Some(file) = &mut self.file {
+            file.write_all(chunk).await.map_err(io)?;
+        }
+        self.bytes += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Reads the spooled table (see [`read_upload`]), off the async runtime.
+    pub async fn read(mut self, format: Option<String>) -> Result<TableData, ArchiveError> {
+        use tokio::io::AsyncWriteExt as _;
+        if let Some(mut file) = self.file.take() {
+            file.flush().await.map_err(|source| ArchiveError::Io { path: "an upload's spool".to_owned(), source })?;
+        }
+        tokio::task::spawn_blocking(move || read_upload_file(&self.path, format.as_deref()))
+            .await
+            .map_err(|e| ArchiveError::Read(format!("the upload: {e}")))?
+    }
+}
+
+impl Drop for SpooledFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Where uploads are spooled, among the schemas' folders (no schema has this name: it is
+/// not an identifier).
+const SPOOL_FOLDER: &str = ".uploads";
+
+/// [`read_upload`] of a file, which is read as it is (gzip unpacked beside it first).
+pub fn read_upload_file(path: &std::path::Path, format: Option<&str>) -> Result<TableData, ArchiveError> {
+    use std::io::{Read as _, Seek as _};
+    let io = |source| ArchiveError::Io { path: "an upload's spool".to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(256);
+    (&mut file).take(256).read_to_end(&mut head).map_err(io)?;
+    file.rewind().map_err(io)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let unpacked = path.with_extension("unpacked.partial");
+        let result = (|| {
+            let mut out = std::fs::File::create(&unpacked).map_err(io)?;
+            let limit = GZIP_GROWTH * std::fs::metadata(path).map_err(io)?.len().max(1 << 20);
+            let copied = std::io::copy(&mut flate2::read::GzDecoder::new(file).take(limit + 1), &mut out)
+                .map_err(|e| ArchiveError::Read(format!("the upload: not readable gzip: {e}")))?;
+            if copied > limit {
+                return Err(ArchiveError::Read(format!(
+                    "the upload unpacks to more than {GZIP_GROWTH} times its size"
+                )));
+            }
+            read_upload_file(&unpacked, format)
+        })();
+        let _ = std::fs::remove_file(&unpacked);
+        return result;
+    }
+    let format = named_format(format).unwrap_or_else(|| sniff(&head));
+    skyglass_votable::read_table(std::io::BufReader::new(file), format)
+        .map_err(|e| ArchiveError::Read(format!("the upload: {e}")))
+}
+
+/// How much larger than its gzipped size an upload may unpack to: tables compress some
+/// tenfold, a gzip bomb a thousandfold.
+const GZIP_GROWTH: u64 = 50;
+
+fn named_format(format: Option<&str>) -> Option<TableFormat> {
+    match format.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
         Some("votable" | "vot" | "xml" | "votable_plain" | "votable_gzip") => Some(TableFormat::VoTable),
         Some("csv") => Some(TableFormat::Csv),
         Some("fits") => Some(TableFormat::Fits),
         Some("parquet") => Some(TableFormat::Parquet),
         Some("ecsv") => Some(TableFormat::Ecsv),
         _ => None,
-    };
-    let format = named.unwrap_or_else(|| sniff(&bytes));
-    skyglass_votable::read_table(std::io::Cursor::new(bytes), format)
-        .map_err(|e| ArchiveError::Read(format!("the upload: {e}")))
+    }
 }
 
 /// A table format from its first bytes.
