@@ -1356,3 +1356,49 @@ fn an_upload_cut_short_by_kill_9_leaves_no_half_table() {
     assert!(caught, "the upload was never caught mid-write");
     std::fs::remove_dir_all(data).unwrap();
 }
+
+#[test]
+fn skyglass_query_logs_in_to_read_a_users_table() {
+    let data = std::env::temp_dir().join(format!("skyglass-query-login-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let added = user(&data, &["add", "alice"], Some("alice password"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let server = serve(&data);
+    let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("TABLE_NAME", "star")
+        .part("FILE", reqwest::blocking::multipart::Part::bytes(std::fs::read(&gaia).unwrap()).file_name("star.vot"));
+    let uploaded = reqwest::blocking::Client::new()
+        .post(format!("{}/tap-server/Upload", server.url.trim_end_matches("/tap")))
+        .basic_auth("alice", Some("alice password"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+
+    let query = |extra: &[&str], password: &str| {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_skyglass"))
+            .args(["query", "--service", &server.url, "SELECT source_id FROM user_alice.star"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.as_mut().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    };
+    let anonymous = query(&[], "");
+    assert!(!anonymous.status.success() && stderr(&anonymous).contains("not found"), "{}", stderr(&anonymous));
+    let wrong = query(&["--user", "alice", "--password-stdin"], "not her password");
+    assert!(!wrong.status.success() && stderr(&wrong).contains("wrong user name or password"), "{}", stderr(&wrong));
+    for extra in [&["--user", "alice", "--password-stdin"][..], &["--user", "alice", "--password-stdin", "--async"]] {
+        let read = query(extra, "alice password");
+        assert!(read.status.success(), "{extra:?}: {}", stderr(&read));
+        assert_eq!(stdout(&read).lines().collect::<Vec<_>>(), ["source_id", "5929246508730155392"], "{extra:?}");
+    }
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}

@@ -31,10 +31,22 @@ pub struct QueryArgs {
     /// The longest an asynchronous job may take, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
+    /// Log in as this user first (to read their own and shared tables): through the
+    /// service's TAP+ login form (ESA's archives, Skyglass), else HTTP Basic. The password
+    /// is asked for without echo.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long, requires = "user")]
+    pub password_stdin: bool,
 }
 
 pub fn run(args: &QueryArgs) -> Result<()> {
-    let service = TapService::new(skyglass_tap::resolve_service(&args.service))?;
+    let mut service = TapService::new(skyglass_tap::resolve_service(&args.service))?;
+    if let Some(user) = &args.user {
+        let password = crate::users::password(args.password_stdin, &format!("password for {user}: "))?;
+        service.log_in(user, &password)?;
+    }
     let uploads = args
         .upload
         .iter()

@@ -62,7 +62,8 @@ pub fn run(args: &UserArgs) -> Result<()> {
     })
 }
 
-fn password(from_stdin: bool, prompt: &str) -> Result<String> {
+/// A password from a prompt that does not echo, or the first line of standard input.
+pub(crate) fn password(from_stdin: bool, prompt: &str) -> Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;

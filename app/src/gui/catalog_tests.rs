@@ -304,3 +304,75 @@ fn the_overview_counts_the_view_and_loads_footprints() {
     drop(runtime);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn a_user_logs_in_from_the_query_panel_and_reads_their_table() {
+    let data = std::env::temp_dir().join(format!("skyglass-query-login-gui-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    // alice and a table of hers (a Gaia DR3 source as ESA's archive answered it).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let archive = skyglass_archive::Archive::open(&data).await.unwrap();
+        archive.add_user("alice", "alice password").unwrap();
+        let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+        let table = skyglass_archive::user_tables::read_upload(std::fs::read(gaia).unwrap(), None).unwrap();
+        archive.upload_table("alice", "star", &table, "", None).await.unwrap();
+    });
+    drop(runtime);
+    let (url, _runtime) = archive_with_samples(&data);
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.get_by_label("Query").click();
+    harness.step();
+    harness.state_mut().query.service = url.clone();
+    step_until(&mut harness, "the tables list", |app| app.query.tables().is_some_and(|t| !t.is_empty()));
+    assert!(harness.query_by_label("user_alice.star").is_none(), "anonymous sees no user tables");
+
+    // A wrong password is said so, in the panel.
+    harness.state_mut().query.login_user = "alice".into();
+    harness.get_by_role(Role::PasswordInput).click();
+    harness.step();
+    harness.get_by_role(Role::PasswordInput).type_text("not her password");
+    harness.step();
+    harness.get_by_label("Log in").click();
+    step_until(&mut harness, "the refusal", |app| app.query.login_problem.is_some());
+    assert!(harness.state().query.login_problem.as_deref().unwrap().contains("wrong user name or password"));
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        let image = harness.render().expect("a frame renders");
+        image.save(std::env::temp_dir().join("skyglass-app-login-refused.png")).expect("saved");
+    }
+
+    harness.get_by_role(Role::PasswordInput).click();
+    harness.step();
+    harness.get_by_role(Role::PasswordInput).type_text("alice password");
+    harness.step();
+    harness.get_by_label("Log in").click();
+    step_until(&mut harness, "the login", |app| app.query.login.is_some());
+    harness.get_by_label("logged in as alice");
+    // Her table joins the list, and a query on it lands in the table view.
+    step_until(&mut harness, "her table in the list", |app| {
+        app.query.tables().is_some_and(|t| t.iter().any(|t| t.name == "user_alice.star"))
+    });
+    harness.get_by_label("user_alice.star");
+    run_adql(&mut harness, "SELECT source_id, ra, dec FROM user_alice.star");
+    step_until(&mut harness, "the query", finished);
+    assert!(
+        matches!(last_job(harness.state()), Some(JobState::Done { rows: 1, .. })),
+        "{:?}",
+        last_job(harness.state())
+    );
+    harness.run_steps(2);
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        let image = harness.render().expect("a frame renders");
+        image.save(std::env::temp_dir().join("skyglass-app-login.png")).expect("saved");
+    }
+
+    // Logged out, it is gone from the list again.
+    harness.get_by_label("Log out").click();
+    step_until(&mut harness, "the anonymous list", |app| {
+        app.query.login.is_none() && app.query.tables().is_some_and(|t| !t.is_empty())
+    });
+    assert!(harness.query_by_label("user_alice.star").is_none());
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&data);
+}

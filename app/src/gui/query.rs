@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 /// The longest an asynchronous job may run before the panel gives up on it.
 const JOB_LIMIT: Duration = Duration::from_secs(3600);
 
+#[derive(Debug)]
 pub enum JobState {
     Running,
     Done { rows: usize, overflow: bool },
@@ -58,6 +59,21 @@ pub struct QueryPanel {
     pub upload_name: String,
     pub jobs: Vec<QueryJob>,
     pub problem: Option<String>,
+    /// The login in use, for the service it was made on.
+    pub login: Option<Login>,
+    pub login_user: String,
+    /// Held only until the login is sent.
+    login_password: String,
+    logging_in: Option<Receiver<Result<Login, String>>>,
+    pub login_problem: Option<String>,
+}
+
+/// A login to a TAP service (TAP+ form and cookie, else Basic; see `skyglass_tap`): its
+/// queries and table lists go through this client.
+pub struct Login {
+    pub service: String,
+    pub user: String,
+    client: Arc<TapService>,
 }
 
 impl QueryPanel {
@@ -76,7 +92,71 @@ impl QueryPanel {
             upload_name: "mine".into(),
             jobs: Vec::new(),
             problem: None,
+            login: None,
+            login_user: String::new(),
+            login_password: String::new(),
+            logging_in: None,
+            login_problem: None,
         }
+    }
+
+    /// The client for `service`: the login's when it was made there, else anonymous.
+    fn client(&self, service: &str) -> Result<Arc<TapService>, String> {
+        match &self.login {
+            Some(login) if login.service == service => Ok(Arc::clone(&login.client)),
+            _ => TapService::new(service).map(Arc::new).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Logs in to the chosen service on a thread of its own; the password is not kept.
+    pub fn log_in(&mut self, wake: impl Fn() + Send + 'static) {
+        let (service, user) = (self.service.trim().to_owned(), self.login_user.trim().to_owned());
+        let password = std::mem::take(&mut self.login_password);
+        let (sender, receiver) = channel();
+        let spawned = std::thread::Builder::new().name("tap-login".into()).spawn(move || {
+            let outcome = TapService::new(&service)
+                .and_then(|mut client| client.log_in(&user, &password).map(|()| client))
+                .map(|client| Login { service, user, client: Arc::new(client) })
+                .map_err(|e| e.to_string());
+            let _ = sender.send(outcome);
+            wake();
+        });
+        match spawned {
+            Ok(_) => {
+                self.login_problem = None;
+                self.logging_in = Some(receiver);
+            }
+            Err(error) => self.login_problem = Some(format!("cannot log in: {error}")),
+        }
+    }
+
+    fn poll_login(&mut self) {
+        if let Some(receiver) = &self.logging_in
+            && let Ok(outcome) = receiver.try_recv()
+        {
+            self.logging_in = None;
+            match outcome {
+                Ok(login) => {
+                    self.login = Some(login);
+                    // The tables again: a user sees their own and those shared with them.
+                    self.tables_of.clear();
+                }
+                Err(error) => self.login_problem = Some(error),
+            }
+        }
+    }
+
+    /// Ends the login (the service's session too, in the background).
+    pub fn log_out(&mut self) {
+        if let Some(login) = self.login.take() {
+            let _ = std::thread::Builder::new().name("tap-logout".into()).spawn(move || login.client.log_out());
+            self.tables_of.clear();
+        }
+    }
+
+    /// Who is logged in to the chosen service.
+    fn logged_in_as(&self) -> Option<&str> {
+        self.login.as_ref().filter(|login| login.service == self.service.trim()).map(|login| login.user.as_str())
     }
 
     /// Runs the editor's ADQL on the chosen service, on a thread of its own, with the
@@ -99,12 +179,18 @@ impl QueryPanel {
         uploads: Vec<Upload>,
         wake: impl Fn() + Send + 'static,
     ) {
-        let (service, adql, maxrec, asynchronous) =
-            (service.to_owned(), adql.to_owned(), self.maxrec, self.asynchronous);
+        let (adql, maxrec, asynchronous) = (adql.to_owned(), self.maxrec, self.asynchronous);
         if service.is_empty() || adql.is_empty() {
             self.problem = Some("choose a service and write a query first".into());
             return;
         }
+        let service = match self.client(service) {
+            Ok(client) => client,
+            Err(error) => {
+                self.problem = Some(error);
+                return;
+            }
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         let phase = Arc::new(std::sync::Mutex::new(String::from(if asynchronous { "PENDING" } else { "sync" })));
         let (sender, result) = channel();
@@ -171,9 +257,10 @@ impl QueryPanel {
         }
         self.tables_of = service.clone();
         self.tables = None;
+        let client = self.client(&service);
         let (sender, receiver) = channel();
         let spawned = std::thread::Builder::new().name("tap-tables".into()).spawn(move || {
-            let outcome = TapService::new(&service).and_then(|s| s.tables()).map_err(|e| e.to_string());
+            let outcome = client.and_then(|s| s.tables().map_err(|e| e.to_string()));
             let _ = sender.send(outcome);
             wake();
         });
@@ -225,6 +312,7 @@ impl QueryPanel {
         wake: impl Fn() + Send + Clone + 'static,
     ) {
         self.poll_tables();
+        self.poll_login();
         if self.service.is_empty()
             && let Some(archive) = archive
         {
@@ -245,6 +333,7 @@ impl QueryPanel {
         ui.add(
             egui::TextEdit::singleline(&mut self.service).hint_text("any TAP service URL").desired_width(f32::INFINITY),
         );
+        self.login_row(ui, wake.clone());
         self.want_tables(wake.clone());
 
         egui::CollapsingHeader::new("Tables").default_open(true).show(ui, |ui| {
@@ -319,7 +408,33 @@ impl QueryPanel {
                 }
             });
         }
-        ui.label("ADQL");
+        // The buttons above the editor: they stay in sight when the table view below is open.
+        ui.horizontal(|ui| {
+            ui.label("ADQL");
+            if ui.button("Run").clicked() {
+                let label = self.chosen_table.clone().unwrap_or_else(|| "query".into());
+                match self.upload.map(|id| make_upload(id, self.upload_name.trim())).transpose() {
+                    Ok(upload) => self.run(&label, upload.into_iter().collect(), wake.clone()),
+                    Err(error) => self.problem = Some(error),
+                }
+            }
+            let table = self.chosen_table.as_ref().and_then(|name| self.tables()?.iter().find(|t| &t.name == name));
+            if ui
+                .add_enabled(table.is_some() && camera.is_some(), egui::Button::new("Sources in view"))
+                .on_hover_text("Query the chosen table for what the sky view shows")
+                .clicked()
+                && let (Some(table), Some(camera)) = (table, camera)
+            {
+                let table = table.clone();
+                match self.sources_in_view(&table, camera) {
+                    Ok(adql) => {
+                        self.adql = adql;
+                        self.run(&format!("{} in view", table.name), Vec::new(), wake.clone());
+                    }
+                    Err(error) => self.problem = Some(error),
+                }
+            }
+        });
         let keywords_colour = ui.visuals().hyperlink_color;
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
             let mut job = highlight_adql(text.as_str(), keywords_colour, ui.visuals().text_color());
@@ -346,35 +461,39 @@ impl QueryPanel {
                 }
             });
         }
-        ui.horizontal(|ui| {
-            if ui.button("Run").clicked() {
-                let label = self.chosen_table.clone().unwrap_or_else(|| "query".into());
-                match self.upload.map(|id| make_upload(id, self.upload_name.trim())).transpose() {
-                    Ok(upload) => self.run(&label, upload.into_iter().collect(), wake.clone()),
-                    Err(error) => self.problem = Some(error),
-                }
-            }
-            let table = self.chosen_table.as_ref().and_then(|name| self.tables()?.iter().find(|t| &t.name == name));
-            if ui
-                .add_enabled(table.is_some() && camera.is_some(), egui::Button::new("Sources in view"))
-                .on_hover_text("Query the chosen table for what the sky view shows")
-                .clicked()
-                && let (Some(table), Some(camera)) = (table, camera)
-            {
-                let table = table.clone();
-                match self.sources_in_view(&table, camera) {
-                    Ok(adql) => {
-                        self.adql = adql;
-                        self.run(&format!("{} in view", table.name), Vec::new(), wake.clone());
-                    }
-                    Err(error) => self.problem = Some(error),
-                }
-            }
-        });
         if let Some(problem) = &self.problem {
             ui.colored_label(ui.visuals().error_fg_color, problem);
         }
         self.jobs_list(ui);
+    }
+
+    /// Who is logged in, or the fields to log in with (archives with users' tables: ESA's,
+    /// Skyglass's own).
+    fn login_row(&mut self, ui: &mut egui::Ui, wake: impl Fn() + Send + 'static) {
+        ui.horizontal(|ui| {
+            if let Some(user) = self.logged_in_as() {
+                ui.label(format!("logged in as {user}"));
+                if ui.button("Log out").clicked() {
+                    self.log_out();
+                }
+                return;
+            }
+            ui.label("user");
+            ui.add(egui::TextEdit::singleline(&mut self.login_user).desired_width(90.0));
+            ui.label("password");
+            let password =
+                ui.add(egui::TextEdit::singleline(&mut self.login_password).password(true).desired_width(90.0));
+            let ready = !self.login_user.trim().is_empty() && !self.service.trim().is_empty();
+            let entered = password.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if self.logging_in.is_some() {
+                ui.spinner();
+            } else if (ui.add_enabled(ready, egui::Button::new("Log in")).clicked() || entered) && ready {
+                self.log_in(wake);
+            }
+        });
+        if let Some(problem) = &self.login_problem {
+            ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
     }
 
     fn jobs_list(&mut self, ui: &mut egui::Ui) {
@@ -610,7 +729,7 @@ fn highlight_adql(text: &str, keyword: egui::Color32, plain: egui::Color32) -> e
 
 /// A query run to its end: sync, or as a job (waited on, aborted and deleted if cancelled).
 fn run_query(
-    service: &str,
+    service: &TapService,
     adql: &str,
     maxrec: u64,
     asynchronous: bool,
@@ -618,7 +737,6 @@ fn run_query(
     cancel: &AtomicBool,
     phase: &std::sync::Mutex<String>,
 ) -> anyhow::Result<(TableData, bool)> {
-    let service = TapService::new(service)?;
     let query = Query { adql, maxrec: Some(maxrec), uploads };
     if !asynchronous {
         let answer = service.sync(&query)?;

@@ -1,7 +1,8 @@
 //! A TAP client (IVOA TAP 1.0 and 1.1): ADQL queries run synchronously or as UWS jobs,
 //! local tables uploaded with them, MAXREC and overflow, VOSI tables, and the service's
-//! error documents turned into readable errors. Blocking: callers that must not wait run
-//! it on a thread of their own.
+//! error documents turned into readable errors; logging in to services with users' tables
+//! (ESA's TAP+ login form and its session cookie, else HTTP Basic). Blocking: callers that
+//! must not wait run it on a thread of their own.
 
 pub mod vosi;
 
@@ -24,6 +25,8 @@ pub enum TapError {
     Job { url: String, phase: String },
     #[error("{0}")]
     Upload(String),
+    #[error("cannot log in to {url}: {message}")]
+    Login { url: String, message: String },
 }
 
 pub type Result<T> = std::result::Result<T, TapError>;
@@ -72,7 +75,33 @@ pub struct Answer {
 
 pub struct TapService {
     base: String,
+    timeout: Duration,
     http: reqwest::blocking::Client,
+    /// For job creation, whose 303 must be seen rather than followed.
+    no_redirect: reqwest::blocking::Client,
+    /// Sent with every request once logged in: a session cookie or Basic credentials.
+    credentials: Option<reqwest::header::HeaderValue>,
+}
+
+/// The two clients of a service, carrying `credentials` (as `Cookie` or `Authorization`).
+fn clients(
+    timeout: Duration,
+    credentials: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+) -> Result<(reqwest::blocking::Client, reqwest::blocking::Client)> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some((name, value)) = credentials {
+        headers.insert(name, value);
+    }
+    let build = |redirect: reqwest::redirect::Policy| {
+        reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("skyglass/", env!("CARGO_PKG_VERSION"), " (TAP client)"))
+            .default_headers(headers.clone())
+            .redirect(redirect)
+            .build()
+            .map_err(|e| TapError::Protocol(e.to_string()))
+    };
+    Ok((build(reqwest::redirect::Policy::default())?, build(reqwest::redirect::Policy::none())?))
 }
 
 impl TapService {
@@ -88,16 +117,76 @@ impl TapService {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(TapError::Protocol(format!("{base:?} is not an http(s) URL of a TAP service")));
         }
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("skyglass/", env!("CARGO_PKG_VERSION"), " (TAP client)"))
-            .build()
-            .map_err(|e| TapError::Protocol(e.to_string()))?;
-        Ok(TapService { base, http })
+        let (http, no_redirect) = clients(timeout, None)?;
+        Ok(TapService { base, timeout, http, no_redirect, credentials: None })
     }
 
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// Whether requests carry a login.
+    pub fn is_logged_in(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// Logs in as `user`: through the TAP+ login form (ESA's archives, Skyglass) beside the
+    /// service or at its server context, keeping the session cookie it answers; where
+    /// there is no such form, by HTTP Basic credentials sent with every request.
+    pub fn log_in(&mut self, user: &str, password: &str) -> Result<()> {
+        let refused = |url: &str, message: String| TapError::Login { url: url.to_owned(), message };
+        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
+        let forms = std::iter::once(self.base.clone()).chain(server_context.filter(|p| p.contains("://")));
+        // Without the credentials of an earlier login, which would be checked first.
+        let (_, bare) = clients(self.timeout, None)?;
+        for url in forms.map(|context| format!("{context}/login")) {
+            let response = bare
+                .post(&url)
+                .form(&[("username", user), ("password", password)])
+                .send()
+                .map_err(|e| self.unreachable(&url, e))?;
+            let status = response.status();
+            if status.is_success() {
+                let cookie = response.headers().get_all(reqwest::header::SET_COOKIE).iter().find_map(|value| {
+                    let first = value.to_str().ok()?.split(';').next()?.trim().to_owned();
+                    (first.starts_with("JSESSIONID=") || first.starts_with("SESSION=")).then_some(first)
+                });
+                let Some(cookie) = cookie else {
+                    return Err(refused(&url, "the service answered the login without a session cookie".into()));
+                };
+                let value = reqwest::header::HeaderValue::from_str(&cookie)
+                    .map_err(|_| refused(&url, "the session cookie is not a header value".into()))?;
+                return self.carry(reqwest::header::COOKIE, value);
+            }
+            if matches!(status.as_u16(), 401 | 403 | 429) {
+                let text: String = response.text().unwrap_or_default().trim().chars().take(300).collect();
+                return Err(refused(&url, if text.is_empty() { status.to_string() } else { text }));
+            }
+        }
+        let token = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{password}"));
+        let value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
+            .map_err(|_| refused(&self.base, "the user name cannot be sent".into()))?;
+        self.carry(reqwest::header::AUTHORIZATION, value)
+    }
+
+    /// Ends a TAP+ login session on the service (best effort: it also ends by itself).
+    pub fn log_out(&self) {
+        if !self.credentials.as_ref().is_some_and(|c| c.to_str().is_ok_and(|c| !c.starts_with("Basic "))) {
+            return;
+        }
+        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
+        for context in std::iter::once(self.base.clone()).chain(server_context) {
+            if self.no_redirect.post(format!("{context}/logout")).send().is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+        }
+    }
+
+    fn carry(&mut self, name: reqwest::header::HeaderName, mut value: reqwest::header::HeaderValue) -> Result<()> {
+        value.set_sensitive(true);
+        let (http, no_redirect) = clients(self.timeout, Some((name, value.clone())))?;
+        (self.http, self.no_redirect, self.credentials) = (http, no_redirect, Some(value));
+        Ok(())
     }
 
     fn unreachable(&self, url: &str, error: impl std::fmt::Display) -> TapError {
@@ -139,13 +228,8 @@ impl TapService {
     /// Submits a query as an asynchronous job (`/async`), and starts it.
     pub fn submit(&self, query: &Query<'_>) -> Result<Job<'_>> {
         let url = format!("{}/async", self.base);
-        let no_redirect = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(600))
-            .build()
-            .map_err(|e| TapError::Protocol(e.to_string()))?;
         let response =
-            no_redirect.post(&url).multipart(self.form(query)?).send().map_err(|e| self.unreachable(&url, e))?;
+            self.no_redirect.post(&url).multipart(self.form(query)?).send().map_err(|e| self.unreachable(&url, e))?;
         let status = response.status();
         let location =
             response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);

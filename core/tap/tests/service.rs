@@ -145,3 +145,64 @@ fn a_dead_service_or_a_wrong_url_is_a_clear_error() {
     assert!(matches!(error, TapError::Unreachable { .. }), "{error}");
     assert!(TapService::new("ftp://example.org/tap").is_err());
 }
+
+/// The archive with a user who has a table (a real Gaia DR3 source), served as it is, and,
+/// when `form` is false, with its login forms answering 404 (a service that takes HTTP
+/// Basic only).
+fn archive_with_user(form: bool) -> Running {
+    let data = std::env::temp_dir().join(format!("skyglass-tapclient-login-{form}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let address = runtime.block_on(async {
+        let archive = skyglass_archive::Archive::open(&data).await.unwrap();
+        archive.add_user("alice", "alice password").unwrap();
+        let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+        let table = skyglass_archive::user_tables::read_upload(std::fs::read(gaia).unwrap(), None).unwrap();
+        archive.upload_table("alice", "star", &table, "", None).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        if !form {
+            app = app.layer(axum::middleware::from_fn(
+                |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    if request.uri().path().ends_with("/login") {
+                        return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND);
+                    }
+                    next.run(request).await
+                },
+            ));
+        }
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    Running { base: format!("http://{address}/tap-server/tap"), _runtime: runtime, data }
+}
+
+#[test]
+fn a_logged_in_client_reads_its_users_tables_sync_and_async() {
+    for form in [true, false] {
+        let running = archive_with_user(form);
+        let mut service = TapService::new(&running.base).unwrap();
+        let query = Query { adql: "SELECT source_id FROM user_alice.star", maxrec: None, uploads: &[] };
+        let Err(hidden) = service.sync(&query) else { panic!("an anonymous client read alice's table") };
+        assert!(matches!(&hidden, TapError::Service(m) if m.contains("not found")), "{hidden}");
+
+        let wrong = service.log_in("alice", "not her password");
+        if form {
+            assert!(matches!(&wrong, Err(TapError::Login { message, .. }) if message.contains("wrong")), "{wrong:?}");
+        } else {
+            // Basic credentials are checked by the request they ride on.
+            wrong.unwrap();
+            let Err(refused) = service.sync(&query) else { panic!("a wrong password read alice's table") };
+            assert!(refused.to_string().contains("401"), "{refused}");
+        }
+        service.log_in("alice", "alice password").unwrap();
+        assert!(service.is_logged_in());
+        assert_eq!(ints(&service.sync(&query).unwrap(), "source_id"), vec![5_929_246_508_730_155_392], "form {form}");
+        // The job's every request (phase, wait, result) carries the login too.
+        let job = service.submit(&query).unwrap();
+        assert_eq!(job.wait(Duration::from_secs(60)).unwrap(), "COMPLETED");
+        assert_eq!(ints(&job.result().unwrap(), "source_id"), vec![5_929_246_508_730_155_392]);
+        assert!(service.tables().unwrap().iter().any(|t| t.name == "user_alice.star"));
+    }
+}
