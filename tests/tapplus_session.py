@@ -8,12 +8,17 @@ the server's users alice and bob have the passwords "alice password" and "bobby 
 and SSL_CERT_FILE and REQUESTS_CA_BUNDLE name the authority that signed its certificate).
 """
 
+import socket
 import sys
 
-import pyvo
-from astropy.table import Table
-from astroquery.gaia import GaiaClass
-from astroquery.utils.tap.core import TapPlus
+# Importing astroquery.gaia makes a client of ESA's own archive, which asks it for news:
+# without a network that must fail, not hang.
+socket.setdefaulttimeout(30)
+
+import pyvo  # noqa: E402
+from astropy.table import Table  # noqa: E402
+from astroquery.gaia import GaiaClass  # noqa: E402
+from astroquery.utils.tap.core import TapPlus  # noqa: E402
 
 base, gaia_votable = sys.argv[1], sys.argv[2]
 
