@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use arrow_array::{Array, RecordBatch, UInt32Array};
-use skyglass_render::{LineStyle, MarkerShape, MarkerStyle};
+use skyglass_render::{LineStyle, MarkerPlacement, MarkerShape, MarkerStyle};
 use skyglass_sky::{Footprint, Frame, LonLat, parse_stcs};
 use skyglass_votable::model::meta;
 use skyglass_votable::{PositionKind, TableData, column_f64, detect_position, to_degrees};
@@ -21,6 +21,17 @@ const PALETTE: [[f32; 4]; 6] = [
     [1.0, 0.4, 0.9, 0.9],
     [0.9, 0.9, 0.9, 0.9],
 ];
+
+/// Where a catalogue's sources go on the sky, worked out on a thread of its own (for ten
+/// million sources a second), then handed to the GPU once.
+#[derive(Default)]
+pub(crate) enum Placement {
+    #[default]
+    NotStarted,
+    Placing,
+    Ready(MarkerPlacement),
+    Taken,
+}
 
 /// A table on the sky.
 pub struct Catalogue {
@@ -63,6 +74,7 @@ pub struct Catalogue {
     /// Rows selected as a set (a SAMP table.select.rowList), ringed on the sky and marked
     /// in the table.
     pub row_list: std::collections::BTreeSet<usize>,
+    pub(crate) placement: Arc<std::sync::Mutex<Placement>>,
     /// How SAMP names the table (received from, or sent to, other applications), and the
     /// row last highlighted through SAMP (so that a highlight is not echoed back).
     pub samp_key: Option<super::samp::TableKey>,
@@ -74,6 +86,48 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
+    /// The sources' placement on the sky, once made, taken for the GPU; the first call
+    /// starts making it on a thread, which calls `wake` when done.
+    pub(crate) fn take_placement(&self, wake: impl Fn() + Send + 'static) -> Option<MarkerPlacement> {
+        let mut state = self.placement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match std::mem::take(&mut *state) {
+            Placement::NotStarted => {
+                let (ra, dec, shared) = (Arc::clone(&self.ra), Arc::clone(&self.dec), Arc::clone(&self.placement));
+                let spawned = std::thread::Builder::new().name("place-sources".into()).spawn(move || {
+                    let placement = MarkerPlacement::new(&ra, &dec);
+                    *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Placement::Ready(placement);
+                    wake();
+                });
+                if spawned.is_err() {
+                    // No thread to be had: placed here, the frame waits for it.
+                    *state = Placement::Taken;
+                    return Some(MarkerPlacement::new(&self.ra, &self.dec));
+                }
+                *state = Placement::Placing;
+                None
+            }
+            Placement::Placing => {
+                *state = Placement::Placing;
+                None
+            }
+            Placement::Ready(placement) => {
+                *state = Placement::Taken;
+                Some(placement)
+            }
+            // Taken before and wanted again (the GPU's copy was lost): made anew, here.
+            Placement::Taken => {
+                *state = Placement::Taken;
+                Some(MarkerPlacement::new(&self.ra, &self.dec))
+            }
+        }
+    }
+
+    /// Whether the sources are still being placed on the sky.
+    pub fn placing(&self) -> bool {
+        let state = self.placement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        matches!(*state, Placement::NotStarted | Placement::Placing | Placement::Ready(_)) && self.positioned() > 0
+    }
+
     /// A layer of a table: positions found by UCD or name (galactic and ecliptic ones
     /// converted to ICRS), `s_region` read as footprints, proper motions found. A table with
     /// neither positions nor footprints is refused with the reason.
@@ -134,6 +188,7 @@ impl Catalogue {
         let placed = ra.iter().zip(&dec).filter(|(r, d)| r.is_finite() && d.is_finite()).count();
         let rows = batch.num_rows() as u32;
         Ok(Catalogue {
+            placement: Arc::default(),
             id,
             name: name.to_owned(),
             placed,

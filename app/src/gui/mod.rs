@@ -476,12 +476,17 @@ impl SkyglassApp {
                     remove = Some(position);
                 }
             });
-            ui.small(format!(
-                "{} rows, {} placed by {}",
-                catalogue.rows(),
-                catalogue.positioned(),
-                catalogue.position_columns.as_deref().unwrap_or("—")
-            ));
+            ui.horizontal(|ui| {
+                ui.small(format!(
+                    "{} rows, {} placed by {}",
+                    catalogue.rows(),
+                    catalogue.positioned(),
+                    catalogue.position_columns.as_deref().unwrap_or("—")
+                ));
+                if catalogue.placing() {
+                    ui.spinner().on_hover_text("placing the sources on the sky");
+                }
+            });
             ui.horizontal(|ui| {
                 egui::ComboBox::from_id_salt(("shape", id))
                     .selected_text(catalogue.style.shape.name())
@@ -1281,7 +1286,10 @@ impl SkyglassApp {
             if sync_tiles(render_state, &self.fetcher, &mut self.layers, &camera) {
                 ui.ctx().request_repaint();
             }
-            sync_catalogues(render_state, &self.catalogues, &self.coverages, &self.images);
+            let ctx = ui.ctx().clone();
+            sync_catalogues(render_state, &self.catalogues, &self.coverages, &self.images, move || {
+                ctx.request_repaint()
+            });
             self.pick_sources(render_state, &response, &camera, to_screen, pixels_per_point);
         }
         self.last_camera = Some(camera.clone());

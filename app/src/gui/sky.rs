@@ -268,6 +268,7 @@ pub fn sync_catalogues(
     catalogues: &[Catalogue],
     coverages: &[Coverage],
     images: &[SkyImage],
+    wake: impl Fn() + Clone + Send + 'static,
 ) {
     let mut renderer = render_state.renderer.write();
     let Some(resources) = renderer.callback_resources.get_mut::<SkyResources>() else { return };
@@ -295,15 +296,24 @@ pub fn sync_catalogues(
     }
     resources.catalogues.retain(|id, _| catalogues.iter().any(|c| c.id == *id));
     for catalogue in catalogues {
-        let gpu = resources.catalogues.entry(catalogue.id).or_insert_with(|| {
+        if !resources.catalogues.contains_key(&catalogue.id) {
+            // Placed on a thread first: until then the catalogue waits, the app does not.
+            let markers = if catalogue.positioned() > 0 {
+                let Some(placement) = catalogue.take_placement(wake.clone()) else { continue };
+                Some(placement)
+            } else {
+                None
+            };
             let started = std::time::Instant::now();
-            let markers = (catalogue.positioned() > 0)
-                .then(|| MarkerLayer::new(&resources.renderer, device, &catalogue.ra, &catalogue.dec));
+            let markers = markers.map(|placement| MarkerLayer::from_placement(&resources.renderer, device, placement));
             let outlines = (!catalogue.footprints.is_empty())
                 .then(|| SegmentLayer::new(&resources.renderer, device, &catalogue.outlines()));
             tracing::info!("{}: {} rows on the GPU in {:.0?}", catalogue.name, catalogue.rows(), started.elapsed());
-            CatalogueGpu { revision: u64::MAX, markers, outlines, arrows: None }
-        });
+            resources
+                .catalogues
+                .insert(catalogue.id, CatalogueGpu { revision: u64::MAX, markers, outlines, arrows: None });
+        }
+        let Some(gpu) = resources.catalogues.get_mut(&catalogue.id) else { continue };
         if gpu.revision != catalogue.revision {
             gpu.revision = catalogue.revision;
             let shown = catalogue.shown.as_deref().map(Vec::as_slice);

@@ -18,7 +18,9 @@ pub use gpu::{GpuContext, GpuError};
 pub use grid::{GridLabel, GridLayer, GridStyle, grid_labels, grid_steps};
 pub use image::{ImageLayer, ImageStyle};
 pub use layer::{HipsLayer, LayerDescriptor, LayerError, view_order};
-pub use overlay::{LineStyle, MarkerLayer, MarkerShape, MarkerStyle, MocLayer, SegmentLayer, ViewDraw};
+pub use overlay::{
+    LineStyle, MarkerLayer, MarkerPlacement, MarkerShape, MarkerStyle, MocLayer, SegmentLayer, ViewDraw,
+};
 pub use renderer::{
     OFFSCREEN_FORMAT, OverlayMut, OverlayRef, SkyRenderer, VALUES_FORMAT, render_scene, render_to_rgba, render_values,
 };

@@ -255,10 +255,22 @@ pub struct MarkerLayer {
     draw: ViewDraw,
 }
 
-impl MarkerLayer {
-    /// A layer of the rows of a table with ICRS positions in degrees; rows whose position is
-    /// missing (NaN) or impossible are left out, and their row numbers kept for the others.
-    pub fn new(renderer: &SkyRenderer, device: &wgpu::Device, ra_degrees: &[f64], dec_degrees: &[f64]) -> MarkerLayer {
+/// Where a table's sources go on the sky, worked out on the CPU (the part of a layer that
+/// takes time: a second for ten million sources on two cores), apart from the GPU so that
+/// it can run on any thread; [`MarkerLayer::from_placement`] then uploads it.
+pub struct MarkerPlacement {
+    rows: Vec<u32>,
+    instance_of_row: Vec<u32>,
+    directions: Vec<[f32; 3]>,
+    cell_starts: Vec<u32>,
+    counts: Vec<u32>,
+    density: Vec<u32>,
+}
+
+impl MarkerPlacement {
+    /// The rows of a table with ICRS positions in degrees; rows whose position is missing
+    /// (NaN) or impossible are left out, and their row numbers kept for the others.
+    pub fn new(ra_degrees: &[f64], dec_degrees: &[f64]) -> MarkerPlacement {
         let layer = nested::get(SORT_ORDER);
         let mut keyed: Vec<(u32, u32)> = ra_degrees
             .par_iter()
@@ -291,7 +303,6 @@ impl MarkerLayer {
         for (instance, row) in rows.iter().enumerate() {
             instance_of_row[*row as usize] = instance as u32;
         }
-        let attributes = vec![SourceAttributes { value: f32::NAN, flags: 0 }; rows.len()];
 
         // The density map: every cell of every order, dense, from the sorted cells.
         let mut counts = vec![0u32; density_offset(SORT_ORDER + 1) as usize];
@@ -312,6 +323,30 @@ impl MarkerLayer {
                 cells.iter().copied().max().unwrap_or(0)
             })
             .collect();
+        MarkerPlacement { rows, instance_of_row, directions, cell_starts, counts, density }
+    }
+
+    /// Sources with a position.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl MarkerLayer {
+    /// A layer of the rows of a table with ICRS positions in degrees (see
+    /// [`MarkerPlacement::new`]), placed on this thread.
+    pub fn new(renderer: &SkyRenderer, device: &wgpu::Device, ra_degrees: &[f64], dec_degrees: &[f64]) -> MarkerLayer {
+        MarkerLayer::from_placement(renderer, device, MarkerPlacement::new(ra_degrees, dec_degrees))
+    }
+
+    /// A layer of sources placed beforehand: the upload to the GPU only.
+    pub fn from_placement(renderer: &SkyRenderer, device: &wgpu::Device, placement: MarkerPlacement) -> MarkerLayer {
+        let MarkerPlacement { rows, instance_of_row, directions, cell_starts, counts, density } = placement;
+        let attributes = vec![SourceAttributes { value: f32::NAN, flags: 0 }; rows.len()];
         let buffer = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
             // wgpu refuses empty buffers: an empty layer gets one zeroed element.
             let zeros = [0u8; 16];
