@@ -1053,6 +1053,10 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     for part in ["", "/phase", "/parameters", "/results", "/results/result", "/error", "/owner"] {
         assert_eq!(as_bob(&format!("{job}{part}")).status(), 404, "bob reads {part}");
         assert_eq!(client.get(format!("{job}{part}")).send().unwrap().status(), 404, "anonymous reads {part}");
+        // Nor with the id escaped, which the server decodes.
+        let (base, id) = job.rsplit_once('/').unwrap();
+        let escaped = format!("{base}/%{:02X}{}{part}", id.as_bytes()[0], &id[1..]);
+        assert_eq!(as_bob(&escaped).status(), 404, "bob reads {escaped}");
     }
     let abort = client
         .post(format!("{job}/phase"))
@@ -1101,6 +1105,8 @@ fn users_log_in_with_a_form_basic_or_a_token() {
     let removed = user(&data, &["remove", "alice"], None);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert_eq!(stdout(&user(&data, &["list"], None)).trim(), "bob");
+    // Her jobs went with her: a later alice finds none.
+    assert!(!data.join("jobs").join(&id).exists());
     std::fs::remove_dir_all(data).unwrap();
 }
 
@@ -1250,6 +1256,9 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
             .unwrap();
         (response.status().as_u16(), response.text().unwrap())
     };
+    // A column count past the table's is taken as the table's.
+    let edited = tool(&[("ACTION", "edit"), ("TABLE0", "stars"), ("TABLE0_NUMCOLS", "18446744073709551615")]);
+    assert_eq!(edited.0, 200, "{}", edited.1);
     let renamed = tool(&[("ACTION", "rename"), ("TABLE_NAME", "stars"), ("NEW_TABLE_NAME", "gaia_dr3")]);
     assert_eq!(renamed.0, 200, "{}", renamed.1);
     let described = tool(&[("ACTION", "describe"), ("TABLE_NAME", "gaia_dr3"), ("TABLE_DESC", "One DR3 source")]);

@@ -109,6 +109,9 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         println!("Skyglass archive: TAP service at {scheme}://{address}/tap (data in {})", data.display());
         let options = skyglass_archive::tap::Options {
             login_only: args.login_only,
+            // A server on loopback is its user's own: their local files and servers are
+            // theirs to upload from. Reachable from elsewhere, it fetches from the internet only.
+            private_fetches: args.addr.ip().is_loopback(),
             upload_limit: match &args.max_upload {
                 Some(size) => crate::xmatch::parse_size(size)?,
                 None => skyglass_archive::tap::Options::default().upload_limit,
@@ -146,7 +149,9 @@ pub fn start_embedded(wake: impl Fn() + Send + 'static) -> std::sync::mpsc::Rece
                 archive.ensure_samples().await?;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let url = format!("http://{}/tap", listener.local_addr()?);
-                let app = skyglass_archive::tap::router(Arc::new(archive))?;
+                // The app's own server, on loopback: the user's local servers are theirs.
+                let options = skyglass_archive::tap::Options { private_fetches: true, ..Default::default() };
+                let app = skyglass_archive::tap::router_with(Arc::new(archive), options)?;
                 let _ = sender.send(Ok(url));
                 wake();
                 axum::serve(listener, app).await?;

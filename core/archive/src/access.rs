@@ -176,16 +176,29 @@ impl Archive {
         members: Option<&[String]>,
     ) -> Result<(), ArchiveError> {
         self.owned_group(caller, id)?;
+        let title = title.trim();
+        if title.is_empty() || title.len() > 128 {
+            return Err(ArchiveError::Invalid("a group's title is 1 to 128 characters".into()));
+        }
+        let clash: Option<i64> = self
+            .metadata()
+            .query_row(
+                "SELECT id FROM groups WHERE owner = ?1 AND title = ?2 AND id != ?3",
+                params![caller, title, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if clash.is_some() {
+            return Err(ArchiveError::Invalid(format!("you have a group {title:?} already")));
+        }
         let known = self.users()?;
         if let Some(unknown) = members.into_iter().flatten().find(|m| !known.contains(m)) {
             return Err(ArchiveError::Invalid(format!("no user {unknown}")));
         }
         let mut db = self.metadata();
         let transaction = db.transaction()?;
-        transaction.execute(
-            "UPDATE groups SET title = ?1, description = ?2 WHERE id = ?3",
-            params![title.trim(), description, id],
-        )?;
+        transaction
+            .execute("UPDATE groups SET title = ?1, description = ?2 WHERE id = ?3", params![title, description, id])?;
         if let Some(members) = members {
             transaction.execute("DELETE FROM group_members WHERE group_id = ?1", params![id])?;
             for member in members {
@@ -322,22 +335,18 @@ impl Archive {
             })
             .collect()
     }
+}
 
-    /// A table is gone or renamed: its shares go with its old name.
-    pub(crate) fn forget_table_shares(&self, table: &TableName) -> Result<(), ArchiveError> {
-        let item: Option<i64> = self
-            .metadata()
-            .query_row(
-                "SELECT id FROM shared_items WHERE schema = ?1 AND name = ?2",
-                params![table.schema, table.name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match item {
-            Some(item) => self.forget_shares(item),
-            None => Ok(()),
-        }
-    }
+/// A table is gone or renamed: its shares go with its old name, in the caller's
+/// transaction (the one that changes the table).
+pub(crate) fn forget_shares_of(transaction: &rusqlite::Transaction<'_>, table: &TableName) -> rusqlite::Result<()> {
+    transaction.execute(
+        "DELETE FROM share_targets WHERE item_id IN (SELECT id FROM shared_items WHERE schema = ?1 AND name = ?2)",
+        params![table.schema, table.name],
+    )?;
+    transaction
+        .execute("DELETE FROM shared_items WHERE schema = ?1 AND name = ?2", params![table.schema, table.name])?;
+    Ok(())
 }
 
 fn same(info: &TableInfo, table: &TableName) -> bool {

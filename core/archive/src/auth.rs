@@ -48,11 +48,14 @@ pub async fn identify(State(service): State<Arc<Service>>, mut request: Request,
     }
     // A job of another user does not exist for this caller: not its parameters, phase,
     // results, nor the changing of any of them.
-    if let Some(id) = job_id(request.uri().path())
-        && let Some(owner) = service.jobs.owner(id)
-        && caller.0.as_deref() != Some(owner.as_str())
-    {
-        return (StatusCode::NOT_FOUND, format!("no job {id}")).into_response();
+    if let Some(id) = job_id(request.uri().path()) {
+        // Ids are plain letters and digits: an escaped one (`%36f…`) would be checked here
+        // undecoded and served decoded.
+        let plain = id.chars().all(|c| c.is_ascii_alphanumeric());
+        let others = service.jobs.owner(id).is_some_and(|owner| caller.0.as_deref() != Some(owner.as_str()));
+        if !plain || others {
+            return (StatusCode::NOT_FOUND, "no such job").into_response();
+        }
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

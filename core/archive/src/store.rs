@@ -184,8 +184,14 @@ impl Archive {
     }
 
     /// Table files that no metadata names (a write or rename cut short by a crash) and
-    /// unfinished writes: removed, so that a table is whole or absent.
+    /// unfinished writes: removed, so that a table is whole or absent; shares of tables
+    /// that are gone, too.
     fn remove_orphans(&self) -> Result<(), ArchiveError> {
+        self.db().execute_batch(
+            "DELETE FROM shared_items WHERE NOT EXISTS \
+               (SELECT 1 FROM tables t WHERE t.schema = shared_items.schema AND t.name = shared_items.name);
+             DELETE FROM share_targets WHERE item_id NOT IN (SELECT id FROM shared_items);",
+        )?;
         let known: std::collections::HashSet<PathBuf> = self
             .stored_tables()?
             .iter()
@@ -356,14 +362,20 @@ impl Archive {
     /// Drops a table: its metadata and its file.
     pub async fn drop_table(&self, table: &TableName) -> Result<(), ArchiveError> {
         let removed = {
-            let db = self.db();
-            db.execute("DELETE FROM columns WHERE schema = ?1 AND table_name = ?2", params![table.schema, table.name])?;
-            db.execute("DELETE FROM tables WHERE schema = ?1 AND name = ?2", params![table.schema, table.name])?
+            let mut db = self.db();
+            let transaction = db.transaction()?;
+            let (schema, name) = (&table.schema, &table.name);
+            transaction.execute("DELETE FROM columns WHERE schema = ?1 AND table_name = ?2", params![schema, name])?;
+            let removed =
+                transaction.execute("DELETE FROM tables WHERE schema = ?1 AND name = ?2", params![schema, name])?;
+            // Its sharing goes with it, at once: a later table of the name starts unshared.
+            crate::access::forget_shares_of(&transaction, table)?;
+            transaction.commit()?;
+            removed
         };
         if removed == 0 {
             return Err(ArchiveError::NoSuchTable(table.qualified()));
         }
-        self.forget_table_shares(table)?;
         let path = self.parquet_path(table);
         let _ = std::fs::remove_file(&path);
         self.register_all().await

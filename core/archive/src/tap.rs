@@ -36,11 +36,15 @@ pub struct Options {
     /// The largest table upload into a user's schema, in bytes (spooled to disk, not held
     /// in memory while it arrives).
     pub upload_limit: u64,
+    /// Whether uploads by URL may come from the service's own network (loopback, private,
+    /// link-local hosts): right for a personal server on loopback, wrong for a public one,
+    /// whose callers could otherwise read what only the server can reach.
+    pub private_fetches: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { login_only: false, upload_limit: crate::user_tables::MOST_BYTES_PER_USER }
+        Options { login_only: false, upload_limit: crate::user_tables::MOST_BYTES_PER_USER, private_fetches: false }
     }
 }
 
@@ -54,7 +58,8 @@ pub fn router(archive: Arc<Archive>) -> Result<Router, JobError> {
 
 /// [`router`] run with `options`.
 pub fn router_with(archive: Arc<Archive>, options: Options) -> Result<Router, JobError> {
-    let runner: Runner = Arc::new(|archive, job, folder| Box::pin(run_job(archive, job, folder)));
+    let private = options.private_fetches;
+    let runner: Runner = Arc::new(move |archive, job, folder| Box::pin(run_job(archive, job, folder, private)));
     let jobs = Arc::new(Jobs::open(Arc::clone(&archive), runner)?);
     let service = Arc::new(Service { archive, jobs, options });
     // The TAP service, also under ESA's server context as TAP+ clients (astroquery) expect.
@@ -108,13 +113,20 @@ async fn finish_response(response: Response) -> Response {
 }
 
 /// An asynchronous job's work: the query, its result written beside the job.
-async fn run_job(archive: Arc<Archive>, job: Job, folder: std::path::PathBuf) -> Outcome {
+async fn run_job(archive: Arc<Archive>, job: Job, folder: std::path::PathBuf, private_fetches: bool) -> Outcome {
     let request = match parse_request(job.parameters.clone()) {
         Ok(request) => request,
         Err(message) => return Err(message),
     };
     let uploads_folder = folder.join("uploads");
-    let uploads = resolve_uploads(&job.parameters, |part| std::fs::read(uploads_folder.join(part)).ok()).await?;
+    let uploads = resolve_uploads(&job.parameters, private_fetches, |part| {
+        let file = std::fs::File::open(uploads_folder.join(part)).ok()?;
+        let mut bytes = Vec::new();
+        // One byte past the limit tells an oversize part, without reading all of it.
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_BODY_BYTES as u64 + 1), &mut bytes).ok()?;
+        Some(bytes)
+    })
+    .await?;
     let result = archive
         .query_with_uploads(job.owner.as_deref(), &request.query, request.maxrec, uploads)
         .await
@@ -178,7 +190,7 @@ async fn sync_get(
     Extension(caller): Extension<Caller>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    run_sync(&service.archive, &caller, params).await
+    run_sync(&service.archive, &caller, params, service.options.private_fetches).await
 }
 
 async fn sync_post(
@@ -190,7 +202,8 @@ async fn sync_post(
         Ok(read) => read,
         Err(response) => return response,
     };
-    let uploads = match resolve_uploads(&params, |name| parts.get(name).cloned()).await {
+    let uploads = match resolve_uploads(&params, service.options.private_fetches, |name| parts.get(name).cloned()).await
+    {
         Ok(uploads) => uploads,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
@@ -308,6 +321,7 @@ pub(crate) fn quoted_boundary(content_type: &str) -> Option<HeaderValue> {
 /// read as VOTable, or CSV when they are not XML.
 pub(crate) async fn resolve_uploads(
     params: &[(String, String)],
+    private_fetches: bool,
     part: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Vec<(String, skyglass_votable::TableData)>, String> {
     let Some((_, upload)) = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("UPLOAD")) else {
@@ -326,9 +340,15 @@ pub(crate) async fn resolve_uploads(
         }
         let uri = uri.trim();
         let bytes = if let Some(part_name) = uri.strip_prefix("param:") {
+            // A part's name names a file of a job's uploads: never a path of any other file.
+            if !crate::uws::is_safe_part(part_name) {
+                return Err(format!("UPLOAD {name}: {part_name:?} is not a part name"));
+            }
             part(part_name).ok_or_else(|| format!("UPLOAD {name}: no part named {part_name} in the request"))?
         } else if uri.starts_with("http://") || uri.starts_with("https://") {
-            fetch(uri, MAX_BODY_BYTES as u64).await.map_err(|e| format!("UPLOAD {name}: cannot fetch {uri}: {e}"))?
+            fetch(uri, MAX_BODY_BYTES as u64, private_fetches)
+                .await
+                .map_err(|e| format!("UPLOAD {name}: cannot fetch {uri}: {e}"))?
         } else {
             return Err(format!("UPLOAD {name}: {uri} is neither param:PART nor an http(s) URL"));
         };
@@ -348,11 +368,32 @@ pub(crate) async fn resolve_uploads(
     Ok(tables)
 }
 
-/// The body at `url`, refused once it passes `limit` bytes.
-pub(crate) async fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
-    let client =
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+/// The body at `url`, refused once it passes `limit` bytes. The service fetches on its
+/// callers' behalf, so hosts of its own network (loopback, private, link-local) are refused
+/// unless the service allows them, the address checked is the one connected to, and
+/// redirects are not followed.
+pub(crate) async fn fetch(url: &str, limit: u64, private_hosts: bool) -> Result<Vec<u8>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    let host = parsed.host_str().ok_or("the URL names no host")?.to_owned();
+    let port = parsed.port_or_known_default().ok_or("the URL names no port")?;
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((bare_host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let Some(address) = addresses.iter().find(|a| private_hosts || is_public(a.ip())).copied() else {
+        return Err(format!("{host} is a host of the service's own network, which it does not fetch from"));
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&bare_host, address)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if response.status().is_redirection() {
+        return Err(format!("HTTP {}: give the URL it redirects to", response.status()));
+    }
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -364,6 +405,33 @@ pub(crate) async fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
         }
     }
     Ok(body)
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local,
+/// unspecified, multicast, or an IPv6 unique-local or mapped one of those).
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(std::net::IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
 }
 
 /// Form-encoded pairs, decoded.
@@ -435,8 +503,8 @@ impl Format {
     }
 }
 
-async fn run_sync(archive: &Archive, caller: &Caller, pairs: Vec<(String, String)>) -> Response {
-    let uploads = match resolve_uploads(&pairs, |_| None).await {
+async fn run_sync(archive: &Archive, caller: &Caller, pairs: Vec<(String, String)>, private_fetches: bool) -> Response {
+    let uploads = match resolve_uploads(&pairs, private_fetches, |_| None).await {
         Ok(uploads) => uploads,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };

@@ -265,13 +265,16 @@ async fn user_table_request(
     Extension(caller): Extension<Caller>,
     request: axum::extract::Request,
 ) -> Response {
-    // Read whole before any refusal: a client still sending when the answer comes would
-    // see a broken connection rather than the answer.
+    let Some(user) = caller.0.clone() else {
+        // Nothing kept for anonymous callers, but read on a while: a client still sending
+        // when the answer comes would see a broken connection rather than the answer.
+        drain(request.into_body()).await;
+        return not_logged_in();
+    };
     let (params, file) = match read_table_post(&service, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
-    let Some(user) = caller.0.clone() else { return not_logged_in() };
     let field = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let archive = &service.archive;
     let outcome: Result<String, ArchiveError> = if let Some(action) = field("ACTION") {
@@ -313,8 +316,21 @@ async fn user_table_request(
     }
 }
 
-/// The longest text field of a table-tool request.
+/// The longest text field of a table-tool request, and all its text fields together.
 const MOST_FIELD_BYTES: usize = 1 << 20;
+const MOST_TEXT_BYTES: usize = 16 << 20;
+
+/// Reads a body up to [`DRAIN_BYTES`], keeping nothing.
+async fn drain(body: axum::body::Body) {
+    use futures_util::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    while seen < DRAIN_BYTES
+        && let Some(Ok(chunk)) = stream.next().await
+    {
+        seen += chunk.len();
+    }
+}
 /// How much of an upload over the limit is still read before the refusal.
 const DRAIN_BYTES: usize = 64 << 20;
 
@@ -343,6 +359,7 @@ async fn read_table_post(
     let limit = service.options.upload_limit;
     let mut params = HashMap::new();
     let mut file = None;
+    let mut text_bytes = 0usize;
     while let Some(mut field) =
         multipart.next_field().await.map_err(|e| bad(format!("unreadable multipart part: {e}")))?
     {
@@ -375,8 +392,13 @@ async fn read_table_post(
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(|e| bad(format!("unreadable part {name}: {e}")))? {
                 text.extend_from_slice(&chunk);
-                if text.len() > MOST_FIELD_BYTES {
-                    return Err(bad(format!("the field {name} is longer than {} KiB", MOST_FIELD_BYTES >> 10)));
+                text_bytes += chunk.len();
+                if text.len() > MOST_FIELD_BYTES || text_bytes > MOST_TEXT_BYTES {
+                    return Err(bad(format!(
+                        "the field {name} is longer than {} KiB, or the fields together than {} MiB",
+                        MOST_FIELD_BYTES >> 10,
+                        MOST_TEXT_BYTES >> 20
+                    )));
                 }
             }
             params.insert(name, String::from_utf8_lossy(&text).into_owned());
@@ -397,7 +419,7 @@ async fn upload(
     let data = if let Some(job_id) = field("JOBID") {
         job_result(service, user, job_id)?
     } else if let Some(url) = field("URL") {
-        let bytes = crate::tap::fetch(url, service.options.upload_limit)
+        let bytes = crate::tap::fetch(url, service.options.upload_limit, service.options.private_fetches)
             .await
             .map_err(|e| ArchiveError::Read(format!("cannot fetch {url}: {e}")))?;
         crate::user_tables::read_upload(bytes, field("FORMAT"))?
@@ -434,7 +456,13 @@ async fn edit_table(service: &Service, user: &str, params: &HashMap<String, Stri
         return Err(ArchiveError::Invalid("name the table: TABLE0".into()));
     }
     let name = service.archive.user_table_name(user, table)?;
-    let columns: usize = field("TABLE0_NUMCOLS").parse().unwrap_or(0);
+    let known = service
+        .archive
+        .user_tables_of(user)?
+        .into_iter()
+        .find(|t| t.name == name.name)
+        .ok_or_else(|| ArchiveError::NoSuchTable(name.qualified()))?;
+    let columns: usize = field("TABLE0_NUMCOLS").parse::<usize>().unwrap_or(0).min(known.columns.len());
     let (mut ra, mut dec) = (None, None);
     for i in 0..columns {
         let column = field(&format!("TABLE0_COL{i}"));

@@ -26,14 +26,14 @@ pub struct Usage {
 pub fn read_upload(bytes: Vec<u8>, format: Option<&str>) -> Result<TableData, ArchiveError> {
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut unpacked = Vec::new();
-        let limit = GZIP_GROWTH * (bytes.len() as u64).max(1 << 20);
+        let limit = unpacked_limit(bytes.len() as u64);
         std::io::Read::read_to_end(
             &mut std::io::Read::take(flate2::read::GzDecoder::new(bytes.as_slice()), limit + 1),
             &mut unpacked,
         )
         .map_err(|e| ArchiveError::Read(format!("the upload: not readable gzip: {e}")))?;
         if unpacked.len() as u64 > limit {
-            return Err(ArchiveError::Read(format!("the upload unpacks to more than {GZIP_GROWTH} times its size")));
+            return Err(ArchiveError::Read(format!("the upload unpacks to more than {} MiB", limit >> 20)));
         }
         unpacked
     } else {
@@ -99,32 +99,49 @@ const SPOOL_FOLDER: &str = ".uploads";
 
 /// [`read_upload`] of a file, which is read as it is (gzip unpacked beside it first).
 pub fn read_upload_file(path: &std::path::Path, format: Option<&str>) -> Result<TableData, ArchiveError> {
-    use std::io::{Read as _, Seek as _};
+    use std::io::Read as _;
     let io = |source| ArchiveError::Io { path: "an upload's spool".to_owned(), source };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut head = Vec::with_capacity(256);
-    (&mut file).take(256).read_to_end(&mut head).map_err(io)?;
-    file.rewind().map_err(io)?;
+    (&mut file).take(2).read_to_end(&mut head).map_err(io)?;
+    std::io::Seek::rewind(&mut file).map_err(io)?;
     if head.starts_with(&[0x1f, 0x8b]) {
         let unpacked = path.with_extension("unpacked.partial");
         let result = (|| {
             let mut out = std::fs::File::create(&unpacked).map_err(io)?;
-            let limit = GZIP_GROWTH * std::fs::metadata(path).map_err(io)?.len().max(1 << 20);
+            let limit = unpacked_limit(std::fs::metadata(path).map_err(io)?.len());
             let copied = std::io::copy(&mut flate2::read::GzDecoder::new(file).take(limit + 1), &mut out)
                 .map_err(|e| ArchiveError::Read(format!("the upload: not readable gzip: {e}")))?;
             if copied > limit {
-                return Err(ArchiveError::Read(format!(
-                    "the upload unpacks to more than {GZIP_GROWTH} times its size"
-                )));
+                return Err(ArchiveError::Read(format!("the upload unpacks to more than {} MiB", limit >> 20)));
             }
-            read_upload_file(&unpacked, format)
+            drop(out);
+            // One layer only: gzip within gzip is no table.
+            read_plain_file(&unpacked, format)
         })();
         let _ = std::fs::remove_file(&unpacked);
         return result;
     }
+    read_plain_file(path, format)
+}
+
+/// A file read as a table as it is (no unpacking).
+fn read_plain_file(path: &std::path::Path, format: Option<&str>) -> Result<TableData, ArchiveError> {
+    use std::io::Read as _;
+    let io = |source| ArchiveError::Io { path: "an upload's spool".to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(256);
+    (&mut file).take(256).read_to_end(&mut head).map_err(io)?;
+    std::io::Seek::rewind(&mut file).map_err(io)?;
     let format = named_format(format).unwrap_or_else(|| sniff(&head));
     skyglass_votable::read_table(std::io::BufReader::new(file), format)
         .map_err(|e| ArchiveError::Read(format!("the upload: {e}")))
+}
+
+/// How large a gzipped upload of `packed` bytes may grow: tables compress some tenfold, a
+/// gzip bomb a thousandfold; never past what a user may keep at all.
+fn unpacked_limit(packed: u64) -> u64 {
+    (GZIP_GROWTH * packed.max(1 << 20)).min(MOST_BYTES_PER_USER)
 }
 
 /// How much larger than its gzipped size an upload may unpack to: tables compress some
@@ -265,6 +282,7 @@ impl Archive {
             let rename = |sql: &str| transaction.execute(sql, params![to.name, from.schema, from.name]);
             rename("UPDATE tables SET name = ?1 WHERE schema = ?2 AND name = ?3")?;
             rename("UPDATE columns SET table_name = ?1 WHERE schema = ?2 AND table_name = ?3")?;
+            crate::access::forget_shares_of(&transaction, &from)?;
             transaction.commit()?;
             Ok(())
         })();
@@ -273,7 +291,6 @@ impl Archive {
             return Err(error);
         }
         let _ = std::fs::remove_file(&old_path);
-        self.forget_table_shares(&from)?;
         self.register_all().await
     }
 

@@ -101,6 +101,22 @@ impl Archive {
         for table in self.user_tables_of(name)? {
             self.delete_user_table(name, &table.name).await?;
         }
+        // Their jobs too: results may hold what was shared with them.
+        let jobs: Vec<String> = {
+            let db = self.metadata();
+            // An archive whose server never ran has no job table yet.
+            let listed = db.prepare("SELECT id FROM jobs WHERE owner = ?1").and_then(|mut statement| {
+                statement.query_map(params![name], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()
+            });
+            let jobs = listed.unwrap_or_default();
+            if !jobs.is_empty() {
+                db.execute("DELETE FROM jobs WHERE owner = ?1", params![name])?;
+            }
+            jobs
+        };
+        for id in jobs.iter().filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric())) {
+            let _ = std::fs::remove_dir_all(self.root().join("jobs").join(id));
+        }
         self.access_changed();
         Ok(())
     }

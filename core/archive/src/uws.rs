@@ -380,7 +380,7 @@ pub async fn result(State(service): Shared, Path(id): Path<String>) -> Response 
 }
 
 /// Part names become file names: letters, digits, `_`, `-`, `.` only, never `..`.
-fn is_safe_part(name: &str) -> bool {
+pub(crate) fn is_safe_part(name: &str) -> bool {
     !name.is_empty() && !name.contains("..") && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 

@@ -122,6 +122,15 @@ impl Archive {
                 return Err(QueryError::Plan(format!("no table {}", table.qualified())));
             }
         }
+        if let Some(user) = caller {
+            let usage = self.usage(user).map_err(|e| QueryError::Execution(e.to_string()))?;
+            if usage.tables >= crate::user_tables::MOST_TABLES_PER_USER {
+                return Err(QueryError::Plan(format!(
+                    "you have {} tables, as many as a user may keep: delete one first",
+                    usage.tables
+                )));
+            }
+        }
         if exists(&call.result) {
             return Err(QueryError::Plan(format!(
                 "the table {} exists already: choose another name for the result",
@@ -190,6 +199,15 @@ impl Archive {
             diagnostic_count: 0,
         };
         self.ingest(&data, &call.result, &options).await.map_err(|e| QueryError::Execution(e.to_string()))?;
+        if let Some(user) = caller
+            && self.usage(user).is_ok_and(|u| u.bytes > crate::user_tables::MOST_BYTES_PER_USER)
+        {
+            let _ = self.drop_table(&call.result).await;
+            return Err(QueryError::Plan(format!(
+                "the pairs would take your tables over the {} MiB a user may keep",
+                crate::user_tables::MOST_BYTES_PER_USER >> 20
+            )));
+        }
         tracing::info!(a = call.a.qualified(), b = call.b.qualified(), pairs = count, "crossmatch stored");
 
         let meta = |ucd: &str, description: &str| {

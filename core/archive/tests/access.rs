@@ -130,8 +130,14 @@ fn another_users_table_is_unreachable_until_shared() {
         assert!(rows(&archive, Some("bob"), "SELECT * FROM user_alice.star").await.is_ok());
         archive.stop_sharing("alice", item).unwrap();
         assert!(rows(&archive, Some("bob"), "SELECT * FROM user_alice.star").await.is_err());
+        // Shared, deleted, uploaded again under the name: the new table starts unshared.
+        archive.share_table("alice", &star, "", &[group]).unwrap();
         archive.delete_user_table("alice", "star").await.unwrap();
         assert!(!schema.join("star.parquet").exists());
+        archive.upload_table("alice", "star", &gaia_source(), "", None).await.unwrap();
+        assert!(rows(&archive, Some("bob"), "SELECT * FROM user_alice.star").await.is_err());
+        assert!(archive.shared_items("alice").unwrap().is_empty());
+        archive.delete_user_table("alice", "star").await.unwrap();
 
         // A removed user takes their tables and groups along: a later namesake finds none.
         archive.upload_table("alice", "kept", &gaia_source(), "", None).await.unwrap();
@@ -191,6 +197,7 @@ fn uploads_come_as_votable_csv_fits_or_parquet() {
     )
     .unwrap();
     let gzipped = gzipped.finish().unwrap();
+    let gzipped_again = gzipped.clone();
     runtime().block_on(async {
         let archive = Archive::open(&data.0).await.unwrap();
         archive.add_user("alice", "alice password").unwrap();
@@ -234,6 +241,10 @@ fn uploads_come_as_votable_csv_fits_or_parquet() {
         assert_eq!(plotted.rows as usize, rows);
         let hidden = archive.timeseries(&series, Some("bob")).await.unwrap_err().to_string();
         assert!(hidden.contains("no table user_alice.eve"), "{hidden}");
+        // Gzip within gzip is no table.
+        let mut twice = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut twice, &gzipped_again).unwrap();
+        assert!(skyglass_archive::user_tables::read_upload(twice.finish().unwrap(), None).is_err());
         // Bytes that are no table are refused with the reason, and nothing is kept.
         let refused = skyglass_archive::user_tables::read_upload(b"SIMPLE  = T\nnot a FITS file".to_vec(), None);
         assert!(refused.is_err());
