@@ -261,7 +261,11 @@ fn write_parquet(table: &RecordBatch, path: &Path) -> Result<(), IngestError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let partial = path.with_extension("parquet.partial");
+    // A name of its own per write: two writes of one table at once never share a file
+    // (the last to finish is the table).
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = path.with_extension(format!("parquet.{}-{write}.partial", std::process::id()));
     // Dictionaries only for text: for measurements they grow to their limit and then must be
     // read before any page of the chunk, which made a cone search read 1 MiB per column.
     let mut properties = WriterProperties::builder()
