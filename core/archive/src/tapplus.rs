@@ -50,15 +50,21 @@ fn not_logged_in() -> Response {
 }
 
 /// An archive error as the caller's fault (400) or the service's (500).
+/// The service's own failures are logged whole and answered without the server's paths.
 fn archive_error(error: &ArchiveError) -> Response {
-    let status = match error {
-        ArchiveError::Io { .. } | ArchiveError::Metadata(_) | ArchiveError::Engine(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        ArchiveError::NoSuchTable(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::BAD_REQUEST,
+    let service_failure = |what: &str| {
+        tracing::error!(%error, "a table request failed");
+        error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("{what} (the server's log has the details)"))
     };
-    error_response(status, &error.to_string())
+    match error {
+        ArchiveError::Io { source, .. } | ArchiveError::Ingest(crate::IngestError::Io { source, .. }) => {
+            service_failure(&format!("the archive's storage failed: {source}"))
+        }
+        ArchiveError::Metadata(_) => service_failure("the archive's metadata failed"),
+        ArchiveError::Engine(_) => service_failure("the query engine failed"),
+        ArchiveError::NoSuchTable(_) => error_response(StatusCode::NOT_FOUND, &error.to_string()),
+        _ => error_response(StatusCode::BAD_REQUEST, &error.to_string()),
+    }
 }
 
 fn text(message: String) -> Response {
