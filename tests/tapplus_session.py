@@ -91,6 +91,23 @@ pairs = alice.launch_job("SELECT hr, hip, separation FROM user_alice.bright_hip"
 assert len(pairs) == summary["pairs"][0] and len(pairs) >= 0.9 * len(bright), (len(pairs), len(bright))
 assert max(pairs["separation"]) <= 5.0, max(pairs["separation"])
 
+# The Gaia client's simpler crossmatch: a DISTANCE join of both tables, as an async job.
+basic = gaia.cross_match_basic(
+    table_a_full_qualified_name="user_alice.bright",
+    table_a_column_ra="ra",
+    table_a_column_dec="dec",
+    table_b_full_qualified_name="catalogs.hipparcos",
+    table_b_column_ra="ra",
+    table_b_column_dec="dec",
+    radius=5.0,
+).get_results()
+assert len(basic) == len(pairs) and max(basic["separation"]) * 3600 <= 5.0, (len(basic), len(pairs))
+
+# A table edit as update_user_table sends it (every column, one UCD changed), read back.
+alice.update_user_table(table_name="user_alice.bright", list_of_changes=[["vmag", "ucd", "phot.mag;em.opt.V"]])
+ucds = {c.name: c.ucd for c in alice.load_table("user_alice.bright").columns}
+assert ucds["vmag"] == "phot.mag;em.opt.V" and ucds["ra"].startswith("pos.eq.ra"), ucds
+
 # Sharing: a group with bob in it, the table shared read-only.
 alice.share_group_create(group_name="observers", description="Night shift")
 alice.share_group_add_user(group_name="observers", user_id="bob")
