@@ -46,6 +46,17 @@ fn step_until(harness: &mut Harness<'static, SkyglassApp>, what: &str, done: imp
     );
 }
 
+/// The app with the query panel open on the service at `url`, its tables read.
+fn query_panel_on(url: &str) -> Harness<'static, SkyglassApp> {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.get_by_label("Query").click();
+    harness.step();
+    harness.state_mut().query.service = url.to_owned();
+    step_until(&mut harness, "the tables list", |app| app.query.tables().is_some_and(|t| !t.is_empty()));
+    harness
+}
+
 fn last_job(app: &SkyglassApp) -> Option<&JobState> {
     app.query.jobs.last().map(|job| &job.state)
 }
@@ -73,13 +84,8 @@ fn a_query_typed_and_run_lands_on_the_sky_and_in_the_table() {
     let data = std::env::temp_dir().join(format!("skyglass-query-panel-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let (url, runtime) = archive_with_samples(&data);
-    let mut harness = harness();
-    wait_for_the_sky(&mut harness);
-    harness.get_by_label("Query").click();
-    harness.step();
-    harness.state_mut().query.service = url.clone();
     // The tables browser reads the service's tables (VOSI).
-    step_until(&mut harness, "the tables list", |app| app.query.tables().is_some_and(|t| !t.is_empty()));
+    let mut harness = query_panel_on(&url);
     harness.get_by_label("catalogs.hipparcos");
 
     // The ten brightest stars of Hipparcos.
@@ -320,12 +326,7 @@ fn a_user_logs_in_from_the_query_panel_and_reads_their_table() {
     });
     drop(runtime);
     let (url, _runtime) = archive_with_samples(&data);
-    let mut harness = harness();
-    wait_for_the_sky(&mut harness);
-    harness.get_by_label("Query").click();
-    harness.step();
-    harness.state_mut().query.service = url.clone();
-    step_until(&mut harness, "the tables list", |app| app.query.tables().is_some_and(|t| !t.is_empty()));
+    let mut harness = query_panel_on(&url);
     assert!(harness.query_by_label("user_alice.star").is_none(), "anonymous sees no user tables");
 
     // A wrong password is said so, in the panel.
