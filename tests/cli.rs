@@ -969,6 +969,23 @@ fn test_certificate(data: &std::path::Path) -> (std::path::PathBuf, std::path::P
     (certificate, key, authority)
 }
 
+/// A table sent to TAP+'s Upload of the server at `root` (no `/tap`), as alice with her
+/// password when `as_alice`, else anonymously.
+fn upload_table(
+    client: &reqwest::blocking::Client,
+    root: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    as_alice: bool,
+) -> reqwest::Result<reqwest::blocking::Response> {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("TABLE_NAME", name.to_owned())
+        .part("FILE", reqwest::blocking::multipart::Part::bytes(bytes).file_name("table"));
+    let request = client.post(format!("{}/tap-server/Upload", root.trim_end_matches("/tap"))).multipart(form);
+    let request = if as_alice { request.basic_auth("alice", Some("alice password")) } else { request };
+    request.send()
+}
+
 fn user(data: &std::path::Path, args: &[&str], password: Option<&str>) -> Output {
     use std::io::Write as _;
     let mut command = Command::new(env!("CARGO_BIN_EXE_skyglass"));
@@ -1205,13 +1222,8 @@ fn astroquery_tapplus_runs_a_whole_session_over_https() {
     // What scripts may send by mistake or malice is refused, and the server carries on.
     let trusted = reqwest::Certificate::from_pem(&std::fs::read(&authority).unwrap()).unwrap();
     let client = reqwest::blocking::Client::builder().add_root_certificate(trusted).build().unwrap();
-    let upload = |name: &str, bytes: Vec<u8>, credentials: bool| {
-        let form = reqwest::blocking::multipart::Form::new()
-            .text("TABLE_NAME", name.to_owned())
-            .part("FILE", reqwest::blocking::multipart::Part::bytes(bytes).file_name("table.vot"));
-        let request = client.post(format!("{base}/tap-server/Upload")).multipart(form);
-        let request = if credentials { request.basic_auth("alice", Some("alice password")) } else { request };
-        let response = request.send().unwrap();
+    let upload = |name: &str, bytes: Vec<u8>, as_alice: bool| {
+        let response = upload_table(&client, &base, name, bytes, as_alice).unwrap();
         (response.status().as_u16(), response.text().unwrap_or_default())
     };
     let entities: String =
@@ -1288,13 +1300,7 @@ fn an_upload_cut_short_by_kill_9_leaves_no_half_table() {
     assert!(added.status.success(), "{}", stderr(&added));
     let schema = data.join("tables/user_alice");
     let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap();
-    let upload = move |base: &str, csv: Vec<u8>| {
-        let form = reqwest::blocking::multipart::Form::new()
-            .text("TABLE_NAME", "stars")
-            .part("FILE", reqwest::blocking::multipart::Part::bytes(csv).file_name("stars.csv"));
-        let url = format!("{}/tap-server/Upload", base.trim_end_matches("/tap"));
-        client.post(url).basic_auth("alice", Some("alice password")).multipart(form).send()
-    };
+    let upload = move |base: &str, csv: Vec<u8>| upload_table(&client, base, "stars", csv, true);
     let mut caught = false;
     for _attempt in 0..5 {
         let server = serve(&data);
@@ -1374,15 +1380,8 @@ fn skyglass_query_logs_in_to_read_a_users_table() {
     assert!(added.status.success(), "{}", stderr(&added));
     let server = serve(&data);
     let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
-    let form = reqwest::blocking::multipart::Form::new()
-        .text("TABLE_NAME", "star")
-        .part("FILE", reqwest::blocking::multipart::Part::bytes(std::fs::read(&gaia).unwrap()).file_name("star.vot"));
-    let uploaded = reqwest::blocking::Client::new()
-        .post(format!("{}/tap-server/Upload", server.url.trim_end_matches("/tap")))
-        .basic_auth("alice", Some("alice password"))
-        .multipart(form)
-        .send()
-        .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let uploaded = upload_table(&client, &server.url, "star", std::fs::read(&gaia).unwrap(), true).unwrap();
     assert_eq!(uploaded.status(), 200);
 
     let query = |extra: &[&str], password: &str| {
