@@ -368,12 +368,43 @@ fn a_user_logs_in_from_the_query_panel_and_reads_their_table() {
         image.save(std::env::temp_dir().join("skyglass-app-login.png")).expect("saved");
     }
 
+    // Hipparcos stars loaded from a query are kept as a table of hers, which joins the list.
+    run_adql(&mut harness, "SELECT TOP 25 hip, ra, dec, hpmag FROM catalogs.hipparcos ORDER BY hpmag");
+    step_until(&mut harness, "the second query", |app| finished(app) && app.catalogues.len() == 2);
+    harness.state_mut().catalogues.remove(0);
+    harness.state_mut().catalogues[0].name = "Bright stars".into();
+    harness.step();
+    harness.get_by_label("keep").click();
+    step_until(&mut harness, "the table kept", |app| app.query.kept.is_some());
+    assert!(
+        matches!(&harness.state().query.kept, Some(Ok(message)) if message.contains("user_alice.bright_stars (25 rows)")),
+        "{:?}",
+        harness.state().query.kept
+    );
+    step_until(&mut harness, "the kept table in the list", |app| {
+        app.query.tables().is_some_and(|t| t.iter().any(|t| t.name == "user_alice.bright_stars"))
+    });
+    // Kept again under the same name, it is refused with the reason, and nothing is lost.
+    harness.get_by_label("keep").click();
+    step_until(&mut harness, "the refusal", |app| app.query.kept.is_some());
+    assert!(
+        matches!(&harness.state().query.kept, Some(Err(problem)) if problem.contains("already")),
+        "{:?}",
+        harness.state().query.kept
+    );
+    if std::env::var_os("SKYGLASS_SAVE_RENDERS").is_some() {
+        harness.run_steps(2);
+        let image = harness.render().expect("a frame renders");
+        image.save(std::env::temp_dir().join("skyglass-app-keep.png")).expect("saved");
+    }
+
     // Logged out, it is gone from the list again.
     harness.get_by_label("Log out").click();
     step_until(&mut harness, "the anonymous list", |app| {
         app.query.login.is_none() && app.query.tables().is_some_and(|t| !t.is_empty())
     });
     assert!(harness.query_by_label("user_alice.star").is_none());
+    assert!(harness.query_by_label("keep").is_none(), "nothing to keep without a login");
     drop(harness);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -460,6 +460,7 @@ impl SkyglassApp {
             ui.heading("Catalogues");
         }
         let mut remove = None;
+        let mut keep = None;
         let count = self.catalogues.len();
         for position in (0..count).rev() {
             let active = self.active_catalogue;
@@ -474,6 +475,14 @@ impl SkyglassApp {
                 }
                 if ui.small_button("remove").clicked() {
                     remove = Some(position);
+                }
+                if let Some(user) = self.query.logged_in_as() {
+                    let button = ui
+                        .add_enabled(!self.query.keeping(), egui::Button::new("keep").small())
+                        .on_hover_text(format!("Keep as a table of {user}'s on the query panel's service"));
+                    if button.clicked() {
+                        keep = Some(position);
+                    }
                 }
             });
             ui.horizontal(|ui| {
@@ -568,6 +577,19 @@ impl SkyglassApp {
             if let (bad @ 1.., Some(reason)) = &catalogue.bad_regions {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{bad} s_region unreadable; {reason}"));
             }
+        }
+        if let Some(position) = keep {
+            let catalogue = &self.catalogues[position];
+            let table = skyglass_votable::TableData {
+                schema: catalogue.batch.schema(),
+                batches: vec![catalogue.batch.clone()],
+                options: skyglass_votable::WriteOptions::default(),
+                diagnostic_count: 0,
+            };
+            let ctx = self.ctx.clone();
+            self.query.keep(&catalogue.name, &table, move || ctx.request_repaint());
+            // The outcome is told in the query panel.
+            self.query.visible = true;
         }
         if let Some(position) = remove {
             let removed = self.catalogues.remove(position);

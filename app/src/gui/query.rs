@@ -66,6 +66,9 @@ pub struct QueryPanel {
     login_password: String,
     logging_in: Option<Receiver<Result<Login, String>>>,
     pub login_problem: Option<String>,
+    keeping: Option<Receiver<Result<String, String>>>,
+    /// What became of the last catalogue kept on the service.
+    pub kept: Option<Result<String, String>>,
 }
 
 /// A login to a TAP service (TAP+ form and cookie, else Basic; see `skyglass_tap`): its
@@ -97,6 +100,57 @@ impl QueryPanel {
             login_password: String::new(),
             logging_in: None,
             login_problem: None,
+            keeping: None,
+            kept: None,
+        }
+    }
+
+    /// Keeps a catalogue as a table of the logged-in user's on the chosen service (TAP+
+    /// Upload), on a thread of its own, under a name made an identifier from `name`.
+    pub fn keep(&mut self, name: &str, table: &TableData, wake: impl Fn() + Send + 'static) {
+        let Some(login) = self.login.as_ref().filter(|login| login.service == self.service.trim()) else {
+            self.kept = Some(Err("log in to the service first".into()));
+            return;
+        };
+        let client = Arc::clone(&login.client);
+        let name = table_identifier(name);
+        let upload = match Upload::from_table(&name, table) {
+            Ok(upload) => upload,
+            Err(error) => {
+                self.kept = Some(Err(error.to_string()));
+                return;
+            }
+        };
+        let (sender, receiver) = channel();
+        let spawned = std::thread::Builder::new().name("tap-keep".into()).spawn(move || {
+            let outcome = client.keep_table(&upload, "kept from Skyglass").map_err(|e| e.to_string());
+            let _ = sender.send(outcome);
+            wake();
+        });
+        match spawned {
+            Ok(_) => {
+                self.kept = None;
+                self.keeping = Some(receiver);
+            }
+            Err(error) => self.kept = Some(Err(format!("cannot keep the table: {error}"))),
+        }
+    }
+
+    /// Whether a table is on its way to the service.
+    pub fn keeping(&self) -> bool {
+        self.keeping.is_some()
+    }
+
+    fn poll_keeping(&mut self) {
+        if let Some(receiver) = &self.keeping
+            && let Ok(outcome) = receiver.try_recv()
+        {
+            self.keeping = None;
+            if outcome.is_ok() {
+                // The kept table joins the list.
+                self.tables_of.clear();
+            }
+            self.kept = Some(outcome);
         }
     }
 
@@ -155,7 +209,7 @@ impl QueryPanel {
     }
 
     /// Who is logged in to the chosen service.
-    fn logged_in_as(&self) -> Option<&str> {
+    pub fn logged_in_as(&self) -> Option<&str> {
         self.login.as_ref().filter(|login| login.service == self.service.trim()).map(|login| login.user.as_str())
     }
 
@@ -313,6 +367,7 @@ impl QueryPanel {
     ) {
         self.poll_tables();
         self.poll_login();
+        self.poll_keeping();
         if self.service.is_empty()
             && let Some(archive) = archive
         {
@@ -493,6 +548,15 @@ impl QueryPanel {
         });
         if let Some(problem) = &self.login_problem {
             ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
+        match &self.kept {
+            Some(Ok(message)) => {
+                ui.label(message);
+            }
+            Some(Err(problem)) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("not kept: {problem}"));
+            }
+            None => {}
         }
     }
 
@@ -725,6 +789,17 @@ fn highlight_adql(text: &str, keyword: egui::Color32, plain: egui::Color32) -> e
         rest = &rest[length..];
     }
     job
+}
+
+/// A table name from a catalogue's: lower-case letters, digits and `_`, starting with a
+/// letter, at most 64.
+fn table_identifier(name: &str) -> String {
+    let mut identifier: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).take(60).collect();
+    if !identifier.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        identifier.insert_str(0, "t_");
+    }
+    identifier
 }
 
 /// A query run to its end: sync, or as a job (waited on, aborted and deleted if cancelled).

@@ -86,6 +86,9 @@ pub fn router_with(archive: Arc<Archive>, options: Options) -> Result<Router, Jo
         .route("/login", axum::routing::post(crate::auth::login))
         .route("/logout", axum::routing::post(crate::auth::logout))
         .merge(crate::tapplus::tap_routes());
+    // TAP+ clients whose server context is the TAP service's own (TapPlus on `…/tap` with
+    // upload and table-edit contexts) find the table tools there too.
+    let tap = tap.merge(crate::tapplus::table_tool_routes());
     Ok(Router::new()
         .nest("/tap", tap.clone())
         .nest("/tap-server/tap", tap)

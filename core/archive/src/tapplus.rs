@@ -35,6 +35,13 @@ pub fn server_routes() -> Router<Arc<Service>> {
         .route("/data-server/logout", post(crate::auth::logout))
 }
 
+/// The upload and table-edit resources, relative to a context.
+pub fn table_tool_routes() -> Router<Arc<Service>> {
+    Router::new()
+        .route("/Upload", post(user_table_request).layer(DefaultBodyLimit::disable()))
+        .route("/TableTool", post(user_table_request).layer(DefaultBodyLimit::disable()))
+}
+
 /// The TAP+ resources beside a TAP service's own, relative to it.
 pub fn tap_routes() -> Router<Arc<Service>> {
     Router::new()

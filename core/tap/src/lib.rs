@@ -169,6 +169,43 @@ impl TapService {
         self.carry(reqwest::header::AUTHORIZATION, value)
     }
 
+    /// Keeps `table` as a table of the logged-in user's on the service (TAP+'s Upload, beside
+    /// the service or at its server context); the service's answer.
+    pub fn keep_table(&self, table: &Upload, description: &str) -> Result<String> {
+        if !self.is_logged_in() {
+            return Err(TapError::Upload("log in first: tables are kept in a user's own space".into()));
+        }
+        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
+        let contexts = std::iter::once(self.base.clone()).chain(server_context.filter(|p| p.contains("://")));
+        for url in contexts.map(|context| format!("{context}/Upload")) {
+            let part = reqwest::blocking::multipart::Part::bytes(table.votable.clone())
+                .file_name(format!("{}.vot", table.name))
+                .mime_str("application/x-votable+xml")
+                .map_err(|e| TapError::Upload(e.to_string()))?;
+            let form = reqwest::blocking::multipart::Form::new()
+                .text("TASKID", "-1")
+                .text("TABLE_NAME", table.name.clone())
+                .text("TABLE_DESC", description.to_owned())
+                .text("FORMAT", "votable")
+                .part("FILE", part);
+            let response = self.no_redirect.post(&url).multipart(form).send().map_err(|e| self.unreachable(&url, e))?;
+            let status = response.status();
+            if matches!(status.as_u16(), 404 | 405) {
+                continue;
+            }
+            let body = response.bytes().map_err(|e| self.unreachable(&url, e))?;
+            if let Some(error) = service_error(&body) {
+                return Err(error);
+            }
+            let text: String = String::from_utf8_lossy(&body).trim().chars().take(500).collect();
+            if !status.is_success() {
+                return Err(TapError::Upload(format!("{url} answered {status}: {text}")));
+            }
+            return Ok(text);
+        }
+        Err(TapError::Upload(format!("{} takes no tables of users (no TAP+ Upload)", self.base)))
+    }
+
     /// Ends a TAP+ login session on the service (best effort: it also ends by itself).
     pub fn log_out(&self) {
         if !self.credentials.as_ref().is_some_and(|c| c.to_str().is_ok_and(|c| !c.starts_with("Basic "))) {

@@ -204,5 +204,13 @@ fn a_logged_in_client_reads_its_users_tables_sync_and_async() {
         assert_eq!(job.wait(Duration::from_secs(60)).unwrap(), "COMPLETED");
         assert_eq!(ints(&job.result().unwrap(), "source_id"), vec![5_929_246_508_730_155_392]);
         assert!(service.tables().unwrap().iter().any(|t| t.name == "user_alice.star"));
+        // A table kept in her space (TAP+ Upload) is queried like the others.
+        let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
+        let kept = service.keep_table(&Upload::from_file("kept", &gaia).unwrap(), "a copy").unwrap();
+        assert!(kept.contains("user_alice.kept (1 rows)"), "{kept}");
+        let again = Query { adql: "SELECT source_id FROM user_alice.kept", maxrec: None, uploads: &[] };
+        assert_eq!(ints(&service.sync(&again).unwrap(), "source_id"), vec![5_929_246_508_730_155_392]);
+        let anonymous = TapService::new(&running.base).unwrap();
+        assert!(anonymous.keep_table(&Upload::from_file("kept2", &gaia).unwrap(), "").is_err());
     }
 }
