@@ -587,7 +587,7 @@ impl SkyglassApp {
                 diagnostic_count: 0,
             };
             let ctx = self.ctx.clone();
-            self.query.keep(&catalogue.name, &table, move || ctx.request_repaint());
+            self.query.keep(&catalogue.name, table, move || ctx.request_repaint());
             // The outcome is told in the query panel.
             self.query.visible = true;
         }
@@ -725,6 +725,7 @@ impl SkyglassApp {
 
     /// Query results and finished filters: layers and redraws.
     fn collect_catalogue_work(&mut self) {
+        self.query.poll();
         for result in self.query.take_results() {
             if let Err(error) = self.add_catalogue(&result.label, &result.table) {
                 self.status = Some(format!("{error:#}"));

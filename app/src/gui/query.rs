@@ -71,6 +71,21 @@ pub struct QueryPanel {
     pub kept: Option<Result<String, String>>,
 }
 
+/// The client a request goes through: a login's, or an anonymous one to build.
+enum Client {
+    LoggedIn(Arc<TapService>),
+    Anonymous(String),
+}
+
+impl Client {
+    fn get(self) -> Result<Arc<TapService>, String> {
+        match self {
+            Client::LoggedIn(client) => Ok(client),
+            Client::Anonymous(service) => TapService::new(&service).map(Arc::new).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// A login to a TAP service (TAP+ form and cookie, else Basic; see `skyglass_tap`): its
 /// queries and table lists go through this client.
 pub struct Login {
@@ -107,23 +122,19 @@ impl QueryPanel {
 
     /// Keeps a catalogue as a table of the logged-in user's on the chosen service (TAP+
     /// Upload), on a thread of its own, under a name made an identifier from `name`.
-    pub fn keep(&mut self, name: &str, table: &TableData, wake: impl Fn() + Send + 'static) {
+    pub fn keep(&mut self, name: &str, table: TableData, wake: impl Fn() + Send + 'static) {
         let Some(login) = self.login.as_ref().filter(|login| login.service == self.service.trim()) else {
             self.kept = Some(Err("log in to the service first".into()));
             return;
         };
         let client = Arc::clone(&login.client);
         let name = table_identifier(name);
-        let upload = match Upload::from_table(&name, table) {
-            Ok(upload) => upload,
-            Err(error) => {
-                self.kept = Some(Err(error.to_string()));
-                return;
-            }
-        };
         let (sender, receiver) = channel();
+        // Written as VOTable on the thread too: for a large catalogue that takes seconds.
         let spawned = std::thread::Builder::new().name("tap-keep".into()).spawn(move || {
-            let outcome = client.keep_table(&upload, "kept from Skyglass").map_err(|e| e.to_string());
+            let outcome = Upload::from_table(&name, &table)
+                .and_then(|upload| client.keep_table(&upload, "kept from Skyglass"))
+                .map_err(|e| e.to_string());
             let _ = sender.send(outcome);
             wake();
         });
@@ -155,10 +166,12 @@ impl QueryPanel {
     }
 
     /// The client for `service`: the login's when it was made there, else anonymous.
-    fn client(&self, service: &str) -> Result<Arc<TapService>, String> {
+    /// (Building a client takes a while: an anonymous one is built on the worker thread, by
+    /// [`Client::get`].)
+    fn client(&self, service: &str) -> Client {
         match &self.login {
-            Some(login) if login.service == service => Ok(Arc::clone(&login.client)),
-            _ => TapService::new(service).map(Arc::new).map_err(|e| e.to_string()),
+            Some(login) if login.service == service => Client::LoggedIn(Arc::clone(&login.client)),
+            _ => Client::Anonymous(service.to_owned()),
         }
     }
 
@@ -200,6 +213,13 @@ impl QueryPanel {
         }
     }
 
+    /// Collects what the panel's threads have finished (also while the panel is closed).
+    pub fn poll(&mut self) {
+        self.poll_tables();
+        self.poll_login();
+        self.poll_keeping();
+    }
+
     /// Ends the login (the service's session too, in the background).
     pub fn log_out(&mut self) {
         if let Some(login) = self.login.take() {
@@ -238,13 +258,7 @@ impl QueryPanel {
             self.problem = Some("choose a service and write a query first".into());
             return;
         }
-        let service = match self.client(service) {
-            Ok(client) => client,
-            Err(error) => {
-                self.problem = Some(error);
-                return;
-            }
-        };
+        let service = self.client(service);
         let cancel = Arc::new(AtomicBool::new(false));
         let phase = Arc::new(std::sync::Mutex::new(String::from(if asynchronous { "PENDING" } else { "sync" })));
         let (sender, result) = channel();
@@ -252,7 +266,10 @@ impl QueryPanel {
         let reported = phase.clone();
         let adql_shown = adql.clone();
         let spawned = std::thread::Builder::new().name("tap-query".into()).spawn(move || {
-            let outcome = run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop, &reported)
+            let outcome = service
+                .get()
+                .map_err(anyhow::Error::msg)
+                .and_then(|service| run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop, &reported))
                 .map_err(|e| format!("{e:#}"));
             let _ = sender.send(outcome);
             wake();
@@ -314,7 +331,7 @@ impl QueryPanel {
         let client = self.client(&service);
         let (sender, receiver) = channel();
         let spawned = std::thread::Builder::new().name("tap-tables".into()).spawn(move || {
-            let outcome = client.and_then(|s| s.tables().map_err(|e| e.to_string()));
+            let outcome = client.get().and_then(|s| s.tables().map_err(|e| e.to_string()));
             let _ = sender.send(outcome);
             wake();
         });
@@ -365,9 +382,7 @@ impl QueryPanel {
         make_upload: &dyn Fn(u64, &str) -> Result<Upload, String>,
         wake: impl Fn() + Send + Clone + 'static,
     ) {
-        self.poll_tables();
-        self.poll_login();
-        self.poll_keeping();
+        self.poll();
         if self.service.is_empty()
             && let Some(archive) = archive
         {
@@ -498,6 +513,7 @@ impl QueryPanel {
         };
         ui.add(
             egui::TextEdit::multiline(&mut self.adql)
+                .id_salt("adql")
                 .code_editor()
                 .desired_rows(5)
                 .desired_width(f32::INFINITY)
@@ -538,7 +554,9 @@ impl QueryPanel {
             ui.label("password");
             let password =
                 ui.add(egui::TextEdit::singleline(&mut self.login_password).password(true).desired_width(90.0));
-            let ready = !self.login_user.trim().is_empty() && !self.service.trim().is_empty();
+            let ready = !self.login_user.trim().is_empty()
+                && !self.login_password.is_empty()
+                && !self.service.trim().is_empty();
             let entered = password.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if self.logging_in.is_some() {
                 ui.spinner();

@@ -39,8 +39,6 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Reads a local table (VOTable, FITS, CSV, Parquet, ECSV) and writes it as the
-    /// VOTable a TAP service takes.
     /// A table in memory, as the VOTable a TAP service takes.
     pub fn from_table(name: &str, table: &skyglass_votable::TableData) -> Result<Upload> {
         let mut votable = Vec::new();
@@ -49,6 +47,8 @@ impl Upload {
         Ok(Upload { name: name.to_owned(), votable })
     }
 
+    /// Reads a local table (VOTable, FITS, CSV, Parquet, ECSV) and writes it as the
+    /// VOTable a TAP service takes.
     pub fn from_file(name: &str, path: &std::path::Path) -> Result<Upload> {
         let unreadable = |message: String| TapError::Upload(format!("cannot upload {}: {message}", path.display()));
         let format = TableFormat::from_path(path).ok_or_else(|| unreadable("unknown format".to_owned()))?;
@@ -75,33 +75,51 @@ pub struct Answer {
 
 pub struct TapService {
     base: String,
-    timeout: Duration,
     http: reqwest::blocking::Client,
     /// For job creation, whose 303 must be seen rather than followed.
     no_redirect: reqwest::blocking::Client,
-    /// Sent with every request once logged in: a session cookie or Basic credentials.
-    credentials: Option<reqwest::header::HeaderValue>,
+    /// A login, attached to requests for the service's own origin only (a job's location
+    /// or a redirect may name another host, which must not see it).
+    credentials: Option<Credentials>,
 }
 
-/// The two clients of a service, carrying `credentials` (as `Cookie` or `Authorization`).
-fn clients(
-    timeout: Duration,
-    credentials: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
-) -> Result<(reqwest::blocking::Client, reqwest::blocking::Client)> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    if let Some((name, value)) = credentials {
-        headers.insert(name, value);
+/// How requests prove who sends them.
+enum Credentials {
+    /// A TAP+ session: the cookie its login form answered.
+    Session(reqwest::header::HeaderValue),
+    /// HTTP Basic, for services without a login form.
+    Basic(reqwest::header::HeaderValue),
+}
+
+impl Credentials {
+    fn header(&self) -> (reqwest::header::HeaderName, reqwest::header::HeaderValue) {
+        match self {
+            Credentials::Session(cookie) => (reqwest::header::COOKIE, cookie.clone()),
+            Credentials::Basic(authorization) => (reqwest::header::AUTHORIZATION, authorization.clone()),
+        }
     }
-    let build = |redirect: reqwest::redirect::Policy| {
-        reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("skyglass/", env!("CARGO_PKG_VERSION"), " (TAP client)"))
-            .default_headers(headers.clone())
-            .redirect(redirect)
-            .build()
-            .map_err(|e| TapError::Protocol(e.to_string()))
+}
+
+/// How long a login may take: a service that does not answer is not waited on for long.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn client(timeout: Duration, redirect: reqwest::redirect::Policy) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("skyglass/", env!("CARGO_PKG_VERSION"), " (TAP client)"))
+        .redirect(redirect)
+        .build()
+        .map_err(|e| TapError::Protocol(e.to_string()))
+}
+
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    let origin = |url: &str| {
+        reqwest::Url::parse(url)
+            .ok()
+            .map(|u| (u.scheme().to_owned(), u.host_str().map(str::to_owned), u.port_or_known_default()))
     };
-    Ok((build(reqwest::redirect::Policy::default())?, build(reqwest::redirect::Policy::none())?))
+    origin(a).is_some_and(|a| Some(a) == origin(b))
 }
 
 impl TapService {
@@ -117,8 +135,9 @@ impl TapService {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(TapError::Protocol(format!("{base:?} is not an http(s) URL of a TAP service")));
         }
-        let (http, no_redirect) = clients(timeout, None)?;
-        Ok(TapService { base, timeout, http, no_redirect, credentials: None })
+        let http = client(timeout, reqwest::redirect::Policy::default())?;
+        let no_redirect = client(timeout, reqwest::redirect::Policy::none())?;
+        Ok(TapService { base, http, no_redirect, credentials: None })
     }
 
     pub fn url(&self) -> &str {
@@ -130,43 +149,80 @@ impl TapService {
         self.credentials.is_some()
     }
 
+    /// A request through `client`, with the login when `url` is on the service's origin.
+    fn request(
+        &self,
+        client: &reqwest::blocking::Client,
+        method: reqwest::Method,
+        url: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        let request = client.request(method, url);
+        match &self.credentials {
+            Some(credentials) if same_origin(url, &self.base) => {
+                let (name, value) = credentials.header();
+                request.header(name, value)
+            }
+            _ => request,
+        }
+    }
+
+    /// Where TAP+ resources (login, logout, Upload) may be: beside the service, then at its
+    /// server context (the service's parent, as ESA's archives have them).
+    fn contexts(&self) -> Vec<String> {
+        let parent = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
+        std::iter::once(self.base.clone()).chain(parent.filter(|p| p.contains("://"))).collect()
+    }
+
     /// Logs in as `user`: through the TAP+ login form (ESA's archives, Skyglass) beside the
     /// service or at its server context, keeping the session cookie it answers; where
-    /// there is no such form, by HTTP Basic credentials sent with every request.
+    /// there is no such form, by HTTP Basic credentials, checked on the job list.
     pub fn log_in(&mut self, user: &str, password: &str) -> Result<()> {
         let refused = |url: &str, message: String| TapError::Login { url: url.to_owned(), message };
-        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
-        let forms = std::iter::once(self.base.clone()).chain(server_context.filter(|p| p.contains("://")));
-        // Without the credentials of an earlier login, which would be checked first.
-        let (_, bare) = clients(self.timeout, None)?;
-        for url in forms.map(|context| format!("{context}/login")) {
-            let response = bare
+        // Redirects not followed: a form re-posted elsewhere would carry the password there.
+        let login = client(LOGIN_TIMEOUT, reqwest::redirect::Policy::none())?;
+        for url in self.contexts().into_iter().map(|context| format!("{context}/login")) {
+            let response = login
                 .post(&url)
                 .form(&[("username", user), ("password", password)])
                 .send()
                 .map_err(|e| self.unreachable(&url, e))?;
             let status = response.status();
-            if status.is_success() {
-                let cookie = response.headers().get_all(reqwest::header::SET_COOKIE).iter().find_map(|value| {
-                    let first = value.to_str().ok()?.split(';').next()?.trim().to_owned();
-                    (first.starts_with("JSESSIONID=") || first.starts_with("SESSION=")).then_some(first)
-                });
-                let Some(cookie) = cookie else {
-                    return Err(refused(&url, "the service answered the login without a session cookie".into()));
-                };
-                let value = reqwest::header::HeaderValue::from_str(&cookie)
-                    .map_err(|_| refused(&url, "the session cookie is not a header value".into()))?;
-                return self.carry(reqwest::header::COOKIE, value);
+            if matches!(status.as_u16(), 404 | 405) {
+                continue;
             }
-            if matches!(status.as_u16(), 401 | 403 | 429) {
+            if !status.is_success() {
                 let text: String = response.text().unwrap_or_default().trim().chars().take(300).collect();
                 return Err(refused(&url, if text.is_empty() { status.to_string() } else { text }));
             }
+            let cookie = response.headers().get_all(reqwest::header::SET_COOKIE).iter().find_map(|value| {
+                let first = value.to_str().ok()?.split(';').next()?.trim().to_owned();
+                (first.starts_with("JSESSIONID=") || first.starts_with("SESSION=")).then_some(first)
+            });
+            let Some(cookie) = cookie else {
+                return Err(refused(&url, "the service answered the login without a session cookie".into()));
+            };
+            let mut value = reqwest::header::HeaderValue::from_str(&cookie)
+                .map_err(|_| refused(&url, "the session cookie is not a header value".into()))?;
+            value.set_sensitive(true);
+            self.credentials = Some(Credentials::Session(value));
+            return Ok(());
         }
         let token = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{password}"));
-        let value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
             .map_err(|_| refused(&self.base, "the user name cannot be sent".into()))?;
-        self.carry(reqwest::header::AUTHORIZATION, value)
+        value.set_sensitive(true);
+        // Basic credentials are checked by the requests they ride on: one is made now.
+        let jobs = format!("{}/async", self.base);
+        let response = login
+            .get(&jobs)
+            .header(reqwest::header::AUTHORIZATION, value.clone())
+            .send()
+            .map_err(|e| self.unreachable(&jobs, e))?;
+        if matches!(response.status().as_u16(), 401 | 403) {
+            return Err(refused(&jobs, "wrong user name or password".into()));
+        }
+        self.credentials = Some(Credentials::Basic(value));
+        Ok(())
     }
 
     /// Keeps `table` as a table of the logged-in user's on the service (TAP+'s Upload, beside
@@ -175,9 +231,7 @@ impl TapService {
         if !self.is_logged_in() {
             return Err(TapError::Upload("log in first: tables are kept in a user's own space".into()));
         }
-        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
-        let contexts = std::iter::once(self.base.clone()).chain(server_context.filter(|p| p.contains("://")));
-        for url in contexts.map(|context| format!("{context}/Upload")) {
+        for url in self.contexts().into_iter().map(|context| format!("{context}/Upload")) {
             let part = reqwest::blocking::multipart::Part::bytes(table.votable.clone())
                 .file_name(format!("{}.vot", table.name))
                 .mime_str("application/x-votable+xml")
@@ -188,7 +242,11 @@ impl TapService {
                 .text("TABLE_DESC", description.to_owned())
                 .text("FORMAT", "votable")
                 .part("FILE", part);
-            let response = self.no_redirect.post(&url).multipart(form).send().map_err(|e| self.unreachable(&url, e))?;
+            let response = self
+                .request(&self.no_redirect, reqwest::Method::POST, &url)
+                .multipart(form)
+                .send()
+                .map_err(|e| self.unreachable(&url, e))?;
             let status = response.status();
             if matches!(status.as_u16(), 404 | 405) {
                 continue;
@@ -208,22 +266,15 @@ impl TapService {
 
     /// Ends a TAP+ login session on the service (best effort: it also ends by itself).
     pub fn log_out(&self) {
-        if !self.credentials.as_ref().is_some_and(|c| c.to_str().is_ok_and(|c| !c.starts_with("Basic "))) {
+        if !matches!(self.credentials, Some(Credentials::Session(_))) {
             return;
         }
-        let server_context = self.base.rsplit_once('/').map(|(parent, _)| parent.to_owned());
-        for context in std::iter::once(self.base.clone()).chain(server_context) {
-            if self.no_redirect.post(format!("{context}/logout")).send().is_ok_and(|r| r.status().is_success()) {
+        for url in self.contexts().into_iter().map(|context| format!("{context}/logout")) {
+            let ended = self.request(&self.no_redirect, reqwest::Method::POST, &url).send();
+            if ended.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
         }
-    }
-
-    fn carry(&mut self, name: reqwest::header::HeaderName, mut value: reqwest::header::HeaderValue) -> Result<()> {
-        value.set_sensitive(true);
-        let (http, no_redirect) = clients(self.timeout, Some((name, value.clone())))?;
-        (self.http, self.no_redirect, self.credentials) = (http, no_redirect, Some(value));
-        Ok(())
     }
 
     fn unreachable(&self, url: &str, error: impl std::fmt::Display) -> TapError {
@@ -257,16 +308,22 @@ impl TapService {
     /// Runs a query synchronously (`/sync`).
     pub fn sync(&self, query: &Query<'_>) -> Result<Answer> {
         let url = format!("{}/sync", self.base);
-        let response =
-            self.http.post(&url).multipart(self.form(query)?).send().map_err(|e| self.unreachable(&url, e))?;
+        let response = self
+            .request(&self.http, reqwest::Method::POST, &url)
+            .multipart(self.form(query)?)
+            .send()
+            .map_err(|e| self.unreachable(&url, e))?;
         answer(response, &url)
     }
 
     /// Submits a query as an asynchronous job (`/async`), and starts it.
     pub fn submit(&self, query: &Query<'_>) -> Result<Job<'_>> {
         let url = format!("{}/async", self.base);
-        let response =
-            self.no_redirect.post(&url).multipart(self.form(query)?).send().map_err(|e| self.unreachable(&url, e))?;
+        let response = self
+            .request(&self.no_redirect, reqwest::Method::POST, &url)
+            .multipart(self.form(query)?)
+            .send()
+            .map_err(|e| self.unreachable(&url, e))?;
         let status = response.status();
         let location =
             response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);
@@ -294,7 +351,8 @@ impl TapService {
     /// A VOSI document of the service, by its endpoint's name.
     fn document(&self, endpoint: &str) -> Result<Vec<u8>> {
         let url = format!("{}/{endpoint}", self.base);
-        let response = self.http.get(&url).send().map_err(|e| self.unreachable(&url, e))?;
+        let response =
+            self.request(&self.http, reqwest::Method::GET, &url).send().map_err(|e| self.unreachable(&url, e))?;
         let status = response.status();
         let body = response.bytes().map_err(|e| self.unreachable(&url, e))?;
         if !status.is_success() {
@@ -315,8 +373,7 @@ impl Job<'_> {
         let url = format!("{}/phase", self.url);
         let response = self
             .service
-            .http
-            .post(&url)
+            .request(&self.service.http, reqwest::Method::POST, &url)
             .form(&[("PHASE", phase)])
             .send()
             .map_err(|e| self.service.unreachable(&url, e))?;
@@ -329,7 +386,11 @@ impl Job<'_> {
     /// The job's phase (PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED…).
     pub fn phase(&self) -> Result<String> {
         let url = format!("{}/phase", self.url);
-        let response = self.service.http.get(&url).send().map_err(|e| self.service.unreachable(&url, e))?;
+        let response = self
+            .service
+            .request(&self.service.http, reqwest::Method::GET, &url)
+            .send()
+            .map_err(|e| self.service.unreachable(&url, e))?;
         Ok(response.text().map_err(|e| self.service.unreachable(&url, e))?.trim().to_owned())
     }
 
@@ -346,7 +407,10 @@ impl Job<'_> {
             let url = format!("{}?PHASE={phase}&WAIT={left}", self.url);
             // A service without WAIT answers at once; pause so as not to hammer it.
             let started = std::time::Instant::now();
-            self.service.http.get(&url).send().map_err(|e| self.service.unreachable(&url, e))?;
+            self.service
+                .request(&self.service.http, reqwest::Method::GET, &url)
+                .send()
+                .map_err(|e| self.service.unreachable(&url, e))?;
             if started.elapsed() < Duration::from_millis(200) {
                 std::thread::sleep(Duration::from_millis(200));
             }
@@ -358,7 +422,12 @@ impl Job<'_> {
         let phase = self.phase()?;
         if phase == "ERROR" {
             let url = format!("{}/error", self.url);
-            let body = self.service.http.get(&url).send().and_then(|r| r.bytes()).unwrap_or_default();
+            let body = self
+                .service
+                .request(&self.service.http, reqwest::Method::GET, &url)
+                .send()
+                .and_then(|r| r.bytes())
+                .unwrap_or_default();
             return Err(service_error(&body).unwrap_or_else(|| {
                 TapError::Service(String::from_utf8_lossy(&body).trim().chars().take(500).collect())
             }));
@@ -367,7 +436,11 @@ impl Job<'_> {
             return Err(TapError::Job { url: self.url.clone(), phase });
         }
         let url = format!("{}/results/result", self.url);
-        let response = self.service.http.get(&url).send().map_err(|e| self.service.unreachable(&url, e))?;
+        let response = self
+            .service
+            .request(&self.service.http, reqwest::Method::GET, &url)
+            .send()
+            .map_err(|e| self.service.unreachable(&url, e))?;
         answer(response, &url)
     }
 
@@ -378,13 +451,15 @@ impl Job<'_> {
 
     /// Removes the job and its results from the service.
     pub fn delete(&self) -> Result<()> {
-        let response =
-            self.service.http.delete(&self.url).send().map_err(|e| self.service.unreachable(&self.url, e))?;
+        let response = self
+            .service
+            .request(&self.service.http, reqwest::Method::DELETE, &self.url)
+            .send()
+            .map_err(|e| self.service.unreachable(&self.url, e))?;
         if response.status().is_client_error() || response.status().is_server_error() {
             // UWS 1.0 services take DELETE as a POST with ACTION=DELETE.
             self.service
-                .http
-                .post(&self.url)
+                .request(&self.service.http, reqwest::Method::POST, &self.url)
                 .form(&[("ACTION", "DELETE")])
                 .send()
                 .map_err(|e| self.service.unreachable(&self.url, e))?;
