@@ -204,6 +204,8 @@ impl QueryPanel {
             self.logging_in = None;
             match outcome {
                 Ok(login) => {
+                    // One login at a time: the session of an earlier one ends.
+                    self.log_out();
                     self.login = Some(login);
                     // The tables again: a user sees their own and those shared with them.
                     self.tables_of.clear();
@@ -552,8 +554,10 @@ impl QueryPanel {
             ui.label("user");
             ui.add(egui::TextEdit::singleline(&mut self.login_user).desired_width(90.0));
             ui.label("password");
-            let password =
-                ui.add(egui::TextEdit::singleline(&mut self.login_password).password(true).desired_width(90.0));
+            let password_id = ui.make_persistent_id("tap login password");
+            let password = ui.add(
+                egui::TextEdit::singleline(&mut self.login_password).id(password_id).password(true).desired_width(90.0),
+            );
             let ready = !self.login_user.trim().is_empty()
                 && !self.login_password.is_empty()
                 && !self.service.trim().is_empty();
@@ -562,6 +566,11 @@ impl QueryPanel {
                 ui.spinner();
             } else if (ui.add_enabled(ready, egui::Button::new("Log in")).clicked() || entered) && ready {
                 self.log_in(wake);
+                // The field's undo history holds what was typed: the password goes from there too.
+                if let Some(mut state) = egui::text_edit::TextEditState::load(ui.ctx(), password_id) {
+                    state.clear_undoer();
+                    state.store(ui.ctx(), password_id);
+                }
             }
         });
         if let Some(problem) = &self.login_problem {
