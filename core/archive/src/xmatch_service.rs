@@ -122,13 +122,25 @@ impl Archive {
                 return Err(QueryError::Plan(format!("no table {}", table.qualified())));
             }
         }
-        if let Some(user) = caller {
-            let usage = self.usage(user).map_err(|e| QueryError::Execution(e.to_string()))?;
-            if usage.tables >= crate::user_tables::MOST_TABLES_PER_USER {
-                return Err(QueryError::Plan(format!(
-                    "you have {} tables, as many as a user may keep: delete one first",
-                    usage.tables
-                )));
+        match caller {
+            Some(user) => {
+                let usage = self.usage(user).map_err(|e| QueryError::Execution(e.to_string()))?;
+                if usage.tables >= crate::user_tables::MOST_TABLES_PER_USER {
+                    return Err(QueryError::Plan(format!(
+                        "you have {} tables, as many as a user may keep: delete one first",
+                        usage.tables
+                    )));
+                }
+            }
+            // Anonymous callers share one results schema, held to one user's count of tables.
+            None => {
+                let stored = known.iter().filter(|t| t.schema == RESULTS_SCHEMA).count();
+                if stored >= crate::user_tables::MOST_TABLES_PER_USER {
+                    return Err(QueryError::Plan(format!(
+                        "the {RESULTS_SCHEMA} schema holds {stored} tables, all anonymous callers may keep: \
+                         log in to keep results of your own"
+                    )));
+                }
             }
         }
         if exists(&call.result) {

@@ -169,7 +169,8 @@ fn table_names_are_plain_identifiers_in_the_users_own_schema() {
         assert_eq!(archive.user_tables_of("alice").unwrap()[0].qualified(), "user_alice.stars");
         let again = archive.upload_table("alice", "stars", &gaia_source(), "", None).await.unwrap_err();
         assert!(again.to_string().contains("already"), "{again}");
-        // The quota on the count of tables, as the capabilities state it.
+        // The quota on the count of tables, as the capabilities state it, for uploads and
+        // crossmatch results alike.
         let most = skyglass_archive::user_tables::MOST_TABLES_PER_USER;
         for n in 1..most {
             archive.upload_table("alice", &format!("t{n}"), &gaia_source(), "", None).await.unwrap();
@@ -177,6 +178,19 @@ fn table_names_are_plain_identifiers_in_the_users_own_schema() {
         let over = archive.upload_table("alice", "one_too_many", &gaia_source(), "", None).await.unwrap_err();
         assert!(over.to_string().contains(&format!("{most} tables")), "{over}");
         assert_eq!(archive.usage("alice").unwrap().tables, most);
+        let crossmatch = |result: &str| {
+            format!("SELECT crossmatch_positional('user_alice','t1','user_alice','t2',1,'{result}') FROM dual")
+        };
+        let over = rows(&archive, Some("alice"), &crossmatch("pairs")).await.unwrap_err();
+        assert!(over.to_string().contains(&format!("{most} tables")), "{over}");
+        // Anonymous callers share the results schema, held to the same count.
+        for n in 0..most {
+            let table = skyglass_archive::TableName::parse(&format!("results.r{n}")).unwrap();
+            archive.ingest(&gaia_source(), &table, &skyglass_archive::IngestOptions::default()).await.unwrap();
+        }
+        let public = "SELECT crossmatch_positional('results','r1','results','r2',1,'more') FROM dual";
+        let over = rows(&archive, None, public).await.unwrap_err();
+        assert!(over.to_string().contains("log in"), "{over}");
     });
 }
 
