@@ -34,9 +34,7 @@ fn coverage(value: f32, step: f32, width_per_pixel: f32) -> f32 {
 
 @fragment
 fn fs_grid(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    let px = vec3<f32>(position.xy, 1.0);
-    let plane = vec2<f32>(dot(px, grid.plane_x.xyz), dot(px, grid.plane_y.xyz));
-    let native = unproject(grid.projection, plane);
+    let native = native_under(position.xy, grid.plane_x, grid.plane_y, grid.projection);
     if native.w == 0.0 {
         discard;
     }

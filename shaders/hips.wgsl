@@ -177,9 +177,7 @@ const MISS: Hit = Hit(false, 0u, 0u, vec2<f32>(0.0), -1, 0.0);
 // The HEALPix face and face coordinates at `deepest` cells a side of a pixel, or w = -1 off
 // the projection.
 fn pixel_face_xy(position: vec4<f32>, deepest: f32) -> vec4<f32> {
-    let px = vec3<f32>(position.xy, 1.0);
-    let plane = vec2<f32>(dot(px, layer.plane_x.xyz), dot(px, layer.plane_y.xyz));
-    let native = unproject(layer.projection, plane);
+    let native = native_under(position.xy, layer.plane_x, layer.plane_y, layer.projection);
     if native.w == 0.0 {
         return vec4<f32>(0.0, 0.0, 0.0, -1.0);
     }

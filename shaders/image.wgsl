@@ -33,9 +33,7 @@ struct Image {
 
 @fragment
 fn fs_image(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    let px = vec3<f32>(position.xy, 1.0);
-    let plane = vec2<f32>(dot(px, image.plane_x.xyz), dot(px, image.plane_y.xyz));
-    let native = unproject(image.view_projection, plane);
+    let native = native_under(position.xy, image.plane_x, image.plane_y, image.view_projection);
     if native.w == 0.0 {
         discard;
     }

@@ -205,9 +205,7 @@ fn fs_segment(input: LineOut) -> @location(0) vec4<f32> {
 // The NESTED index, at order `density_order`, of the cell under a target pixel; x = 0 off
 // the projection.
 fn cell_under(pixel: vec2<f32>) -> vec2<u32> {
-    let px = vec3<f32>(pixel, 1.0);
-    let plane = vec2<f32>(dot(px, overlay.plane_x.xyz), dot(px, overlay.plane_y.xyz));
-    let native = unproject(overlay.projection, plane);
+    let native = native_under(pixel, overlay.plane_x, overlay.plane_y, overlay.projection);
     if native.w == 0.0 {
         return vec2<u32>(0u, 0u);
     }

@@ -34,6 +34,13 @@ fn zenithal(p: vec2<f32>, cos_over_r: f32, sin_theta: f32) -> vec3<f32> {
     return vec3<f32>(-p.y * cos_over_r, p.x * cos_over_r, sin_theta);
 }
 
+// The native direction (xyz; w = 1) under a framebuffer pixel, which the view's affine
+// rows `plane_x`, `plane_y` map onto the projection plane; w = 0 outside its domain.
+fn native_under(pixel: vec2<f32>, plane_x: vec4<f32>, plane_y: vec4<f32>, projection: u32) -> vec4<f32> {
+    let px = vec3<f32>(pixel, 1.0);
+    return unproject(projection, vec2<f32>(dot(px, plane_x.xyz), dot(px, plane_y.xyz)));
+}
+
 // The native unit vector under a plane point; w = 0 where the projection does not reach.
 fn unproject(projection: u32, p: vec2<f32>) -> vec4<f32> {
     let r2 = dot(p, p);
