@@ -5,7 +5,7 @@
 
 use super::SkyglassApp;
 use super::query::JobState;
-use super::tests::{harness, wait_for_the_sky};
+use super::tests::{harness, serve_archive, wait_for_the_sky};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -13,17 +13,8 @@ use egui_kittest::kittest::Queryable;
 /// The archive with its sample catalogues (Hipparcos, BSC5, OpenNGC), served on a free port;
 /// its TAP URL, and the runtime to keep it alive.
 fn archive_with_samples(data: &std::path::Path) -> (String, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let address = runtime.block_on(async {
-        let archive = skyglass_archive::Archive::open(data).await.unwrap();
-        archive.ensure_samples().await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router(std::sync::Arc::new(archive)).unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        address
-    });
-    (format!("http://{address}/tap"), runtime)
+    let (root, runtime) = serve_archive(data, async |archive| archive.ensure_samples().await.unwrap());
+    (format!("{root}/tap"), runtime)
 }
 
 /// Steps until `done` holds, for at most a minute.
@@ -316,16 +307,14 @@ fn a_user_logs_in_from_the_query_panel_and_reads_their_table() {
     let data = std::env::temp_dir().join(format!("skyglass-query-login-gui-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     // alice and a table of hers (a Gaia DR3 source as ESA's archive answered it).
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let archive = skyglass_archive::Archive::open(&data).await.unwrap();
+    let (root, _runtime) = serve_archive(&data, async |archive| {
+        archive.ensure_samples().await.unwrap();
         archive.add_user("alice", "alice password").unwrap();
         let gaia = skyglass_test_support::shared_data().join("votable/astroquery/esa/1714556098855O-result.vot");
         let table = skyglass_archive::user_tables::read_upload(std::fs::read(gaia).unwrap(), None).unwrap();
         archive.upload_table("alice", "star", &table, "", None).await.unwrap();
     });
-    drop(runtime);
-    let (url, _runtime) = archive_with_samples(&data);
+    let url = format!("{root}/tap");
     let mut harness = query_panel_on(&url);
     assert!(harness.query_by_label("user_alice.star").is_none(), "anonymous sees no user tables");
 

@@ -211,17 +211,16 @@ fn the_plot_panel_splits_a_goes_day_into_rows() {
     assert!(plot.drawn > 1000 && plot.drawn <= 2 * 2 * 1000, "{}", plot.drawn);
 }
 
-/// The EVE light curves ingested sorted by time into an archive served on a free port; the
-/// runtime serving it is returned to be kept alive.
-fn archive_with_eve(data: &std::path::Path) -> (String, tokio::runtime::Runtime) {
-    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+/// The archive in `data`, made ready by `prepare`, served on a free loopback port: its
+/// root URL, and the runtime serving it (kept alive by the caller).
+pub(super) fn serve_archive(
+    data: &std::path::Path,
+    prepare: impl AsyncFnOnce(&skyglass_archive::Archive),
+) -> (String, tokio::runtime::Runtime) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let address = runtime.block_on(async {
         let archive = skyglass_archive::Archive::open(data).await.unwrap();
-        let bytes = std::fs::read(&eve).unwrap();
-        let table = skyglass_votable::fits::read_fits_table(&bytes, None).unwrap();
-        let options = skyglass_archive::IngestOptions { time: Some("sod".to_owned()), ..Default::default() };
-        archive.ingest(&table, &skyglass_archive::TableName::parse("sdo.eve_esp").unwrap(), &options).await.unwrap();
+        prepare(&archive).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = skyglass_archive::tap::router(std::sync::Arc::new(archive)).unwrap();
@@ -229,6 +228,17 @@ fn archive_with_eve(data: &std::path::Path) -> (String, tokio::runtime::Runtime)
         address
     });
     (format!("http://{address}"), runtime)
+}
+
+/// The EVE light curves ingested sorted by time into an archive served on a free port.
+fn archive_with_eve(data: &std::path::Path) -> (String, tokio::runtime::Runtime) {
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    serve_archive(data, async |archive| {
+        let bytes = std::fs::read(&eve).unwrap();
+        let table = skyglass_votable::fits::read_fits_table(&bytes, None).unwrap();
+        let options = skyglass_archive::IngestOptions { time: Some("sod".to_owned()), ..Default::default() };
+        archive.ingest(&table, &skyglass_archive::TableName::parse("sdo.eve_esp").unwrap(), &options).await.unwrap();
+    })
 }
 
 /// A series left on the archive: the panel asks /timeseries for the view at its width and
