@@ -58,16 +58,6 @@ pub struct SharedItem {
 }
 
 impl Archive {
-    /// Whether `caller` may read `table` (which need not exist).
-    pub fn may_read(&self, caller: Option<&str>, table: &TableName) -> Result<bool, ArchiveError> {
-        let Some(owner) = owner_of(&table.schema) else { return Ok(true) };
-        let Some(caller) = caller else { return Ok(false) };
-        if owner == caller {
-            return Ok(true);
-        }
-        Ok(self.shared_with(caller)?.contains(table))
-    }
-
     /// The tables of other users shared with a group `user` owns or belongs to.
     fn shared_with(&self, user: &str) -> Result<Vec<TableName>, ArchiveError> {
         let db = self.metadata();
@@ -113,7 +103,10 @@ impl Archive {
         let readable = self.readable_stored_tables(caller)?;
         let private: Vec<&TableInfo> = readable.iter().filter(|t| owner_of(&t.schema).is_some()).collect();
         if private.is_empty() {
-            return Ok(self.session().clone());
+            // Kept too: the next query then reads no metadata to find the same answer.
+            let shared = self.session().clone();
+            self.keep_session(user, generation, shared.clone());
+            return Ok(shared);
         }
         let ctx = crate::spatial_join::adql_session(self.session().copied_config());
         let (Some(shared), Some(own)) = (self.session().catalog("datafusion"), ctx.catalog("datafusion")) else {
