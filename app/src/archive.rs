@@ -98,7 +98,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         archive.ensure_samples().await.context("cannot load the sample catalogues")?;
         // A certificate that does not load stops the server before it listens.
         let tls = match (&args.tls_cert, &args.tls_key) {
-            (Some(certificate), Some(key)) => Some(skyglass_archive::tls::server_config(certificate, key)?),
+            (Some(certificate), Some(key)) => Some(skyglass_archive::http::tls::server_config(certificate, key)?),
             _ => None,
         };
         let listener = tokio::net::TcpListener::bind(args.addr)
@@ -107,25 +107,25 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let address = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("Skyglass archive: TAP service at {scheme}://{address}/tap (data in {})", data.display());
-        let options = skyglass_archive::tap::Options {
+        let options = skyglass_archive::http::Options {
             login_only: args.login_only,
             // A server on loopback is its user's own: their local files and servers are
             // theirs to upload from. Reachable from elsewhere, it fetches from the internet only.
             private_fetches: args.addr.ip().is_loopback(),
             upload_limit: match &args.max_upload {
                 Some(size) => crate::xmatch::parse_size(size)?,
-                None => skyglass_archive::tap::Options::default().upload_limit,
+                None => skyglass_archive::http::Options::default().upload_limit,
             },
         };
         let app =
-            skyglass_archive::tap::router_with(Arc::new(archive), options).context("cannot open the job store")?;
+            skyglass_archive::http::router_with(Arc::new(archive), options).context("cannot open the job store")?;
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         match tls {
             Some(config) => axum::serve(
-                skyglass_archive::tls::TlsListener::new(listener, config),
-                skyglass_archive::tls::over_https(app),
+                skyglass_archive::http::tls::TlsListener::new(listener, config),
+                skyglass_archive::http::tls::over_https(app),
             )
             .with_graceful_shutdown(stop)
             .await
@@ -150,8 +150,8 @@ pub fn start_embedded(wake: impl Fn() + Send + 'static) -> std::sync::mpsc::Rece
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let url = format!("http://{}/tap", listener.local_addr()?);
                 // The app's own server, on loopback: the user's local servers are theirs.
-                let options = skyglass_archive::tap::Options { private_fetches: true, ..Default::default() };
-                let app = skyglass_archive::tap::router_with(Arc::new(archive), options)?;
+                let options = skyglass_archive::http::Options { private_fetches: true, ..Default::default() };
+                let app = skyglass_archive::http::router_with(Arc::new(archive), options)?;
                 let _ = sender.send(Ok(url));
                 wake();
                 axum::serve(listener, app).await?;

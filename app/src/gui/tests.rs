@@ -223,7 +223,7 @@ pub(super) fn serve_archive(
         prepare(&archive).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router(std::sync::Arc::new(archive)).unwrap();
+        let app = skyglass_archive::http::router(std::sync::Arc::new(archive)).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });

@@ -17,17 +17,6 @@ use std::sync::Arc;
 /// The schemas of users' own tables start with this.
 pub const USER_SCHEMA_PREFIX: &str = "user_";
 
-pub(crate) const ACCESS_SQL: &str = "
-CREATE TABLE IF NOT EXISTS groups (
-    id INTEGER PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
-    UNIQUE (owner, title));
-CREATE TABLE IF NOT EXISTS group_members (group_id INTEGER NOT NULL, user TEXT NOT NULL, PRIMARY KEY (group_id, user));
-CREATE TABLE IF NOT EXISTS shared_items (
-    id INTEGER PRIMARY KEY, schema TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
-    UNIQUE (schema, name));
-CREATE TABLE IF NOT EXISTS share_targets (item_id INTEGER NOT NULL, group_id INTEGER NOT NULL, PRIMARY KEY (item_id, group_id));
-";
-
 /// The user who owns a schema, if it is a user's.
 pub fn owner_of(schema: &str) -> Option<&str> {
     schema.strip_prefix(USER_SCHEMA_PREFIX).filter(|name| !name.is_empty())

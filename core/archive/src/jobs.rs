@@ -90,6 +90,9 @@ pub enum JobError {
     BadValue(String),
     #[error("job metadata: {0}")]
     Metadata(#[from] rusqlite::Error),
+    /// A task of the store's ended without an answer.
+    #[error("the job store failed: {0}")]
+    Failed(String),
 }
 
 /// What a job's work ends in: its result file's name, media type and rows, or why it failed.
@@ -107,14 +110,6 @@ pub struct Jobs {
     changes: tokio::sync::watch::Sender<u64>,
 }
 
-const JOBS_SQL: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, run_id TEXT, phase TEXT NOT NULL, parameters TEXT NOT NULL,
-    created REAL NOT NULL, started REAL, ended REAL, destruction REAL NOT NULL,
-    execution_duration INTEGER NOT NULL, error TEXT, result_name TEXT, result_type TEXT, result_rows INTEGER,
-    owner TEXT);
-";
-
 pub fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -124,13 +119,8 @@ impl Jobs {
     /// in ERROR, and jobs past their destruction time are removed.
     pub fn open(archive: Arc<Archive>, runner: Runner) -> Result<Jobs, JobError> {
         {
+            // The jobs table is part of the archive's layout (`schema`).
             let db = archive.metadata();
-            db.execute_batch(JOBS_SQL)?;
-            // Archives made before jobs had owners gain the column; their jobs stay anonymous.
-            let has_owner = db.prepare("SELECT owner FROM jobs LIMIT 0").is_ok();
-            if !has_owner {
-                db.execute_batch("ALTER TABLE jobs ADD COLUMN owner TEXT")?;
-            }
             db.execute(
                 "UPDATE jobs SET phase = 'ERROR', ended = ?1, \
                  error = 'the server stopped while the job was queued or running' \
@@ -333,11 +323,15 @@ impl Jobs {
     }
 
     /// Waits up to `timeout` for the job to leave `phase` (or any active phase).
-    pub async fn wait(&self, id: &str, phase: Option<Phase>, timeout: Duration) -> Result<Job, JobError> {
+    pub async fn wait(self: &Arc<Self>, id: &str, phase: Option<Phase>, timeout: Duration) -> Result<Job, JobError> {
         let mut changes = self.changes.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let job = self.get(id)?;
+            // The store is SQLite: each look runs off the runtime's threads.
+            let (jobs, job_id) = (Arc::clone(self), id.to_owned());
+            let job = tokio::task::spawn_blocking(move || jobs.get(&job_id))
+                .await
+                .map_err(|e| JobError::Failed(e.to_string()))??;
             let waiting = match phase {
                 Some(phase) => job.phase == phase,
                 None => !job.phase.is_final() && job.phase != Phase::Pending,

@@ -33,6 +33,10 @@ pub enum ArchiveError {
     NoSuchTable(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Quota(#[from] crate::quota::QuotaError),
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
 }
 
 /// A table as TAP_SCHEMA describes it.
@@ -113,10 +117,8 @@ impl Archive {
     pub async fn open(root: &Path) -> Result<Archive, ArchiveError> {
         let io = |source, path: &Path| ArchiveError::Io { path: path.display().to_string(), source };
         std::fs::create_dir_all(root.join("tables")).map_err(|e| io(e, root))?;
-        let db = Connection::open(root.join("archive.sqlite"))?;
-        db.execute_batch(SCHEMA_SQL)?;
-        db.execute_batch(crate::users::USERS_SQL)?;
-        db.execute_batch(crate::access::ACCESS_SQL)?;
+        let mut db = Connection::open(root.join("archive.sqlite"))?;
+        crate::schema::migrate(&mut db)?;
         let config =
             SessionConfig::new().with_information_schema(false).with_default_catalog_and_schema("datafusion", "public");
         let ctx = crate::spatial_join::adql_session(config);
@@ -472,19 +474,6 @@ pub const TAP_SCHEMA_KEYS: &[ForeignKey] = &[
     ("keys_target", "TAP_SCHEMA.keys", "target_table", "TAP_SCHEMA.tables", "table_name"),
     ("key_columns_key", "TAP_SCHEMA.key_columns", "key_id", "TAP_SCHEMA.keys", "key_id"),
 ];
-
-const SCHEMA_SQL: &str = "
-CREATE TABLE IF NOT EXISTS tables (
-    schema TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0,
-    ra TEXT, dec TEXT,
-    PRIMARY KEY (schema, name));
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS columns (
-    schema TEXT NOT NULL, table_name TEXT NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL,
-    datatype TEXT NOT NULL, arraysize TEXT, unit TEXT NOT NULL DEFAULT '', ucd TEXT NOT NULL DEFAULT '',
-    description TEXT NOT NULL DEFAULT '', indexed INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (schema, table_name, name));
-";
 
 fn text_column(name: &str, description: &str, arraysize: bool) -> ColumnInfo {
     ColumnInfo {

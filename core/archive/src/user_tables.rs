@@ -5,21 +5,10 @@
 
 use crate::access::{owner_of, user_schema};
 use crate::ingest::{IngestOptions, IngestReport, Mode};
+use crate::quota::Holder;
 use crate::store::{Archive, ArchiveError, TableInfo, TableName};
 use rusqlite::params;
 use skyglass_votable::{TableData, TableFormat};
-
-/// Tables one user may keep.
-pub const MOST_TABLES_PER_USER: usize = 100;
-/// Bytes (as stored, compressed) one user's tables may take.
-pub const MOST_BYTES_PER_USER: u64 = 1 << 30;
-
-/// What a user holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Usage {
-    pub tables: usize,
-    pub bytes: u64,
-}
 
 /// Reads an uploaded table, its format from `format` (`votable`, `csv`, `fits`, `parquet`,
 /// `ecsv`; anything else, or none, means: look at the bytes). Gzipped input is unpacked.
@@ -141,7 +130,7 @@ fn read_plain_file(path: &std::path::Path, format: Option<&str>) -> Result<Table
 /// How large a gzipped upload of `packed` bytes may grow: tables compress some tenfold, a
 /// gzip bomb a thousandfold; never past what a user may keep at all.
 fn unpacked_limit(packed: u64) -> u64 {
-    (GZIP_GROWTH * packed.max(1 << 20)).min(MOST_BYTES_PER_USER)
+    (GZIP_GROWTH * packed.max(1 << 20)).min(crate::quota::PER_USER.bytes)
 }
 
 /// How much larger than its gzipped size an upload may unpack to: tables compress some
@@ -200,19 +189,6 @@ impl Archive {
         Ok(self.stored_tables()?.into_iter().filter(|t| t.schema == schema).collect())
     }
 
-    /// How many tables `user` has and how many bytes they take.
-    pub fn usage(&self, user: &str) -> Result<Usage, ArchiveError> {
-        let tables = self.user_tables_of(user)?;
-        let bytes = tables
-            .iter()
-            .map(|t| {
-                let name = TableName { schema: t.schema.clone(), name: t.name.clone() };
-                std::fs::metadata(self.parquet_path(&name)).map_or(0, |m| m.len())
-            })
-            .sum();
-        Ok(Usage { tables: tables.len(), bytes })
-    }
-
     /// Stores `data` as a new table of `user`'s, HEALPix-indexed when it has positions
     /// (detected, or the columns given).
     pub async fn upload_table(
@@ -224,12 +200,7 @@ impl Archive {
         position: Option<(String, String)>,
     ) -> Result<IngestReport, ArchiveError> {
         let table = self.user_table_name(user, name)?;
-        let usage = self.usage(user)?;
-        if usage.tables >= MOST_TABLES_PER_USER {
-            return Err(ArchiveError::Invalid(format!(
-                "you have {MOST_TABLES_PER_USER} tables, as many as a user may keep: delete one first"
-            )));
-        }
+        self.check_room_for_table(Holder::User(user))?;
         if self.user_tables_of(user)?.iter().any(|t| t.name == table.name) {
             return Err(ArchiveError::Invalid(format!("you have a table {} already", table.qualified())));
         }
@@ -242,14 +213,9 @@ impl Archive {
             ..IngestOptions::default()
         };
         let report = self.ingest(data, &table, &options).await?;
-        let usage = self.usage(user)?;
-        if usage.bytes > MOST_BYTES_PER_USER {
+        if let Err(over) = self.check_bytes(Holder::User(user)) {
             self.drop_table(&table).await?;
-            return Err(ArchiveError::Invalid(format!(
-                "the table would take your tables to {} MiB, over the {} MiB a user may keep",
-                usage.bytes >> 20,
-                MOST_BYTES_PER_USER >> 20
-            )));
+            return Err(over);
         }
         tracing::info!(table = table.qualified(), rows = report.rows, "user table uploaded");
         Ok(report)

@@ -15,12 +15,6 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 const MOST_FAILURES: i64 = 5;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
-pub(crate) const USERS_SQL: &str = "
-CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, user TEXT NOT NULL, expires INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS login_failures (user TEXT NOT NULL, at INTEGER NOT NULL);
-";
-
 /// Why a login was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoginError {

@@ -8,6 +8,7 @@
 
 use crate::ingest::{HEALPIX_COLUMN, IngestOptions};
 use crate::query::{QueryError, QueryResult};
+use crate::quota::Holder;
 use crate::store::{Archive, TableName};
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
@@ -17,8 +18,7 @@ use datafusion::sql::sqlparser::ast::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Where anonymous callers' crossmatch results are stored (users' go to their own schema).
-pub const RESULTS_SCHEMA: &str = "results";
+pub use crate::quota::RESULTS_SCHEMA;
 /// The largest radius the service takes, in arcseconds.
 const LARGEST_RADIUS_ARCSEC: f64 = 3600.0;
 const USAGE: &str = "crossmatch_positional takes ('schema_a', 'table_a', 'schema_b', 'table_b', radius in arcsec, \
@@ -79,7 +79,7 @@ pub fn find_call(statement: &Statement, caller: Option<&str>) -> Result<Option<C
         a: name(schema_a, table_a)?,
         b: name(schema_b, table_b)?,
         radius_arcsec: radius,
-        result: name(&caller.map_or_else(|| RESULTS_SCHEMA.to_owned(), crate::access::user_schema), result)?,
+        result: name(&Holder::of(caller).schema(), result)?,
     }))
 }
 
@@ -122,27 +122,7 @@ impl Archive {
                 return Err(QueryError::Plan(format!("no table {}", table.qualified())));
             }
         }
-        match caller {
-            Some(user) => {
-                let usage = self.usage(user).map_err(|e| QueryError::Execution(e.to_string()))?;
-                if usage.tables >= crate::user_tables::MOST_TABLES_PER_USER {
-                    return Err(QueryError::Plan(format!(
-                        "you have {} tables, as many as a user may keep: delete one first",
-                        usage.tables
-                    )));
-                }
-            }
-            // Anonymous callers share one results schema, held to one user's count of tables.
-            None => {
-                let stored = known.iter().filter(|t| t.schema == RESULTS_SCHEMA).count();
-                if stored >= crate::user_tables::MOST_TABLES_PER_USER {
-                    return Err(QueryError::Plan(format!(
-                        "the {RESULTS_SCHEMA} schema holds {stored} tables, all anonymous callers may keep: \
-                         log in to keep results of your own"
-                    )));
-                }
-            }
-        }
+        self.check_room_for_table(Holder::of(caller)).map_err(|e| quota_refusal(&e))?;
         if exists(&call.result) {
             return Err(QueryError::Plan(format!(
                 "the table {} exists already: choose another name for the result",
@@ -211,14 +191,9 @@ impl Archive {
             diagnostic_count: 0,
         };
         self.ingest(&data, &call.result, &options).await.map_err(|e| QueryError::Execution(e.to_string()))?;
-        if let Some(user) = caller
-            && self.usage(user).is_ok_and(|u| u.bytes > crate::user_tables::MOST_BYTES_PER_USER)
-        {
+        if let Err(over) = self.check_bytes(Holder::of(caller)) {
             let _ = self.drop_table(&call.result).await;
-            return Err(QueryError::Plan(format!(
-                "the pairs would take your tables over the {} MiB a user may keep",
-                crate::user_tables::MOST_BYTES_PER_USER >> 20
-            )));
+            return Err(quota_refusal(&over));
         }
         tracing::info!(a = call.a.qualified(), b = call.b.qualified(), pairs = count, "crossmatch stored");
 
@@ -236,6 +211,15 @@ impl Archive {
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| QueryError::Execution(e.to_string()))?;
         Ok(QueryResult { schema, batches: vec![batch], overflow: false })
+    }
+}
+
+/// A quota the result would break, as the query's error (the caller's to act on), or the
+/// archive's failure to count.
+fn quota_refusal(error: &crate::store::ArchiveError) -> QueryError {
+    match error {
+        crate::store::ArchiveError::Quota(over) => QueryError::Plan(over.to_string()),
+        other => QueryError::Execution(other.to_string()),
     }
 }
 

@@ -171,7 +171,7 @@ fn table_names_are_plain_identifiers_in_the_users_own_schema() {
         assert!(again.to_string().contains("already"), "{again}");
         // The quota on the count of tables, as the capabilities state it, for uploads and
         // crossmatch results alike.
-        let most = skyglass_archive::user_tables::MOST_TABLES_PER_USER;
+        let most = skyglass_archive::quota::PER_USER.tables;
         for n in 1..most {
             archive.upload_table("alice", &format!("t{n}"), &gaia_source(), "", None).await.unwrap();
         }

@@ -20,10 +20,10 @@ impl Drop for Service {
 
 /// The service as `skyglass serve` runs it on loopback (uploads by URL from local hosts).
 fn start(name: &str) -> Service {
-    start_with(name, skyglass_archive::tap::Options { private_fetches: true, ..Default::default() })
+    start_with(name, skyglass_archive::http::Options { private_fetches: true, ..Default::default() })
 }
 
-fn start_with(name: &str, options: skyglass_archive::tap::Options) -> Service {
+fn start_with(name: &str, options: skyglass_archive::http::Options) -> Service {
     let data = std::env::temp_dir().join(format!("skyglass-tap-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let (runtime, base) = start_on(&data, options);
@@ -32,14 +32,14 @@ fn start_with(name: &str, options: skyglass_archive::tap::Options) -> Service {
 
 /// The service on an archive in `data` (kept), on a free loopback port: the runtime that
 /// runs it, and its TAP base URL.
-fn start_on(data: &std::path::Path, options: skyglass_archive::tap::Options) -> (tokio::runtime::Runtime, String) {
+fn start_on(data: &std::path::Path, options: skyglass_archive::http::Options) -> (tokio::runtime::Runtime, String) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let address: SocketAddr = runtime.block_on(async {
         let archive = Archive::open(data).await.unwrap();
         archive.ensure_samples().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router_with(Arc::new(archive), options).unwrap();
+        let app = skyglass_archive::http::router_with(Arc::new(archive), options).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });
@@ -319,7 +319,7 @@ fn jobs_and_results_survive_a_restart() {
     let data = std::env::temp_dir().join(format!("skyglass-tap-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let client = no_redirects();
-    let (runtime, base) = start_on(&data, skyglass_archive::tap::Options::default());
+    let (runtime, base) = start_on(&data, skyglass_archive::http::Options::default());
     let job_url = location(
         &client
             .post(format!("{base}/async"))
@@ -332,7 +332,7 @@ fn jobs_and_results_survive_a_restart() {
     let id = job_url.rsplit('/').next().unwrap().to_owned();
     drop(runtime);
 
-    let (_runtime, base) = start_on(&data, skyglass_archive::tap::Options::default());
+    let (_runtime, base) = start_on(&data, skyglass_archive::http::Options::default());
     let job = client.get(format!("{base}/async/{id}")).send().unwrap().text().unwrap();
     assert_eq!(tag(&job, "phase").as_deref(), Some("COMPLETED"), "{job}");
     let result = client.get(format!("{base}/async/{id}/results/result")).send().unwrap().text().unwrap();
@@ -392,7 +392,7 @@ fn uploaded_tables_are_queried_as_tap_upload() {
         assert!(body.contains(expected), "{upload}: {body}");
     }
     // A public service fetches nothing from its own network, not even from itself.
-    let public = start_with("upload-public", skyglass_archive::tap::Options::default());
+    let public = start_with("upload-public", skyglass_archive::http::Options::default());
     let own = format!("{}/sync?LANG=ADQL&QUERY=SELECT+1", public.base);
     for upload in
         [format!("mine,{own}"), "mine,http://[::1]:9/table.vot".to_owned(), "mine,http://10.0.0.1/t".to_owned()]
@@ -685,7 +685,7 @@ fn start_with_eve() -> (Service, std::path::PathBuf) {
         archive.ingest(&table, &skyglass_archive::TableName::parse("sdo.eve_esp").unwrap(), &options).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        let app = skyglass_archive::http::router(Arc::new(archive)).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });

@@ -28,7 +28,7 @@ fn archive() -> Running {
         archive.ensure_samples().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        let app = skyglass_archive::http::router(Arc::new(archive)).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     });
@@ -161,7 +161,7 @@ fn archive_with_user(form: bool) -> Running {
         archive.upload_table("alice", "star", &table, "", None).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let mut app = skyglass_archive::tap::router(Arc::new(archive)).unwrap();
+        let mut app = skyglass_archive::http::router(Arc::new(archive)).unwrap();
         if !form {
             app = app.layer(axum::middleware::from_fn(
                 |request: axum::extract::Request, next: axum::middleware::Next| async move {

@@ -6,33 +6,33 @@
 //! shared notes; bodies here are parsed as leniently as that client writes them (the share
 //! and deletejobs bodies are not URL-encoded).
 
-use crate::auth::Caller;
-use crate::store::ArchiveError;
-use crate::tap::{Service, error_response, read_post, xml_escape, xml_response};
+use super::error::{ApiError, ApiResult};
+use super::extract::{BaseUrl, Posted, content_type};
+use super::format::{xml_escape, xml_response};
+use super::{Caller, Service, Shared, blocking};
+use crate::store::{Archive, ArchiveError};
 use crate::user_tables::SpooledFile;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Extension, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Extension, FromRequest, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-type Shared = State<Arc<Service>>;
-
 /// The server context's own routes, under `/tap-server`.
 pub fn server_routes() -> Router<Arc<Service>> {
     Router::new()
-        .route("/tap-server/login", post(crate::auth::login))
-        .route("/tap-server/logout", post(crate::auth::logout))
+        .route("/tap-server/login", post(super::auth::login))
+        .route("/tap-server/logout", post(super::auth::logout))
         // Uploads have a limit of their own (Options::upload_limit), spooled to disk.
         .route("/tap-server", post(user_table_request).layer(DefaultBodyLimit::disable()))
         .route("/tap-server/Upload", post(user_table_request).layer(DefaultBodyLimit::disable()))
         .route("/tap-server/TableTool", post(user_table_request).layer(DefaultBodyLimit::disable()))
         // astroquery.gaia logs into its data server too, and logs out of both if that fails.
-        .route("/data-server/login", post(crate::auth::login))
-        .route("/data-server/logout", post(crate::auth::logout))
+        .route("/data-server/login", post(super::auth::login))
+        .route("/data-server/logout", post(super::auth::logout))
 }
 
 /// The upload and table-edit resources, relative to a context.
@@ -52,26 +52,23 @@ pub fn tap_routes() -> Router<Arc<Service>> {
         .route("/notification", get(|| async { (StatusCode::OK, "") }))
 }
 
-fn not_logged_in() -> Response {
-    error_response(StatusCode::UNAUTHORIZED, "log in first")
+fn not_logged_in() -> ApiError {
+    ApiError::unauthorised("log in first")
 }
 
-/// An archive error as the caller's fault (400) or the service's (500).
-/// The service's own failures are logged whole and answered without the server's paths.
-fn archive_error(error: &ArchiveError) -> Response {
-    let service_failure = |what: &str| {
-        tracing::error!(%error, "a table request failed");
-        error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("{what} (the server's log has the details)"))
-    };
-    match error {
-        ArchiveError::Io { source, .. } | ArchiveError::Ingest(crate::IngestError::Io { source, .. }) => {
-            service_failure(&format!("the archive's storage failed: {source}"))
-        }
-        ArchiveError::Metadata(_) => service_failure("the archive's metadata failed"),
-        ArchiveError::Engine(_) => service_failure("the query engine failed"),
-        ArchiveError::NoSuchTable(_) => error_response(StatusCode::NOT_FOUND, &error.to_string()),
-        _ => error_response(StatusCode::BAD_REQUEST, &error.to_string()),
-    }
+/// The caller's user name, or the refusal of an anonymous caller.
+fn logged_in(caller: Caller) -> ApiResult<String> {
+    caller.0.ok_or_else(not_logged_in)
+}
+
+/// Runs `work` on the archive off the runtime's threads; its errors are the caller's
+/// fault (400, 404) or the service's (500, logged).
+async fn with_archive<T: Send + 'static>(
+    service: &Arc<Service>,
+    work: impl FnOnce(&Archive) -> Result<T, ArchiveError> + Send + 'static,
+) -> ApiResult<T> {
+    let archive = Arc::clone(&service.archive);
+    blocking(move || work(&archive).map_err(ApiError::from)).await
 }
 
 fn text(message: String) -> Response {
@@ -88,69 +85,74 @@ async fn share_get(
     State(service): Shared,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(user) = caller.0.as_deref() else { return not_logged_in() };
+) -> ApiResult {
+    let user = logged_in(caller)?;
     let action = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("action")).map(|(_, v)| v.as_str());
     match action {
-        Some("GetGroups") => match service.archive.groups_for(user) {
-            Ok(groups) => {
-                let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sharedGroups>\n");
-                for group in groups {
+        Some("GetGroups") => {
+            let groups = with_archive(&service, move |archive| archive.groups_for(&user)).await?;
+            let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sharedGroups>\n");
+            for group in groups {
+                let _ = writeln!(
+                    xml,
+                    "  <sharedGroup id=\"{}\" owner=\"{}\">\n    <title>{}</title>\n    <description>{}</description>\n    <users>",
+                    group.id,
+                    xml_escape(&group.owner),
+                    xml_escape(&group.title),
+                    xml_escape(&group.description)
+                );
+                for member in &group.members {
+                    let member = xml_escape(member);
+                    let _ = writeln!(xml, "      <user id=\"{member}\" name=\"{member}\"/>");
+                }
+                xml.push_str("    </users>\n  </sharedGroup>\n");
+            }
+            xml.push_str("</sharedGroups>\n");
+            Ok(xml_response(xml))
+        }
+        Some("GetSharedItems") => {
+            let items = with_archive(&service, move |archive| archive.shared_items(&user)).await?;
+            let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sharedItems>\n");
+            for item in items {
+                let _ = writeln!(
+                    xml,
+                    "  <sharedItem id=\"{}\" type=\"0\">\n    <title>{}</title>\n    <description>{}</description>\n    <sharedToItems>",
+                    item.id,
+                    xml_escape(&item.table.qualified()),
+                    xml_escape(&item.description)
+                );
+                for group in item.groups {
                     let _ = writeln!(
                         xml,
-                        "  <sharedGroup id=\"{}\" owner=\"{}\">\n    <title>{}</title>\n    <description>{}</description>\n    <users>",
-                        group.id,
-                        xml_escape(&group.owner),
-                        xml_escape(&group.title),
-                        xml_escape(&group.description)
+                        "      <sharedToItem shareTo=\"{group}\" shareType=\"Group\" shareMode=\"Read\"/>"
                     );
-                    for member in &group.members {
-                        let member = xml_escape(member);
-                        let _ = writeln!(xml, "      <user id=\"{member}\" name=\"{member}\"/>");
-                    }
-                    xml.push_str("    </users>\n  </sharedGroup>\n");
                 }
-                xml.push_str("</sharedGroups>\n");
-                xml_response(xml)
+                xml.push_str("    </sharedToItems>\n  </sharedItem>\n");
             }
-            Err(error) => archive_error(&error),
-        },
-        Some("GetSharedItems") => match service.archive.shared_items(user) {
-            Ok(items) => {
-                let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sharedItems>\n");
-                for item in items {
-                    let _ = writeln!(
-                        xml,
-                        "  <sharedItem id=\"{}\" type=\"0\">\n    <title>{}</title>\n    <description>{}</description>\n    <sharedToItems>",
-                        item.id,
-                        xml_escape(&item.table.qualified()),
-                        xml_escape(&item.description)
-                    );
-                    for group in item.groups {
-                        let _ = writeln!(
-                            xml,
-                            "      <sharedToItem shareTo=\"{group}\" shareType=\"Group\" shareMode=\"Read\"/>"
-                        );
-                    }
-                    xml.push_str("    </sharedToItems>\n  </sharedItem>\n");
-                }
-                xml.push_str("</sharedItems>\n");
-                xml_response(xml)
-            }
-            Err(error) => archive_error(&error),
-        },
-        _ => error_response(StatusCode::BAD_REQUEST, "action is GetGroups or GetSharedItems"),
+            xml.push_str("</sharedItems>\n");
+            Ok(xml_response(xml))
+        }
+        _ => Err(ApiError::bad_request("action is GetGroups or GetSharedItems")),
     }
 }
 
 /// `POST share`: CreateOrUpdateGroup, RemoveGroup, CreateOrUpdateItem, RemoveItem.
-async fn share_post(State(service): Shared, Extension(caller): Extension<Caller>, body: axum::body::Bytes) -> Response {
-    let Some(user) = caller.0.as_deref() else { return not_logged_in() };
+async fn share_post(
+    State(service): Shared,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let user = logged_in(caller)?;
     let form = raw_pairs(&body);
+    let message = with_archive(&service, move |archive| share(archive, &user, &form)).await?;
+    Ok(text(message))
+}
+
+/// A change of groups or shares by `user`, and what to answer.
+fn share(archive: &Archive, user: &str, form: &HashMap<String, String>) -> Result<String, ArchiveError> {
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
     let number = |name: &str| field(name).parse::<i64>().ok();
-    let archive = &service.archive;
-    let outcome = match field("action") {
+    match field("action") {
         "CreateOrUpdateGroup" => match number("group_id") {
             Some(id) => {
                 let members: Option<Vec<String>> = form
@@ -168,7 +170,7 @@ async fn share_post(State(service): Shared, Extension(caller): Extension<Caller>
             Some(id) => archive.delete_group(user, id).map(|()| format!("Group {id} removed")),
             None => Err(ArchiveError::Invalid("name the group: group_id".into())),
         },
-        "CreateOrUpdateItem" => (|| {
+        "CreateOrUpdateItem" => {
             let table = archive.user_table_name(user, field("title"))?;
             let mut groups = Vec::new();
             for target in field("items_list").split([',', ';']).map(str::trim).filter(|t| !t.is_empty()) {
@@ -186,7 +188,7 @@ async fn share_post(State(service): Shared, Extension(caller): Extension<Caller>
             }
             let id = archive.share_table(user, &table, field("description"), &groups)?;
             Ok(format!("Shared {} as item {id}", table.qualified()))
-        })(),
+        }
         "RemoveItem" => match number("resource_id") {
             Some(id) => archive.stop_sharing(user, id).map(|()| format!("Item {id} no longer shared")),
             None => Err(ArchiveError::Invalid("name the shared item: resource_id".into())),
@@ -194,10 +196,6 @@ async fn share_post(State(service): Shared, Extension(caller): Extension<Caller>
         other => Err(ArchiveError::Invalid(format!(
             "action {other:?}: use CreateOrUpdateGroup, RemoveGroup, CreateOrUpdateItem or RemoveItem"
         ))),
-    };
-    match outcome {
-        Ok(message) => text(message),
-        Err(error) => archive_error(&error),
     }
 }
 
@@ -206,16 +204,15 @@ async fn users(
     State(service): Shared,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if caller.0.is_none() {
-        return not_logged_in();
-    }
-    let wanted = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("user")).map(|(_, v)| v.trim()).unwrap_or("");
-    match service.archive.users() {
-        Ok(users) if users.iter().any(|u| u == wanted) => text(format!("{wanted}:{wanted}")),
-        Ok(_) => text(String::new()),
-        Err(error) => archive_error(&error),
-    }
+) -> ApiResult {
+    logged_in(caller)?;
+    let wanted = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("user"))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let users = with_archive(&service, |archive| archive.users()).await?;
+    Ok(text(if users.contains(&wanted) { format!("{wanted}:{wanted}") } else { String::new() }))
 }
 
 /// `POST deletejobs` with `JOB_IDS=a,b`: the caller's jobs among them are deleted.
@@ -223,33 +220,33 @@ async fn delete_jobs(
     State(service): Shared,
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
-) -> Response {
+) -> ApiResult {
     let form = raw_pairs(&body);
-    let ids = form.get("job_ids").map(String::as_str).unwrap_or("");
-    let mut deleted = 0;
-    for id in ids.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+    let ids: Vec<String> = form
+        .get("job_ids")
+        .map(|ids| ids.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let jobs = Arc::clone(&service.jobs);
+    let deleted = blocking(move || {
         // Another's job does not exist for this caller, as everywhere else.
-        if service.jobs.owner(id) == caller.0 && service.jobs.delete(id).is_ok() {
-            deleted += 1;
-        }
-    }
-    text(format!("{deleted} jobs deleted"))
+        Ok(ids.iter().filter(|id| jobs.owner(id) == caller.0 && jobs.delete(id).is_ok()).count())
+    })
+    .await?;
+    Ok(text(format!("{deleted} jobs deleted")))
 }
 
 /// `GET jobs/async?[phase=…][&limit&offset]`: the caller's jobs, newest first, described whole.
 async fn search_jobs(
     State(service): Shared,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> ApiResult {
     let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
     let phases: Vec<crate::jobs::Phase> =
         param("phase").map(|p| p.split(',').filter_map(crate::jobs::Phase::parse).collect()).unwrap_or_default();
-    let mut jobs = match service.jobs.list(caller.0.as_deref(), &phases, None, None) {
-        Ok(jobs) => jobs,
-        Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
-    };
+    let store = Arc::clone(&service.jobs);
+    let mut jobs = blocking(move || Ok(store.list(caller.0.as_deref(), &phases, None, None)?)).await?;
     jobs.reverse();
     let offset = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0usize).min(jobs.len());
     jobs.drain(..offset);
@@ -257,16 +254,15 @@ async fn search_jobs(
         jobs.truncate(limit);
     }
     // Whole job descriptions, not UWS job references: TAP+ clients read each job's jobId.
-    let base = crate::tap::base_url(&headers);
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:jobs xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\">\n",
     );
     for job in &jobs {
-        let whole = crate::uws::job_xml(job, &base);
+        let whole = super::uws::job_xml(job, &base);
         xml.push_str(whole.split_once("?>\n").map_or(whole.as_str(), |(_, element)| element));
     }
     xml.push_str("</uws:jobs>\n");
-    xml_response(xml)
+    Ok(xml_response(xml))
 }
 
 /// `POST` to the server context, `Upload` or `TableTool`: with ACTION, a table edit
@@ -277,17 +273,14 @@ async fn user_table_request(
     State(service): Shared,
     Extension(caller): Extension<Caller>,
     request: axum::extract::Request,
-) -> Response {
+) -> ApiResult {
     let Some(user) = caller.0.clone() else {
         // Nothing kept for anonymous callers, but read on a while: a client still sending
         // when the answer comes would see a broken connection rather than the answer.
         drain(request.into_body()).await;
-        return not_logged_in();
+        return Err(not_logged_in());
     };
-    let (params, file) = match read_table_post(&service, request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+    let (params, file) = read_table_post(&service, request).await?;
     let field = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let archive = &service.archive;
     let outcome: Result<String, ArchiveError> = if let Some(action) = field("ACTION") {
@@ -299,7 +292,7 @@ async fn user_table_request(
                     .map(|()| format!("{table}: positions in {ra}, {dec}")),
                 _ => Err(ArchiveError::Invalid("radec needs TABLE_NAME, RA and DEC".into())),
             },
-            "edit" => edit_table(&service, &user, &params).await,
+            "edit" => return Ok(text(edit_table(&service, &user, &params).await?)),
             "rename" => match (field("TABLE_NAME"), field("NEW_TABLE_NAME")) {
                 (Some(table), Some(new_name)) => archive
                     .rename_user_table(&user, table, new_name)
@@ -308,9 +301,14 @@ async fn user_table_request(
                 _ => Err(ArchiveError::Invalid("rename needs TABLE_NAME and NEW_TABLE_NAME".into())),
             },
             "describe" => match field("TABLE_NAME") {
-                Some(table) => archive
-                    .describe_user_table(&user, table, field("TABLE_DESC").unwrap_or(""))
-                    .map(|()| format!("{table} described")),
+                Some(table) => {
+                    let (table, description) = (table.to_owned(), field("TABLE_DESC").unwrap_or("").to_owned());
+                    let message = with_archive(&service, move |archive| {
+                        archive.describe_user_table(&user, &table, &description).map(|()| format!("{table} described"))
+                    })
+                    .await?;
+                    return Ok(text(message));
+                }
                 None => Err(ArchiveError::Invalid("describe needs TABLE_NAME and TABLE_DESC".into())),
             },
             other => Err(ArchiveError::Invalid(format!("ACTION={other}: use edit, radec, rename or describe"))),
@@ -321,12 +319,9 @@ async fn user_table_request(
             None => Err(ArchiveError::Invalid("name the table to delete: TABLE_NAME".into())),
         }
     } else {
-        upload(&service, &user, &params, file).await
+        return Ok(text(upload(&service, &user, &params, file).await?));
     };
-    match outcome {
-        Ok(message) => text(message),
-        Err(error) => archive_error(&error),
-    }
+    Ok(text(outcome?))
 }
 
 /// The longest text field of a table-tool request, and all its text fields together.
@@ -348,27 +343,19 @@ async fn drain(body: axum::body::Body) {
 const DRAIN_BYTES: usize = 64 << 20;
 
 /// A table-tool POST: its fields (names upper-cased) and its file part, spooled to disk as
-/// it arrives, up to the service's upload limit (413 past it); or the answer to give.
+/// it arrives, up to the service's upload limit (413 past it).
 async fn read_table_post(
     service: &Service,
     request: axum::extract::Request,
-) -> Result<(HashMap<String, String>, Option<SpooledFile>), Response> {
-    use axum::extract::FromRequest;
-    let content_type =
-        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    if !content_type.starts_with("multipart/form-data") {
-        let (pairs, _) = read_post(request).await?;
-        return Ok((pairs.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(), None));
+) -> ApiResult<(HashMap<String, String>, Option<SpooledFile>)> {
+    if !content_type(request.headers()).starts_with("multipart/form-data") {
+        let Posted { params, .. } = Posted::from_request(request, &()).await?;
+        return Ok((params.upper().into_iter().collect(), None));
     }
-    let mut request = request;
-    if let Some(quoted) = crate::tap::quoted_boundary(&content_type) {
-        request.headers_mut().insert(header::CONTENT_TYPE, quoted);
-    }
-    let bad = |message: String| error_response(StatusCode::BAD_REQUEST, &message);
-    let failed = |error: ArchiveError| error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
-    let mut multipart = axum::extract::Multipart::from_request(request, &())
-        .await
-        .map_err(|e| bad(format!("unreadable request: {e}")))?;
+    let bad = |message: String| ApiError::bad_request(message);
+    let failed = |error: ArchiveError| ApiError::from(error);
+    let mut multipart =
+        super::extract::multipart(request).await.map_err(|e| bad(format!("unreadable request: {e}")))?;
     let limit = service.options.upload_limit;
     let mut params = HashMap::new();
     let mut file = None;
@@ -391,9 +378,9 @@ async fn read_table_post(
                     {
                         drained += chunk.len();
                     }
-                    return Err(error_response(
+                    return Err(ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!("the table is larger than the {} MiB this service takes in one upload", limit >> 20),
+                        format!("the table is larger than the {} MiB this service takes in one upload", limit >> 20),
                     ));
                 }
             }
@@ -421,23 +408,25 @@ async fn read_table_post(
 }
 
 async fn upload(
-    service: &Service,
+    service: &Arc<Service>,
     user: &str,
     params: &HashMap<String, String>,
     file: Option<SpooledFile>,
-) -> Result<String, ArchiveError> {
+) -> ApiResult<String> {
     let field = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let name = field("TABLE_NAME").ok_or_else(|| ArchiveError::Invalid("name the table: TABLE_NAME".into()))?;
+    let name = field("TABLE_NAME").ok_or_else(|| ApiError::bad_request("name the table: TABLE_NAME"))?;
     let description = field("TABLE_DESC").unwrap_or("");
     let data = if let Some(job_id) = field("JOBID") {
-        job_result(service, user, job_id)?
+        let (jobs, user, id) = (Arc::clone(&service.jobs), user.to_owned(), job_id.to_owned());
+        blocking(move || Ok(job_result(&jobs, &user, &id)?)).await?
     } else if let Some(url) = field("URL") {
-        let bytes = crate::tap::fetch(url, service.options.upload_limit, service.options.private_fetches)
+        let bytes = crate::outbound::fetch(url, service.options.upload_limit, service.options.private_fetches)
             .await
             .map_err(|e| ArchiveError::Read(format!("cannot fetch {url}: {e}")))?;
-        crate::user_tables::read_upload(bytes, field("FORMAT"))?
+        let format = field("FORMAT").map(str::to_owned);
+        blocking(move || Ok(crate::user_tables::read_upload(bytes, format.as_deref())?)).await?
     } else {
-        let file = file.ok_or_else(|| ArchiveError::Invalid("send the table as the file part FILE".into()))?;
+        let file = file.ok_or_else(|| ApiError::bad_request("send the table as the file part FILE"))?;
         file.read(field("FORMAT").map(str::to_owned)).await?
     };
     let report = service.archive.upload_table(user, name, &data, description, None).await?;
@@ -446,11 +435,10 @@ async fn upload(
 }
 
 /// The result of one of `user`'s completed jobs, as a table.
-fn job_result(service: &Service, user: &str, id: &str) -> Result<skyglass_votable::TableData, ArchiveError> {
-    let job = service.jobs.get(id).ok().filter(|job| job.owner.as_deref() == Some(user));
+fn job_result(jobs: &crate::jobs::Jobs, user: &str, id: &str) -> Result<skyglass_votable::TableData, ArchiveError> {
+    let job = jobs.get(id).ok().filter(|job| job.owner.as_deref() == Some(user));
     let job = job.ok_or_else(|| ArchiveError::Invalid(format!("you have no job {id}")))?;
-    let path = service
-        .jobs
+    let path = jobs
         .result_path(&job)
         .ok_or_else(|| ArchiveError::Invalid(format!("job {id} has no result (it is {})", job.phase.name())))?;
     let format = skyglass_votable::TableFormat::from_path(&path)
@@ -462,39 +450,44 @@ fn job_result(service: &Service, user: &str, id: &str) -> Result<skyglass_votabl
 
 /// TableTool's `edit`: each column's UCD, and the columns flagged `Ra` and `Dec` become the
 /// table's position columns.
-async fn edit_table(service: &Service, user: &str, params: &HashMap<String, String>) -> Result<String, ArchiveError> {
+async fn edit_table(service: &Arc<Service>, user: &str, params: &HashMap<String, String>) -> ApiResult<String> {
     let field = |name: &str| params.get(name).map(|v| v.trim()).unwrap_or("");
-    let table = field("TABLE0");
+    let table = field("TABLE0").to_owned();
     if table.is_empty() {
-        return Err(ArchiveError::Invalid("name the table: TABLE0".into()));
+        return Err(ApiError::bad_request("name the table: TABLE0"));
     }
-    let name = service.archive.user_table_name(user, table)?;
-    let known = service
-        .archive
-        .user_tables_of(user)?
-        .into_iter()
-        .find(|t| t.name == name.name)
-        .ok_or_else(|| ArchiveError::NoSuchTable(name.qualified()))?;
-    let columns: usize = field("TABLE0_NUMCOLS").parse::<usize>().unwrap_or(0).min(known.columns.len());
-    let (mut ra, mut dec) = (None, None);
-    for i in 0..columns {
-        let column = field(&format!("TABLE0_COL{i}"));
-        if column.is_empty() {
-            continue;
+    let (owner, params) = (user.to_owned(), params.clone());
+    let (name, position) = with_archive(service, move |archive| {
+        let field = |name: &str| params.get(name).map(|v| v.trim()).unwrap_or("");
+        let name = archive.user_table_name(&owner, &table)?;
+        let known = archive
+            .user_tables_of(&owner)?
+            .into_iter()
+            .find(|t| t.name == name.name)
+            .ok_or_else(|| ArchiveError::NoSuchTable(name.qualified()))?;
+        let columns: usize = field("TABLE0_NUMCOLS").parse::<usize>().unwrap_or(0).min(known.columns.len());
+        let (mut ra, mut dec) = (None, None);
+        for i in 0..columns {
+            let column = field(&format!("TABLE0_COL{i}"));
+            if column.is_empty() {
+                continue;
+            }
+            if let Some(ucd) = params.get(&format!("TABLE0_COL{i}_UCD")) {
+                archive.set_column_ucd(&name, column, ucd.trim())?;
+            }
+            match field(&format!("TABLE0_COL{i}_FLAGS")).to_ascii_lowercase().as_str() {
+                "ra" => ra = Some(column.to_ascii_lowercase()),
+                "dec" => dec = Some(column.to_ascii_lowercase()),
+                _ => {}
+            }
         }
-        if let Some(ucd) = params.get(&format!("TABLE0_COL{i}_UCD")) {
-            service.archive.set_column_ucd(&name, column, ucd.trim())?;
-        }
-        match field(&format!("TABLE0_COL{i}_FLAGS")).to_ascii_lowercase().as_str() {
-            "ra" => ra = Some(column.to_ascii_lowercase()),
-            "dec" => dec = Some(column.to_ascii_lowercase()),
-            _ => {}
-        }
-    }
-    if let (Some(ra), Some(dec)) = (ra, dec)
-        && service.archive.position_columns(&name) != Some((ra.clone(), dec.clone()))
-    {
-        service.archive.set_position_columns(user, table, &ra, &dec).await?;
+        // New position columns only: re-indexing a table is not done for nothing.
+        let position = ra.zip(dec).filter(|wanted| archive.position_columns(&name).as_ref() != Some(wanted));
+        Ok((name, position))
+    })
+    .await?;
+    if let Some((ra, dec)) = position {
+        service.archive.set_position_columns(user, field("TABLE0"), &ra, &dec).await?;
     }
     Ok(format!("{} updated", name.qualified()))
 }
