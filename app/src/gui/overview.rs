@@ -5,6 +5,7 @@
 //! view has stopped moving. A click on a bar loads those footprints or sources.
 
 use super::query::{position_columns, view_region};
+use skyglass_adql::build;
 use skyglass_sky::ViewCamera;
 use skyglass_tap::{KNOWN_SERVICES, Query, TapService};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -48,12 +49,16 @@ impl Count {
     /// The ADQL that loads what the count counted in the view.
     pub fn load_query(&self, region: &str, limit: u64) -> String {
         match &self.holding {
-            Holding::Observations { collection } => format!(
-                "SELECT TOP {limit} * FROM ivoa.obscore WHERE obs_collection = '{}' AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), {region})",
-                collection.replace('\'', "''")
-            ),
+            Holding::Observations { collection } => {
+                let condition = format!(
+                    "obs_collection = {} AND {}",
+                    build::string_literal(collection),
+                    build::position_in("s_ra", "s_dec", region)
+                );
+                build::select_top(limit, "ivoa.obscore", Some(&condition))
+            }
             Holding::Sources { table, ra, dec } => {
-                format!("SELECT TOP {limit} * FROM {table} WHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {region})")
+                build::select_top(limit, table, Some(&build::position_in(ra, dec, region)))
             }
         }
     }
@@ -316,8 +321,9 @@ fn count(url: &str, title: &str, region: &str, catalogues: bool) -> anyhow::Resu
             }
             let Some((ra, dec)) = position_columns(&table) else { continue };
             let answer = ask(&format!(
-                "SELECT COUNT(*) AS n FROM {} WHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {region})",
-                table.name
+                "SELECT COUNT(*) AS n FROM {} WHERE {}",
+                build::table_name(&table.name),
+                build::position_in(&ra, &dec, region)
             ))?;
             let n = answer
                 .table

@@ -366,12 +366,8 @@ impl QueryPanel {
     pub fn sources_in_view(&self, table: &TableMeta, camera: &ViewCamera) -> Result<String, String> {
         let (ra, dec) = position_columns(table)
             .ok_or_else(|| format!("{} has no columns with UCD pos.eq.ra and pos.eq.dec", table.name))?;
-        Ok(format!(
-            "SELECT TOP {} *\nFROM {}\nWHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {})",
-            self.maxrec,
-            table.name,
-            view_region(camera)
-        ))
+        let in_view = skyglass_adql::build::position_in(&ra, &dec, &view_region(camera));
+        Ok(skyglass_adql::build::select_top(self.maxrec, &table.name, Some(&in_view)))
     }
 
     /// The panel. `archive` is the embedded archive's URL, once it runs; `camera` the view.
@@ -448,7 +444,7 @@ impl QueryPanel {
                     }
                     if let Some(name) = chosen {
                         if self.adql.trim().is_empty() {
-                            self.adql = format!("SELECT TOP 100 * FROM {name}");
+                            self.adql = skyglass_adql::build::select_top(100, &name, None);
                         }
                         self.chosen_table = Some(name);
                     }
@@ -484,7 +480,10 @@ impl QueryPanel {
         ui.horizontal(|ui| {
             ui.label("ADQL");
             if ui.button("Run").clicked() {
-                let label = self.chosen_table.clone().unwrap_or_else(|| "query".into());
+                // Results are named for the table queried, whatever the tree has selected.
+                let label = skyglass_adql::build::first_table(&self.adql)
+                    .or_else(|| self.chosen_table.clone())
+                    .unwrap_or_else(|| "query".into());
                 match self.upload.map(|id| make_upload(id, self.upload_name.trim())).transpose() {
                     Ok(upload) => self.run(&label, upload.into_iter().collect(), wake.clone()),
                     Err(error) => self.problem = Some(error),

@@ -1,6 +1,9 @@
 //! ADQL 2.1 for Skyglass: parsing and checking (only one SELECT ever runs), translation to
-//! the SQL DataFusion plans, and the geometry and unit functions as vectorised DataFusion UDFs.
+//! the SQL DataFusion plans, the geometry and unit functions as vectorised DataFusion UDFs,
+//! and the ADQL the app writes for its users, with names delimited where ADQL needs it
+//! (`build`).
 
+pub mod build;
 pub mod geometry;
 pub mod translate;
 pub mod units;
