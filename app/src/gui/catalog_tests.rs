@@ -400,3 +400,52 @@ fn a_user_logs_in_from_the_query_panel_and_reads_their_table() {
     drop(harness);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Text as users type it from every script and keyboard: each string is typed after a word
+/// into the ADQL editor (where completion looks at the word being typed) and into the
+/// go-to box, and the app goes on. Regression: `°` after a word panicked the editor. The
+/// symbols astronomers use are drawn (the harness panics on a missing glyph); then, for text
+/// from anywhere in Unicode, a missing glyph is a box, as it is in the app.
+#[test]
+fn any_unicode_typed_into_the_editor_and_the_go_to_box_is_taken() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let data = std::env::temp_dir().join(format!("skyglass-query-unicode-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let (url, runtime) = archive_with_samples(&data);
+    let mut harness = query_panel_on(&url);
+    let drawn = ["SELECT ra°", "hip′″", "α Cen", "ра", "e\u{301}", "שלום ra", "'ü", "catalogs.hip°", "→ ± ≤ Å"];
+    for text in drawn {
+        type_everywhere(&mut harness, text);
+    }
+    harness.ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    let mut anywhere: Vec<String> = vec!["dec 𝔸𝔹".into(), "👩\u{200d}🔬".into(), "東京 ra".into()];
+    // Strings from anywhere in Unicode, the same ones each run.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let any_text = proptest::string::string_regex("\\PC{1,12}").unwrap();
+    for _ in 0..16 {
+        anywhere.push(any_text.new_tree(&mut runner).unwrap().current());
+    }
+    for text in &anywhere {
+        type_everywhere(&mut harness, text);
+    }
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Types `text` after a word in the ADQL editor, then into the go-to box with Enter.
+fn type_everywhere(harness: &mut Harness<'static, SkyglassApp>, text: &str) {
+    harness.state_mut().query.adql = "SELECT hi".to_owned();
+    harness.step();
+    harness.get_by_role(Role::MultilineTextInput).click();
+    harness.step();
+    harness.get_by_role(Role::MultilineTextInput).type_text(text);
+    harness.run_steps(2);
+    assert!(harness.state().query.adql.ends_with(text), "{text:?} was not kept");
+
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.focus();
+    go_to.type_text(text);
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+}

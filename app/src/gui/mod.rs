@@ -7,6 +7,7 @@ pub mod catalog;
 mod catalog_tests;
 pub mod coverage;
 mod fetch;
+mod fonts;
 pub mod overview;
 pub mod plot;
 pub mod query;
@@ -211,6 +212,7 @@ impl SkyglassApp {
             return Err("Skyglass draws with wgpu, which did not start".into());
         };
         SkyResources::install(render_state);
+        fonts::install(&cc.egui_ctx);
         let ctx = cc.egui_ctx.clone();
         let fetcher = TileFetcher::start(move || ctx.request_repaint());
         let mut app = SkyglassApp {

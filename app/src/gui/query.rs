@@ -719,8 +719,14 @@ pub fn position_columns(table: &TableMeta) -> Option<(String, String)> {
     Some((ra, dec))
 }
 
+/// The word being typed at the end of `text`: letters, digits, `_` and `.` (any script's
+/// letters, so the word starts after the whole character before it, however many bytes).
 fn last_word(text: &str) -> &str {
-    let start = text.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).map_or(0, |i| i + 1);
+    let start = text
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &text[start..]
 }
 
