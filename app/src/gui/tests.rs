@@ -209,6 +209,22 @@ fn the_plot_panel_splits_a_goes_day_into_rows() {
     assert_eq!(names, ["FLUX[0]", "FLUX[1]"]);
     assert!(plot.series.iter().all(|s| s.x.len() > 40_000));
     assert!(plot.drawn > 1000 && plot.drawn <= 2 * 2 * 1000, "{}", plot.drawn);
+
+    // Zoomed into the day's last hours, then another file: its curve is drawn whole, not
+    // left outside the old zoom. Regression: a new file kept the previous x range.
+    let plots = harness.state().plot.plots_rect.expect("the plots are drawn");
+    harness.hover_at(egui::pos2(plots.right() - 5.0, plots.center().y));
+    harness.step();
+    for _ in 0..4 {
+        harness.event(egui::Event::Zoom(4.0));
+        harness.step();
+    }
+    harness.run_steps(2);
+    assert!(harness.state().plot.drawn < 1000, "the zoom shows a part: {}", harness.state().plot.drawn);
+    let eve = skyglass_test_support::shared_file("timeseries/sunpy/eve_l1_esp_2011046_00_truncated.fits");
+    harness.state_mut().plot.open(&eve).expect("the EVE table opens");
+    harness.run_steps(3);
+    assert_eq!(harness.state().plot.drawn, 8 * 625);
 }
 
 /// The archive in `data`, made ready by `prepare`, served on a free loopback port: its

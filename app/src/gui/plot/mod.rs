@@ -66,6 +66,21 @@ impl TimeAxis {
         }
     }
 
+    /// A tick of the axis: a date on a time axis, else the value with the digits the
+    /// ticks' `step` needs (ticks 0.1 apart read -0.3, not -0.30000000000000004).
+    pub fn tick(self, value: f64, step: f64, span: f64) -> String {
+        if self.unix_seconds(value).is_some() {
+            return self.label(value, span);
+        }
+        let decimals = if step > 0.0 && step.is_finite() { (-step.log10().floor()).max(0.0) as usize } else { 6 };
+        let text = format!("{value:.decimals$}");
+        // A zero that rounding left negative reads as zero.
+        match text.strip_prefix('-') {
+            Some(unsigned) if unsigned.chars().all(|c| c == '0' || c == '.') => unsigned.to_owned(),
+            _ => text,
+        }
+    }
+
     /// A value as the axis shows it; `span` (in the axis's units) decides the precision.
     pub fn label(self, value: f64, span: f64) -> String {
         let Some(seconds) = self.unix_seconds(value) else { return format!("{value}") };
@@ -133,6 +148,9 @@ pub struct PlotPanel {
     /// Counts the tables opened and answers received, so that new series are never drawn
     /// from old picks.
     generation: u64,
+    /// Counts new x axes (a file or series opened, another x column or table chosen): the
+    /// plots of a new x axis start fitted to it, not at the last one's zoom.
+    x_axis: u64,
     /// How many series were downsampled for a new view (the rest reused their picks).
     pub downsamplings: usize,
     /// Where exports go: the documents folder unless set.
@@ -144,7 +162,7 @@ pub struct PlotPanel {
     /// A table being read from the web.
     downloading: Option<std::sync::mpsc::Receiver<Result<Vec<PlotTable>, String>>>,
     /// The screen area of the plots in the last frame, for PNG export.
-    plots_rect: Option<egui::Rect>,
+    pub(crate) plots_rect: Option<egui::Rect>,
 }
 
 impl PlotPanel {
@@ -199,6 +217,7 @@ impl PlotPanel {
         let chosen = table::preferred(&tables);
         let plotted = table::series_of(&tables[chosen].batch, None, None)?;
         self.show(plotted);
+        self.x_axis += 1;
         self.source = Source::File { tables, chosen };
         Ok(())
     }
@@ -233,6 +252,7 @@ impl PlotPanel {
         self.series.clear();
         self.source = Source::Archive(Box::new(series));
         self.generation += 1;
+        self.x_axis += 1;
         self.error = None;
         Ok(())
     }
@@ -257,6 +277,9 @@ impl PlotPanel {
             }
             Source::Nothing | Source::Archive(_) => return Ok(()),
         };
+        if table.is_some() || x.is_some_and(|x| x != self.x_name) {
+            self.x_axis += 1;
+        }
         self.show(plotted);
         Ok(())
     }
@@ -496,16 +519,20 @@ impl PlotPanel {
         let generation = self.generation;
         let count = self.series.len().max(1);
         let separate = self.separate_axes && count > 1;
+        // Plots keep their bounds in egui's memory by id, linked by group: a new x axis gets
+        // ids of its own.
+        let x_axis = self.x_axis;
+        let link = egui::Id::unique(("plot x", x_axis));
         let plot = |id: String| {
-            let plot = Plot::new(id);
+            let plot = Plot::new((id, x_axis));
             let plot =
                 if log_y { plot.y_axis_formatter(move |mark, _| format!("{:.0e}", shown_y(mark.value))) } else { plot };
             plot.legend(Legend::default())
-                .x_axis_formatter(move |mark, range| axis.label(mark.value, range.end() - range.start()))
+                .x_axis_formatter(move |mark, range| axis.tick(mark.value, mark.step_size, range.end() - range.start()))
                 .allow_zoom([true, !fit_y])
                 .allow_drag([true, !fit_y])
-                .link_axis(egui::Id::unique("plot x"), [true, false])
-                .link_cursor(egui::Id::unique("plot x"), [true, false])
+                .link_axis(link, [true, false])
+                .link_cursor(link, [true, false])
                 .label_formatter(move |hover| {
                     let (name, point) = match hover {
                         egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
@@ -697,6 +724,15 @@ mod tests {
         assert_eq!((lines.len(), lines[0].len(), lines[1].len()), (2, 500, 500));
         // Too narrow a plot to show a 600 s hole in 1600 s: one line.
         assert!(gap_breaks(&series, &points, f64::NEG_INFINITY, f64::INFINITY, 5).is_empty());
+    }
+
+    #[test]
+    fn ticks_show_the_digits_their_step_needs() {
+        assert_eq!(TimeAxis::Plain.tick(-0.30000000000000004, 0.1, 1.0), "-0.3");
+        assert_eq!(TimeAxis::Plain.tick(-1e-17, 0.1, 1.0), "0.0");
+        assert_eq!(TimeAxis::Plain.tick(1500.0, 500.0, 5000.0), "1500");
+        assert_eq!(TimeAxis::Plain.tick(0.004, 0.002, 0.01), "0.004");
+        assert_eq!(TimeAxis::Mjd.tick(60_000.0, 1.0, 10.0), TimeAxis::Mjd.label(60_000.0, 10.0));
     }
 
     #[test]
