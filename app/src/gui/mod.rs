@@ -1302,7 +1302,11 @@ impl SkyglassApp {
                 self.view.zoom_at(&camera, factor, to_screen(pos));
             }
         }
-        self.keyboard(ui, &camera);
+        // Keys move the sky only while the pointer is over it: a key typed into a field of a
+        // panel (whose focus may come a frame late on a busy frame) never pans or zooms.
+        if response.hovered() {
+            self.keyboard(ui, &camera);
+        }
         self.pointer = hover.and_then(|pos| camera.screen_to_sky(to_screen(pos)));
 
         // The camera as it is after this frame's gestures.
@@ -1396,6 +1400,7 @@ impl SkyglassApp {
         }
     }
 
+    /// Arrows pan, `+` and `-` zoom about the centre, unless a widget has the keyboard.
     fn keyboard(&mut self, ui: &egui::Ui, camera: &ViewCamera) {
         if ui.ctx().egui_wants_keyboard_input() {
             return;

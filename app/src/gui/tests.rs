@@ -98,6 +98,34 @@ fn go_to_takes_names_from_the_offline_index() {
     harness.get_by_label_contains("not in the offline name index");
 }
 
+/// Keys typed into a panel's field stay in the field, even typed in the frame that focuses
+/// it (a busy frame on a slow GPU). Regression: `-` typed into a filter zoomed the sky out.
+#[test]
+fn keys_typed_into_a_field_do_not_move_the_sky() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    harness.state_mut().view.fov = skyglass_sky::Angle::from_degrees(60.0);
+    harness.step();
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.click();
+    for _ in 0..3 {
+        harness.event(egui::Event::Text("-".into()));
+        harness.key_press(egui::Key::Minus);
+    }
+    harness.run_steps(2);
+    assert_eq!(harness.state().go_to, "---");
+    assert!((harness.state().view.fov.degrees() - 60.0).abs() < 1e-9, "{}", harness.state().view.fov.degrees());
+    // With the pointer over the sky and no field focused, the same key zooms out.
+    harness.key_press(egui::Key::Escape);
+    harness.step();
+    let sky = harness.state().sky_rect.expect("the sky view is drawn");
+    harness.hover_at(sky.center());
+    harness.step();
+    harness.key_press(egui::Key::Minus);
+    harness.run_steps(2);
+    assert!((harness.state().view.fov.degrees() - 90.0).abs() < 1e-6, "{}", harness.state().view.fov.degrees());
+}
+
 /// The app with its sky loaded and the plot panel opened by its toolbar button.
 fn app_with_the_plot_panel() -> Harness<'static, SkyglassApp> {
     let mut harness = harness();
