@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(stilts mesa-vulkan-drivers xvfb openssl)
 # Python packages the tests need at run time: astropy reads back the VOTables and FITS we
 # write, pyvo queries the archive as a TAP client, spherical_geometry (STScI) checks
-# ADQL's region relations and areas, tsdownsample is the reference for LTTB and MinMaxLTTB.
+# ADQL's region relations and areas, tsdownsample is the reference for LTTB and MinMaxLTTB,
+# scipy is astropy's crossmatch (match_coordinates_sky) that `skyglass xmatch` is held to.
 # (The committed golden values and
 # reference images were made by the scripts in */tests/golden/ and
 # core/render/tests/references/, which also need mocpy, astropy_healpix and Pillow.)
-PYTHON_PACKAGES=(astropy astroquery pyvo spherical_geometry tsdownsample)
+PYTHON_PACKAGES=(astropy astroquery pyvo scipy spherical_geometry tsdownsample)
 
 install_apt_packages() {
     local missing=()

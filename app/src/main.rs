@@ -64,6 +64,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_device_selection();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match run(cli) {
@@ -72,6 +73,19 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Mesa's Vulkan device-select layer asks a Wayland session for the default GPU, and on a
+/// machine without one (a server, CI, a terminal over ssh) libwayland prints "error:
+/// XDG_RUNTIME_DIR is invalid" twice per GPU context though nothing is wrong. Where there is
+/// no session to ask, the layer stands aside; wgpu chooses the adapter itself.
+#[allow(unsafe_code)]
+fn quiet_device_selection() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() && std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: called first thing in main, before any thread exists that could read or
+        // write the environment at the same time.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }
 
