@@ -477,7 +477,11 @@ fn join(base: &str, path: &str) -> String {
 
 /// A QUERY_STATUS=ERROR document's message, if `body` is one.
 fn service_error(body: &[u8]) -> Option<TapError> {
-    let document = skyglass_votable::read_votable(body).ok()?;
+    error_of(&skyglass_votable::read_votable(body).ok()?)
+}
+
+/// The service's error, when a document says QUERY_STATUS=ERROR.
+fn error_of(document: &skyglass_votable::VoTable) -> Option<TapError> {
     match document.meta.query_status() {
         QueryStatus::Error(message) => {
             Some(TapError::Service(if message.is_empty() { "an error, without a message".to_owned() } else { message }))
@@ -486,22 +490,22 @@ fn service_error(body: &[u8]) -> Option<TapError> {
     }
 }
 
-/// A query's VOTable answer, its overflow flag, or the service's error.
+/// A query's VOTable answer, its overflow flag, or the service's error. The body is parsed
+/// once: its status, overflow and rows all come from that one reading.
 fn answer(response: reqwest::blocking::Response, url: &str) -> Result<Answer> {
     let status = response.status();
     let body = response.bytes().map_err(|e| TapError::Unreachable { url: url.to_owned(), message: e.to_string() })?;
-    if let Some(error) = service_error(&body) {
+    let document = skyglass_votable::read_votable(&body);
+    if let Some(error) = document.as_ref().ok().and_then(error_of) {
         return Err(error);
     }
     if !status.is_success() {
         let text: String = String::from_utf8_lossy(&body).trim().chars().take(500).collect();
         return Err(TapError::Protocol(format!("{url} answered {status}: {text}")));
     }
-    let overflow = skyglass_votable::read_votable(&body)
-        .map(|document| document.meta.query_status() == QueryStatus::Overflow)
-        .map_err(|e| TapError::Result(e.to_string()))?;
-    let table = skyglass_votable::read_table(std::io::Cursor::new(&body[..]), TableFormat::VoTable)
-        .map_err(|e| TapError::Result(e.to_string()))?;
+    let document = document.map_err(|e| TapError::Result(e.to_string()))?;
+    let overflow = document.meta.query_status() == QueryStatus::Overflow;
+    let table = skyglass_votable::first_table(document).map_err(|e| TapError::Result(e.to_string()))?;
     Ok(Answer { table, overflow })
 }
 

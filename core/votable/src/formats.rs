@@ -3,7 +3,7 @@
 //! fields' VO metadata (in the Arrow schema it stores).
 
 use crate::error::{Result, VoTableError};
-use crate::model::Info;
+use crate::model::{Info, VoTable};
 use crate::reader::read_votable;
 use crate::writer::{Serialization, WriteOptions, write_votable};
 use arrow_array::RecordBatch;
@@ -70,31 +70,36 @@ impl TableFormat {
     }
 }
 
+/// The first table of a VOTable document already read (whose INFOs a caller may also want:
+/// a TAP answer's QUERY_STATUS), with its metadata.
+pub fn first_table(votable: VoTable) -> Result<TableData> {
+    let tables = votable.meta.tables();
+    let Some(table) = tables.first() else {
+        return Err(VoTableError::NotVoTable("the document holds no TABLE".to_owned()));
+    };
+    let (coosys, timesys) = votable.meta.systems();
+    let batches = votable.batches.into_iter().next().unwrap_or_default();
+    Ok(TableData {
+        schema: table.schema(),
+        batches,
+        options: WriteOptions {
+            table_name: table.name.clone(),
+            description: table.description.clone(),
+            coosys,
+            timesys,
+            ..WriteOptions::default()
+        },
+        diagnostic_count: votable.diagnostic_count,
+    })
+}
+
 /// Reads the first table of `input`.
 pub fn read_table<R: BufRead + Seek>(mut input: R, format: TableFormat) -> Result<TableData> {
     match format {
         TableFormat::VoTable | TableFormat::VoTableBinary2 => {
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes)?;
-            let votable = read_votable(&bytes)?;
-            let tables = votable.meta.tables();
-            let Some(table) = tables.first() else {
-                return Err(VoTableError::NotVoTable("the document holds no TABLE".to_owned()));
-            };
-            let (coosys, timesys) = votable.meta.systems();
-            let batches = votable.batches.into_iter().next().unwrap_or_default();
-            Ok(TableData {
-                schema: table.schema(),
-                batches,
-                options: WriteOptions {
-                    table_name: table.name.clone(),
-                    description: table.description.clone(),
-                    coosys,
-                    timesys,
-                    ..WriteOptions::default()
-                },
-                diagnostic_count: votable.diagnostic_count,
-            })
+            first_table(read_votable(&bytes)?)
         }
         TableFormat::Fits => {
             let mut bytes = Vec::new();

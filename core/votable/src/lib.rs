@@ -37,7 +37,7 @@ pub use arrow_schema::SchemaRef as ArrowSchemaRef;
 pub use datatype::{ArraySize, Datatype};
 pub use detect::{PositionColumns, PositionKind, column_f64, detect_position, detect_time, to_degrees};
 pub use error::{Result, VoTableError};
-pub use formats::{TableData, TableFormat, read_table, write_table};
+pub use formats::{TableData, TableFormat, first_table, read_table, write_table};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};
 pub use reader::{Diagnostic, Event, ReaderOptions, VoTableReader, read_votable, read_votable_with};
 pub use stream::{TableStream, can_stream, stream_table};
