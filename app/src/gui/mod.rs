@@ -9,6 +9,7 @@ pub mod coverage;
 mod fetch;
 mod fonts;
 pub mod overview;
+mod pending;
 pub mod plot;
 pub mod query;
 pub mod samp;
@@ -23,6 +24,7 @@ use anyhow::{Result, anyhow};
 use catalog::Catalogue;
 use egui_wgpu::RenderState;
 use fetch::TileFetcher;
+use pending::Pending;
 use sky::{BUNDLED, CatalogueDraw, Layer, SkyCallback, SkyResources, sync_catalogues, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
 use skyglass_render::loader::{LayerSpec, render_view};
@@ -141,12 +143,40 @@ fn open_location(source: &str) -> Result<Opened> {
     Ok(Opened::Tables(plot::table::read_tables(std::path::Path::new(path))?))
 }
 
-/// A survey being opened on another thread (opening an HTTP survey reads its properties).
-struct Opening {
-    label: String,
-    result: Receiver<Result<HipsSurvey, String>>,
-    /// The default survey tried at start-up: failing just means being offline.
-    quiet: bool,
+/// A survey opened on another thread (opening an HTTP survey reads its properties), and
+/// whether failing just means being offline (the default survey tried at start-up).
+type SurveyOpened = (Result<HipsSurvey, String>, bool);
+
+/// Catalogues built on a worker from the tables of one file, query or message, and the
+/// first refusal when none of its tables could be placed.
+struct Built {
+    catalogues: Vec<Catalogue>,
+    refusal: Option<String>,
+    /// Where a refusal is shown: beside the open field (files), else in the status bar.
+    from_file: bool,
+    /// SAMP's name for the table they came from, so highlights that follow find them.
+    samp_key: Option<samp::TableKey>,
+}
+
+/// The UI thread's own work per frame: the longest since the count was reset, and how many
+/// frames there were.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameWork {
+    pub longest: std::time::Duration,
+    pub frames: u64,
+}
+
+impl FrameWork {
+    /// A frame's work longer than this shows as a stutter at 60 frames a second.
+    const BUDGET: std::time::Duration = std::time::Duration::from_millis(16);
+
+    fn record(&mut self, spent: std::time::Duration) {
+        self.frames += 1;
+        self.longest = self.longest.max(spent);
+        if spent > Self::BUDGET {
+            tracing::debug!(ms = spent.as_secs_f64() * 1e3, "a frame's own work took longer than a frame");
+        }
+    }
 }
 
 pub struct SkyglassApp {
@@ -165,7 +195,7 @@ pub struct SkyglassApp {
     /// The sky position under the pointer, in the view's frame.
     pointer: Option<LonLat>,
     status: Option<String>,
-    opening: Vec<Opening>,
+    opening: Vec<Pending<SurveyOpened>>,
     ctx: egui::Context,
     /// The coordinate grid's frame, when the grid is shown.
     grid: Option<Frame>,
@@ -193,7 +223,17 @@ pub struct SkyglassApp {
     /// A table file or URL to open as a catalogue, what went wrong, and downloads under way.
     add_table: String,
     add_table_error: Option<String>,
-    downloading: Vec<(String, Receiver<TablesRead>)>,
+    downloading: Vec<Pending<TablesRead>>,
+    /// Catalogues being built from tables read (joining, positions, footprints).
+    building: Vec<Pending<Built>>,
+    /// Tables received over SAMP still being built, and the messages about them (rows to
+    /// highlight or select) that wait until they are on the sky.
+    samp_building: Vec<samp::TableKey>,
+    samp_waiting: Vec<samp::Asked>,
+    /// How long the UI thread's own work has taken a frame.
+    pub frame_work: FrameWork,
+    /// Other work on threads whose only answer is a line for the status bar (SAMP sends).
+    background: Vec<Pending<Option<String>>>,
     /// The catalogue row under the pointer.
     hovered: Option<(u64, usize)>,
     /// Catalogues sent over SAMP whose table-id and URL are on their way back.
@@ -253,6 +293,11 @@ impl SkyglassApp {
             add_table: String::new(),
             add_table_error: None,
             downloading: Vec::new(),
+            building: Vec::new(),
+            samp_building: Vec::new(),
+            samp_waiting: Vec::new(),
+            frame_work: FrameWork::default(),
+            background: Vec::new(),
             hovered: None,
             samp_keys: Vec::new(),
             last_camera: None,
@@ -272,44 +317,43 @@ impl SkyglassApp {
 
     /// Opens a survey from the first of `urls` that answers, without blocking the UI.
     fn open_in_background(&mut self, label: &str, urls: Vec<String>, quiet: bool) {
-        let (sender, result) = channel();
         let ctx = self.ctx.clone();
-        let spawned = std::thread::Builder::new().name("open-hips".into()).spawn(move || {
-            let mut outcome = Err(String::from("no URL to open"));
-            for url in &urls {
-                outcome = HipsSurvey::open(url).map_err(|error| error.to_string());
-                if outcome.is_ok() {
-                    break;
+        let opening = Pending::spawn(
+            label,
+            "open-hips",
+            move || ctx.request_repaint(),
+            move || {
+                let mut outcome = Err(String::from("no URL to open"));
+                for url in &urls {
+                    outcome = HipsSurvey::open(url).map_err(|error| error.to_string());
+                    if outcome.is_ok() {
+                        break;
+                    }
                 }
-            }
-            let _ = sender.send(outcome);
-            ctx.request_repaint();
-        });
-        match spawned {
-            Ok(_) => self.opening.push(Opening { label: label.to_owned(), result, quiet }),
+                (outcome, quiet)
+            },
+        );
+        match opening {
+            Ok(opening) => self.opening.push(opening),
             Err(error) => self.add_error = Some(format!("cannot open {label}: {error}")),
         }
     }
 
     /// Layers whose surveys finished opening join the top of the list.
     fn collect_opened(&mut self) {
-        let mut still = Vec::new();
-        for opening in std::mem::take(&mut self.opening) {
-            match opening.result.try_recv() {
-                Ok(Ok(survey)) => self.add_survey(Ok(survey)),
-                Ok(Err(error)) if opening.quiet => {
-                    tracing::info!("{}: {error}", opening.label);
-                    self.status = Some(format!("offline: {} unreachable, showing the bundled sky", opening.label));
+        for (label, (outcome, quiet)) in pending::take_finished(&mut self.opening) {
+            match outcome {
+                Ok(survey) => self.add_survey(Ok(survey)),
+                Err(error) if quiet => {
+                    tracing::info!("{label}: {error}");
+                    self.status = Some(format!("offline: {label} unreachable, showing the bundled sky"));
                 }
-                Ok(Err(error)) => {
-                    tracing::warn!("{}: {error}", opening.label);
+                Err(error) => {
+                    tracing::warn!("{label}: {error}");
                     self.add_error = Some(error);
                 }
-                Err(TryRecvError::Empty) => still.push(opening),
-                Err(TryRecvError::Disconnected) => {}
             }
         }
-        self.opening = still;
     }
 
     fn add_survey(&mut self, survey: Result<HipsSurvey, skyglass_hips::OpenError>) {
@@ -328,21 +372,94 @@ impl SkyglassApp {
 
     /// Makes a catalogue layer of a table and shows it in the table view; the reason when
     /// the table has nothing to place on the sky (nothing already loaded is touched).
-    pub fn add_catalogue(&mut self, name: &str, table: &skyglass_votable::TableData) -> Result<()> {
-        let started = std::time::Instant::now();
-        let catalogue = Catalogue::new(self.next_layer_id, name, table)?;
-        self.next_layer_id += 1;
-        self.status = Some(format!(
-            "{name}: {} rows, {} placed ({}), read in {:.0?}",
-            catalogue.rows(),
-            catalogue.positioned(),
-            catalogue.position_columns.as_deref().unwrap_or("no positions"),
-            started.elapsed()
-        ));
-        self.active_catalogue = Some(catalogue.id);
-        self.table_visible = true;
-        self.catalogues.push(catalogue);
-        Ok(())
+    pub fn add_catalogue(&mut self, name: &str, table: skyglass_votable::TableData) {
+        self.build_catalogues(vec![(name.to_owned(), table)], false, None);
+    }
+
+    /// Builds catalogues from `tables` on a worker (joining batches, reading positions and
+    /// footprints takes seconds for millions of rows); they join the sky when done.
+    fn build_catalogues(
+        &mut self,
+        tables: Vec<(String, skyglass_votable::TableData)>,
+        from_file: bool,
+        samp_key: Option<samp::TableKey>,
+    ) {
+        let Some((first, _)) = tables.first() else { return };
+        let label = if tables.len() > 1 { format!("{first} and {} more", tables.len() - 1) } else { first.clone() };
+        // Ids are handed out here, so layers keep the order their work started in.
+        let first_id = self.next_layer_id;
+        self.next_layer_id += tables.len() as u64;
+        if let Some(key) = &samp_key {
+            self.samp_building.push(key.clone());
+        }
+        let ctx = self.ctx.clone();
+        let building = Pending::spawn(
+            label.clone(),
+            "build-catalogue",
+            move || ctx.request_repaint(),
+            move || {
+                let mut catalogues = Vec::new();
+                let mut refusal = None;
+                for ((name, table), id) in tables.into_iter().zip(first_id..) {
+                    let started = std::time::Instant::now();
+                    match Catalogue::new(id, &name, &table) {
+                        Ok(catalogue) => {
+                            tracing::info!(
+                                "{name}: {} rows, {} placed, built in {:.0?}",
+                                catalogue.rows(),
+                                catalogue.positioned(),
+                                started.elapsed()
+                            );
+                            catalogues.push(catalogue);
+                        }
+                        Err(error) => refusal = refusal.or(Some(format!("{error:#}"))),
+                    }
+                }
+                Built { catalogues, refusal, from_file, samp_key }
+            },
+        );
+        match building {
+            Ok(building) => self.building.push(building),
+            Err(error) => self.status = Some(format!("cannot build {label}: {error}")),
+        }
+    }
+
+    /// Catalogues built on workers join the sky; a source none of whose tables could be
+    /// placed says why.
+    fn collect_built(&mut self) {
+        for (label, built) in pending::take_finished(&mut self.building) {
+            let Built { catalogues, refusal, from_file, samp_key } = built;
+            if let Some(position) = self.samp_building.iter().position(|k| Some(k) == samp_key.as_ref()) {
+                self.samp_building.remove(position);
+            }
+            if catalogues.is_empty() {
+                let refusal = refusal.unwrap_or_else(|| format!("{label}: nothing to place"));
+                if from_file {
+                    self.add_table_error = Some(refusal);
+                } else {
+                    self.status = Some(refusal);
+                }
+                continue;
+            }
+            for mut catalogue in catalogues {
+                self.status = Some(format!(
+                    "{}: {} rows, {} placed ({})",
+                    catalogue.name,
+                    catalogue.rows(),
+                    catalogue.positioned(),
+                    catalogue.position_columns.as_deref().unwrap_or("no positions"),
+                ));
+                catalogue.samp_key = samp_key.clone();
+                self.active_catalogue = Some(catalogue.id);
+                self.table_visible = true;
+                self.catalogues.push(catalogue);
+            }
+        }
+        for (_, message) in pending::take_finished(&mut self.background) {
+            if message.is_some() {
+                self.status = message;
+            }
+        }
     }
 
     /// A FITS image as a sky layer.
@@ -394,67 +511,61 @@ impl SkyglassApp {
         if location.is_empty() {
             return;
         }
-        let (sender, receiver) = channel();
         let ctx = self.ctx.clone();
         let source = location.clone();
-        let spawned = std::thread::Builder::new().name("open-table".into()).spawn(move || {
-            let _ = sender.send(open_location(&source).map_err(|error| format!("{error:#}")));
-            ctx.request_repaint();
-        });
-        match spawned {
-            Ok(_) => self.downloading.push((location, receiver)),
+        let reading = Pending::spawn(
+            location,
+            "open-table",
+            move || ctx.request_repaint(),
+            move || open_location(&source).map_err(|error| format!("{error:#}")),
+        );
+        match reading {
+            Ok(reading) => self.downloading.push(reading),
             Err(error) => self.add_table_error = Some(error.to_string()),
         }
     }
 
-    /// Tables read by `open_table` become layers; a file with no table to place says so.
+    /// Tables read by `open_table` go to be built as layers; MOCs and images join at once.
     fn collect_tables(&mut self) {
-        let mut still = Vec::new();
-        for (location, receiver) in std::mem::take(&mut self.downloading) {
-            match receiver.try_recv() {
-                Ok(Ok(opened)) => {
-                    let file = location.rsplit(['/', '\\']).next().unwrap_or(&location).to_owned();
-                    self.add_table_error = match opened {
-                        Opened::Tables(tables) => self.add_tables(&file, tables),
-                        Opened::Moc(moc) => {
-                            self.add_coverage(&file, moc);
-                            None
-                        }
-                        Opened::Image(image) => {
-                            let (image, wcs) = *image;
-                            self.add_image(&file, image, wcs);
-                            None
-                        }
-                    };
+        for (location, read) in pending::take_finished(&mut self.downloading) {
+            let file = location.rsplit(['/', '\\']).next().unwrap_or(&location).to_owned();
+            self.add_table_error = None;
+            match read {
+                Ok(Opened::Tables(tables)) => self.add_tables(&file, tables, true, None),
+                Ok(Opened::Moc(moc)) => self.add_coverage(&file, moc),
+                Ok(Opened::Image(image)) => {
+                    let (image, wcs) = *image;
+                    self.add_image(&file, image, wcs);
                 }
-                Ok(Err(error)) => self.add_table_error = Some(error),
-                Err(TryRecvError::Empty) => still.push((location, receiver)),
-                Err(TryRecvError::Disconnected) => {}
+                Err(error) => self.add_table_error = Some(error),
             }
         }
-        self.downloading = still;
     }
 
-    /// Every table that has positions or footprints becomes a layer; the first refusal when
-    /// none does.
-    fn add_tables(&mut self, name: &str, tables: Vec<plot::PlotTable>) -> Option<String> {
+    /// Every table that has positions or footprints becomes a layer, built on a worker;
+    /// the first refusal is told when none does.
+    fn add_tables(
+        &mut self,
+        name: &str,
+        tables: Vec<plot::PlotTable>,
+        from_file: bool,
+        samp_key: Option<samp::TableKey>,
+    ) {
         let several = tables.len() > 1;
-        let mut refusal = None;
-        let mut added = 0;
-        for table in tables {
-            let label = if several { format!("{name} {}", table.label) } else { name.to_owned() };
-            let data = skyglass_votable::TableData {
-                schema: table.batch.schema(),
-                batches: vec![table.batch],
-                options: Default::default(),
-                diagnostic_count: 0,
-            };
-            match self.add_catalogue(&label, &data) {
-                Ok(()) => added += 1,
-                Err(error) => refusal = refusal.or(Some(format!("{error:#}"))),
-            }
-        }
-        if added == 0 { refusal } else { None }
+        let tables = tables
+            .into_iter()
+            .map(|table| {
+                let label = if several { format!("{name} {}", table.label) } else { name.to_owned() };
+                let data = skyglass_votable::TableData {
+                    schema: table.batch.schema(),
+                    batches: vec![table.batch],
+                    options: Default::default(),
+                    diagnostic_count: 0,
+                };
+                (label, data)
+            })
+            .collect();
+        self.build_catalogues(tables, from_file, samp_key);
     }
 
     fn catalogue_panel(&mut self, ui: &mut egui::Ui) {
@@ -690,10 +801,16 @@ impl SkyglassApp {
                 self.open_table(&location);
             }
         });
-        for (location, _) in &self.downloading {
+        for reading in &self.downloading {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("reading {location}"));
+                ui.label(format!("reading {}", reading.label));
+            });
+        }
+        for building in &self.building {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("placing {}", building.label));
             });
         }
         if let Some(error) = &self.add_table_error {
@@ -729,14 +846,13 @@ impl SkyglassApp {
     fn collect_catalogue_work(&mut self) {
         self.query.poll();
         for result in self.query.take_results() {
-            if let Err(error) = self.add_catalogue(&result.label, &result.table) {
-                self.status = Some(format!("{error:#}"));
-            }
+            self.add_catalogue(&result.label, result.table);
         }
         for catalogue in &mut self.catalogues {
             catalogue.poll_filter();
         }
         self.collect_tables();
+        self.collect_built();
         let dropped: Vec<String> = self.ctx.input(|i| {
             i.raw
                 .dropped_files
@@ -995,8 +1111,19 @@ impl SkyglassApp {
 
     /// Acts on what SAMP clients asked, and shows the SAMP window when it is open.
     fn samp_window(&mut self, ui: &mut egui::Ui) {
-        let Some(asked) = self.samp.as_ref().map(samp::SampLink::asked) else { return };
+        let Some(mut asked) = self.samp.as_ref().map(samp::SampLink::asked) else { return };
+        // Messages that waited for their table come first, in the order they came.
+        asked.splice(0..0, std::mem::take(&mut self.samp_waiting));
         for asked in asked {
+            // A message about a table still being built waits for it (clients highlight a
+            // row right after sending its table).
+            if let samp::Asked::Highlight { table, .. } | samp::Asked::Select { table, .. } = &asked
+                && !self.catalogues.iter().any(|c| c.samp_key.as_ref().is_some_and(|k| k.matches(table)))
+                && self.samp_building.iter().any(|k| k.matches(table))
+            {
+                self.samp_waiting.push(asked);
+                continue;
+            }
             match asked {
                 samp::Asked::PointAt { ra, dec } => match LonLat::from_degrees(ra, dec) {
                     Ok(position) => {
@@ -1032,16 +1159,10 @@ impl SkyglassApp {
                 samp::Asked::Table { name, table_id, url, tables }
                     if tables.iter().any(|t| catalog::places_rows(&t.batch)) =>
                 {
-                    let before = self.catalogues.len();
-                    self.status = match self.add_tables(&name, tables) {
-                        None => Some(format!("SAMP: {name} received")),
-                        Some(error) => Some(format!("SAMP: {error}")),
-                    };
+                    self.status = Some(format!("SAMP: {name} received"));
                     // Highlights and selections that follow name the table so.
                     let key = samp::TableKey { table_id, url: Some(url) };
-                    for catalogue in &mut self.catalogues[before..] {
-                        catalogue.samp_key = Some(key.clone());
-                    }
+                    self.add_tables(&name, tables, false, Some(key));
                 }
                 samp::Asked::Table { name, tables, .. } => match self.plot.open_received(&name, tables) {
                     Ok(()) => self.status = Some(format!("SAMP: {name} received")),
@@ -1137,21 +1258,14 @@ impl SkyglassApp {
                 link.send(samp::Outgoing::PointAt { ra: centre.lon().degrees(), dec: centre.lat().degrees() });
             }
             SampSend::Plotted => {
-                if let Some((name, votable)) = self.plot.plotted_votable() {
-                    link.send(samp::Outgoing::Table { name, votable: votable?, sent: None });
+                if let Some((name, table)) = self.plot.plotted_table() {
+                    self.send_table(name, table, None);
                 }
             }
             SampSend::Catalogue(id) => {
                 let Some(catalogue) = self.catalogues.iter().find(|c| c.id == id) else { return Ok(()) };
-                let mut votable = Vec::new();
-                skyglass_votable::write_table(
-                    &mut votable,
-                    &catalogue.table(),
-                    skyglass_votable::TableFormat::VoTableBinary2,
-                    Vec::new(),
-                )?;
                 let (sent, key) = channel();
-                link.send(samp::Outgoing::Table { name: catalogue.name.clone(), votable, sent: Some(sent) });
+                self.send_table(catalogue.name.clone(), catalogue.table(), Some(sent));
                 self.samp_keys.push((id, key));
             }
             SampSend::RowList(id) => {
@@ -1167,6 +1281,39 @@ impl SkyglassApp {
             SampSend::Image => self.send_view_image(),
         }
         Ok(())
+    }
+
+    /// Writes a table as VOTable on a worker (seconds for millions of rows) and sends it
+    /// over SAMP; `sent` hears its SAMP table-id and URL.
+    fn send_table(
+        &mut self,
+        name: String,
+        table: skyglass_votable::TableData,
+        sent: Option<std::sync::mpsc::Sender<samp::TableKey>>,
+    ) {
+        let Some(link) = &self.samp else { return };
+        let sender = link.sender();
+        let ctx = self.ctx.clone();
+        let sending = Pending::spawn(
+            format!("sending {name}"),
+            "samp-table",
+            move || ctx.request_repaint(),
+            move || {
+                let mut votable = Vec::new();
+                let format = skyglass_votable::TableFormat::VoTableBinary2;
+                match skyglass_votable::write_table(&mut votable, &table, format, Vec::new()) {
+                    Ok(()) => {
+                        let _ = sender.send(samp::Outgoing::Table { name, votable, sent });
+                        None
+                    }
+                    Err(error) => Some(format!("SAMP: cannot write {name}: {error}")),
+                }
+            },
+        );
+        match sending {
+            Ok(sending) => self.background.push(sending),
+            Err(error) => self.status = Some(format!("SAMP: {error}")),
+        }
     }
 
     /// Renders the view to FITS with its WCS on a thread, and sends it as image.load.fits.
@@ -1468,6 +1615,16 @@ impl eframe::App for SkyglassApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        // What the UI thread does itself each frame (drawing on the GPU apart) must stay
+        // well under a frame: table-sized work belongs on workers.
+        let started = std::time::Instant::now();
+        self.frame(ui, frame);
+        self.frame_work.record(started.elapsed());
+    }
+}
+
+impl SkyglassApp {
+    fn frame(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.collect_opened();
         self.collect_catalogue_work();
         self.samp_follow_up();
@@ -1526,9 +1683,10 @@ impl eframe::App for SkyglassApp {
             let ctx = self.ctx.clone();
             let names: Vec<(u64, String)> = self.catalogues.iter().map(|c| (c.id, c.name.clone())).collect();
             let catalogues = &self.catalogues;
-            let make_upload = |id: u64, name: &str| -> Result<skyglass_tap::Upload, String> {
+            // The table only (its arrays shared): the query's thread writes the VOTable.
+            let make_upload = |id: u64| -> Result<skyglass_votable::TableData, String> {
                 let catalogue = catalogues.iter().find(|c| c.id == id).ok_or("that catalogue was removed")?;
-                skyglass_tap::Upload::from_table(name, &catalogue.table()).map_err(|e| e.to_string())
+                Ok(catalogue.table())
             };
             let query = &mut self.query;
             egui::Panel::right("query").resizable(true).default_size(340.0).min_size(280.0).show(ui, |ui| {

@@ -237,7 +237,7 @@ impl QueryPanel {
 
     /// Runs the editor's ADQL on the chosen service, on a thread of its own, with the
     /// chosen upload.
-    pub fn run(&mut self, label: &str, uploads: Vec<Upload>, wake: impl Fn() + Send + 'static) {
+    pub fn run(&mut self, label: &str, uploads: Vec<(String, TableData)>, wake: impl Fn() + Send + 'static) {
         let (service, adql) = (self.service.trim().to_owned(), self.adql.trim().to_owned());
         self.start_with(&service, &adql, label, uploads, wake);
     }
@@ -252,7 +252,7 @@ impl QueryPanel {
         service: &str,
         adql: &str,
         label: &str,
-        uploads: Vec<Upload>,
+        uploads: Vec<(String, TableData)>,
         wake: impl Fn() + Send + 'static,
     ) {
         let (adql, maxrec, asynchronous) = (adql.to_owned(), self.maxrec, self.asynchronous);
@@ -271,7 +271,14 @@ impl QueryPanel {
             let outcome = service
                 .get()
                 .map_err(anyhow::Error::msg)
-                .and_then(|service| run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop, &reported))
+                .and_then(|service| {
+                    // Uploads are written as VOTable here, off the UI thread.
+                    let uploads = uploads
+                        .iter()
+                        .map(|(name, table)| Upload::from_table(name, table))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    run_query(&service, &adql, maxrec, asynchronous, &uploads, &stop, &reported)
+                })
                 .map_err(|e| format!("{e:#}"));
             let _ = sender.send(outcome);
             wake();
@@ -377,7 +384,7 @@ impl QueryPanel {
         archive: Option<&str>,
         camera: Option<&ViewCamera>,
         catalogues: &[(u64, String)],
-        make_upload: &dyn Fn(u64, &str) -> Result<Upload, String>,
+        make_upload: &dyn Fn(u64) -> Result<TableData, String>,
         wake: impl Fn() + Send + Clone + 'static,
     ) {
         self.poll();
@@ -484,8 +491,11 @@ impl QueryPanel {
                 let label = skyglass_adql::build::first_table(&self.adql)
                     .or_else(|| self.chosen_table.clone())
                     .unwrap_or_else(|| "query".into());
-                match self.upload.map(|id| make_upload(id, self.upload_name.trim())).transpose() {
-                    Ok(upload) => self.run(&label, upload.into_iter().collect(), wake.clone()),
+                match self.upload.map(make_upload).transpose() {
+                    Ok(table) => {
+                        let upload = table.map(|table| (self.upload_name.trim().to_owned(), table));
+                        self.run(&label, upload.into_iter().collect(), wake.clone());
+                    }
                     Err(error) => self.problem = Some(error),
                 }
             }

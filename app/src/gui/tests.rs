@@ -745,3 +745,99 @@ fn the_app_follows_samp_hubs_that_come_and_go() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A benchmark, not a check (it asserts nothing about time): how long the UI thread's own
+/// work takes a frame while a million-row VOTable is opened and placed, and while it is sent
+/// over SAMP, beside the work those took on the UI thread before it moved to workers
+/// (building the catalogue, writing the VOTable). Run it with
+/// `cargo test -p skyglass --bin skyglass -- --ignored --nocapture frame_work`.
+#[test]
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+fn frame_work_while_a_million_rows_load_and_go_out_over_samp() {
+    use arrow_array::{Float64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::time::{Duration, Instant};
+    const ROWS: usize = 1_000_000;
+    let (mut harness, dir, _lockfile) = app_with_its_own_hub("frame-work", None);
+    // A million sources spread over the sky (a fixed sequence: the same table each run).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut ra, mut dec, mut mag) = (Vec::with_capacity(ROWS), Vec::with_capacity(ROWS), Vec::with_capacity(ROWS));
+    for _ in 0..ROWS {
+        ra.push(next() * 360.0);
+        dec.push((next() * 2.0 - 1.0).asin().to_degrees());
+        mag.push(6.0 + next() * 14.0);
+    }
+    let unit = |name: &str, ucd: &str, unit: &str| {
+        Field::new(name, DataType::Float64, false).with_metadata(std::collections::HashMap::from([
+            ("ucd".to_owned(), ucd.to_owned()),
+            ("unit".to_owned(), unit.to_owned()),
+        ]))
+    };
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        unit("ra", "pos.eq.ra;meta.main", "deg"),
+        unit("dec", "pos.eq.dec;meta.main", "deg"),
+        unit("mag", "phot.mag", "mag"),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(Float64Array::from(ra)),
+            std::sync::Arc::new(Float64Array::from(dec)),
+            std::sync::Arc::new(Float64Array::from(mag)),
+        ],
+    )
+    .unwrap();
+    let table =
+        skyglass_votable::TableData { schema, batches: vec![batch], options: Default::default(), diagnostic_count: 0 };
+    let path = dir.join("million.vot");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    skyglass_votable::write_table(&mut file, &table, skyglass_votable::TableFormat::VoTableBinary2, Vec::new())
+        .unwrap();
+    drop(file);
+
+    // What the UI thread did in one frame before: build the catalogue, write the VOTable.
+    let started = Instant::now();
+    let catalogue = super::Catalogue::new(0, "million", &table).unwrap();
+    let building = started.elapsed();
+    let started = Instant::now();
+    let mut votable = Vec::new();
+    skyglass_votable::write_table(
+        &mut votable,
+        &catalogue.table(),
+        skyglass_votable::TableFormat::VoTableBinary2,
+        Vec::new(),
+    )
+    .unwrap();
+    let writing = started.elapsed();
+    drop((catalogue, votable));
+
+    let run_until = |harness: &mut Harness<'static, SkyglassApp>, done: &dyn Fn(&SkyglassApp) -> bool| {
+        harness.state_mut().frame_work = super::FrameWork::default();
+        let started = Instant::now();
+        while !done(harness.state()) && started.elapsed() < Duration::from_secs(600) {
+            harness.step();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(done(harness.state()), "did not finish");
+        (harness.state().frame_work, started.elapsed())
+    };
+    harness.state_mut().open_table(path.to_str().unwrap());
+    let (opening, opened_in) =
+        run_until(&mut harness, &|app| app.catalogues.len() == 1 && !app.catalogues[0].placing());
+    let id = harness.state().catalogues[0].id;
+    harness.state_mut().samp_send(super::SampSend::Catalogue(id)).unwrap();
+    let (sending, sent_in) = run_until(&mut harness, &|app| app.background.is_empty() && app.samp_keys.is_empty());
+    println!(
+        "frame work, a million rows (this build's profile): opened and placed in {opened_in:.1?}, the longest frame's \
+         own work {:.1?} over {} frames (before: {building:.1?} building the catalogue in one frame); sent over SAMP \
+         in {sent_in:.1?}, the longest {:.1?} over {} frames (before: {writing:.1?} writing the VOTable in one frame)",
+        opening.longest, opening.frames, sending.longest, sending.frames
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -194,8 +194,9 @@ impl PlotPanel {
         Ok(())
     }
 
-    /// The table plotted, as a VOTable document, with its label: what "send" sends.
-    pub fn plotted_votable(&self) -> Option<(String, Result<Vec<u8>>)> {
+    /// The table plotted, with its label: what "send" sends (written as VOTable by the
+    /// caller, off the UI thread).
+    pub fn plotted_table(&self) -> Option<(String, skyglass_votable::TableData)> {
         let Source::File { tables, chosen } = &self.source else { return None };
         let table = tables.get(*chosen)?;
         let data = skyglass_votable::TableData {
@@ -204,13 +205,8 @@ impl PlotPanel {
             options: skyglass_votable::WriteOptions::default(),
             diagnostic_count: 0,
         };
-        let mut bytes = Vec::new();
-        let written =
-            skyglass_votable::write_table(&mut bytes, &data, skyglass_votable::TableFormat::VoTable, Vec::new())
-                .map(|()| bytes)
-                .map_err(anyhow::Error::from);
         let name = if self.path.trim().is_empty() { table.label.clone() } else { self.path.trim().to_owned() };
-        Some((name, written))
+        Some((name, data))
     }
 
     fn open_tables(&mut self, tables: Vec<PlotTable>) -> Result<()> {
