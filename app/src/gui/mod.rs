@@ -908,13 +908,14 @@ impl SkyglassApp {
             let mut show_grid = self.grid.is_some();
             ui.checkbox(&mut show_grid, "Grid");
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
-            if show_grid {
+            // Always there (greyed without a grid), so turning the grid on moves nothing.
+            ui.add_enabled_ui(show_grid, |ui| {
                 egui::ComboBox::from_label("grid frame").selected_text(grid_frame.name()).show_ui(ui, |ui| {
                     for f in [Frame::Icrs, Frame::Galactic, Frame::EclipticJ2000, Frame::Supergalactic] {
                         ui.selectable_value(&mut grid_frame, f, f.name());
                     }
                 });
-            }
+            });
             self.grid = show_grid.then_some(grid_frame);
             ui.separator();
             ui.label("Go to");

@@ -126,6 +126,20 @@ fn keys_typed_into_a_field_do_not_move_the_sky() {
     assert!((harness.state().view.fov.degrees() - 90.0).abs() < 1e-6, "{}", harness.state().view.fov.degrees());
 }
 
+/// Turning the grid on moves no field of the tool bar. Regression: the grid's frame chooser
+/// appeared before the go-to box and pushed it (and Export PNG) aside.
+#[test]
+fn the_grid_toggle_moves_nothing_in_the_tool_bar() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    let before = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box").rect();
+    harness.get_by_label("Grid").click();
+    harness.run_steps(2);
+    assert!(harness.state().grid.is_some());
+    let after = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box").rect();
+    assert_eq!(before, after);
+}
+
 /// The app with its sky loaded and the plot panel opened by its toolbar button.
 fn app_with_the_plot_panel() -> Harness<'static, SkyglassApp> {
     let mut harness = harness();
