@@ -179,6 +179,9 @@ impl FrameWork {
     }
 }
 
+/// The widest field a go-to leaves (degrees): from a wider view it zooms to this.
+const GO_TO_FOV_DEGREES: f64 = 2.0;
+
 pub struct SkyglassApp {
     view: ViewState,
     /// The plot panel (light curves, telemetry), shown below the sky when asked for.
@@ -192,6 +195,8 @@ pub struct SkyglassApp {
     /// A HiPS folder or file URL to add, and what went wrong opening it.
     add_location: String,
     add_error: Option<String>,
+    /// The last place gone to (ICRS) and its name, marked on the sky.
+    target: Option<(LonLat, String)>,
     /// The sky position under the pointer, in the view's frame.
     pointer: Option<LonLat>,
     status: Option<String>,
@@ -265,6 +270,7 @@ impl SkyglassApp {
             add_location: String::new(),
             add_error: None,
             pointer: None,
+            target: None,
             status: None,
             opening: Vec::new(),
             ctx: cc.egui_ctx.clone(),
@@ -910,11 +916,16 @@ impl SkyglassApp {
             let mut grid_frame = self.grid.unwrap_or(Frame::Icrs);
             // Always there (greyed without a grid), so turning the grid on moves nothing.
             ui.add_enabled_ui(show_grid, |ui| {
-                egui::ComboBox::from_label("grid frame").selected_text(grid_frame.name()).show_ui(ui, |ui| {
-                    for f in [Frame::Icrs, Frame::Galactic, Frame::EclipticJ2000, Frame::Supergalactic] {
-                        ui.selectable_value(&mut grid_frame, f, f.name());
-                    }
-                });
+                egui::ComboBox::from_id_salt("grid frame")
+                    .selected_text(grid_frame.name())
+                    .width(90.0)
+                    .show_ui(ui, |ui| {
+                        for f in [Frame::Icrs, Frame::Galactic, Frame::EclipticJ2000, Frame::Supergalactic] {
+                            ui.selectable_value(&mut grid_frame, f, f.name());
+                        }
+                    })
+                    .response
+                    .on_hover_text("The grid's frame");
             });
             self.grid = show_grid.then_some(grid_frame);
             ui.separator();
@@ -922,12 +933,18 @@ impl SkyglassApp {
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.go_to)
                     .hint_text("RA Dec (ICRS) or a name: M31, Vega")
-                    .desired_width(220.0),
+                    .desired_width(180.0),
             );
             if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 match resolve_position(&self.go_to, Frame::Icrs) {
                     Ok((position, name)) => {
                         self.view.go_to_icrs(position);
+                        // From a wide view, close enough to see the target; a closer view
+                        // is the user's and stays.
+                        if self.view.fov.degrees() > GO_TO_FOV_DEGREES {
+                            self.view.fov = Angle::from_degrees(GO_TO_FOV_DEGREES);
+                        }
+                        self.target = Some((position, name.clone().unwrap_or_else(|| self.go_to.trim().to_owned())));
                         self.go_to_error = None;
                         self.status = name.map(|name| format!("{name} (offline name index)"));
                     }
@@ -1091,10 +1108,12 @@ impl SkyglassApp {
             }
         });
         ui.horizontal(|ui| {
-            ui.add(
+            let field = ui.add(
                 egui::TextEdit::singleline(&mut self.add_location).hint_text("HiPS folder or URL").desired_width(200.0),
             );
-            if ui.button("Add").clicked() && !self.add_location.trim().is_empty() {
+            // Enter adds, as in every other field with a button beside it.
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Add").clicked() || entered) && !self.add_location.trim().is_empty() {
                 let location = self.add_location.trim().to_owned();
                 self.open_in_background(&location.clone(), vec![location], false);
             }
@@ -1489,14 +1508,40 @@ impl SkyglassApp {
             .collect();
         let coverages = self.coverages.iter().filter(|c| c.visible).map(|c| (c.id, c.colour)).collect();
         let images = self.images.iter().filter(|i| i.visible).map(|i| (i.id, i.style)).collect();
+        let target = self.target.as_ref().and_then(|(position, name)| {
+            Some((camera.sky_to_screen(Frame::Icrs.convert(camera.frame(), *position))?, name.clone()))
+        });
         let callback = SkyCallback { camera, origin, layers, grid, catalogues, coverages, images };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
         let painter = ui.painter_at(rect);
         let colour = egui::Color32::from_rgb(140, 200, 255);
+        let to_point =
+            |x: f64, y: f64| rect.min + egui::vec2((x / pixels_per_point) as f32, (y / pixels_per_point) as f32);
         for label in labels {
-            let at = rect.min + egui::vec2((label.x / pixels_per_point) as f32, (label.y / pixels_per_point) as f32);
+            let at = to_point(label.x, label.y);
             let anchor = if label.meridian { egui::Align2::CENTER_BOTTOM } else { egui::Align2::LEFT_CENTER };
             painter.text(at, anchor, label.text, egui::FontId::proportional(12.0), colour);
+        }
+        // The view's centre: a small cross, where go-to, zoom keys and SAMP pointing aim.
+        let centre = rect.center();
+        let faint = egui::Stroke::new(1.0, egui::Color32::from_white_alpha(110));
+        for (from, to) in
+            [([-9.0, 0.0], [-4.0, 0.0]), ([4.0, 0.0], [9.0, 0.0]), ([0.0, -9.0], [0.0, -4.0]), ([0.0, 4.0], [0.0, 9.0])]
+        {
+            painter.line_segment([centre + egui::Vec2::from(from), centre + egui::Vec2::from(to)], faint);
+        }
+        // The place last gone to: a ring and its name.
+        if let Some((at, name)) = target {
+            let at = to_point(at.x, at.y);
+            let mark = egui::Color32::from_rgb(255, 210, 60);
+            painter.circle_stroke(at, 14.0, egui::Stroke::new(2.0, mark));
+            painter.text(
+                at + egui::vec2(18.0, -18.0),
+                egui::Align2::LEFT_BOTTOM,
+                name,
+                egui::FontId::proportional(13.0),
+                mark,
+            );
         }
     }
 

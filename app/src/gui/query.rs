@@ -503,6 +503,11 @@ impl QueryPanel {
             if ui
                 .add_enabled(table.is_some() && camera.is_some(), egui::Button::new("Sources in view"))
                 .on_hover_text("Query the chosen table for what the sky view shows")
+                .on_disabled_hover_text(if camera.is_none() {
+                    "The sky view has not been drawn yet"
+                } else {
+                    "Choose a table in the list above first: its sources in the view are asked for"
+                })
                 .clicked()
                 && let (Some(table), Some(camera)) = (table, camera)
             {

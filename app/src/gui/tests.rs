@@ -88,6 +88,17 @@ fn go_to_takes_names_from_the_offline_index() {
     harness.get_by_label("M 31 (offline name index)");
     let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
     assert!((centre.lon().degrees() - 10.6848).abs() < 1e-3 && (centre.lat().degrees() - 41.2691).abs() < 1e-3);
+    // From the whole sky it comes close enough to see M 31, and rings it in yellow.
+    assert!((harness.state().view.fov.degrees() - 2.0).abs() < 1e-9, "{}", harness.state().view.fov.degrees());
+    assert_eq!(harness.state().target.as_ref().map(|(_, name)| name.as_str()), Some("M 31"));
+    let image = harness.render().expect("a frame renders");
+    let sky = harness.state().sky_rect.expect("the sky view is drawn");
+    let ring = (sky.center() + egui::vec2(14.0, 0.0)) * harness.ctx.pixels_per_point();
+    let yellow = (-2..=2).flat_map(|dx| (-2..=2).map(move |dy| (dx, dy))).any(|(dx, dy)| {
+        let p = image.get_pixel((ring.x as i32 + dx) as u32, (ring.y as i32 + dy) as u32).0;
+        p[0] > 200 && p[1] > 160 && p[2] < 120
+    });
+    assert!(yellow, "no ring around the target");
 
     let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
     go_to.focus();
