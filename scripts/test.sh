@@ -53,6 +53,12 @@ if [ -z "${CARGO_TARGET_DIR:-}" ]; then
         export CARGO_TARGET_DIR="$shared_target"
     fi
 fi
+# Mesa's Vulkan device-select layer asks a Wayland session for the default GPU and, where
+# there is none (CI, a server), libwayland prints an error for each GPU context a test makes;
+# the skyglass binary stands the layer aside itself, the test processes are told here.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    export NODEVICE_SELECT=1
+fi
 # Incremental artefacts only help a developer's edit-build loop.
 if [ "${CI:-}" = "true" ]; then
     export CARGO_INCREMENTAL=0
