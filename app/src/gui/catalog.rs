@@ -182,7 +182,7 @@ impl Catalogue {
             }
             position_columns = Some("footprint centres".into());
         }
-        let motion = motion_columns(&batch);
+        let motion = skyglass_votable::detect_proper_motion(&batch.schema());
         let colour = PALETTE[(id as usize) % PALETTE.len()];
         let columns = batch.num_columns();
         let placed = ra.iter().zip(&dec).filter(|(r, d)| r.is_finite() && d.is_finite()).count();
@@ -466,21 +466,6 @@ fn footprint_centre(footprint: &Footprint) -> Option<LonLat> {
         }
     }
     (sum != [0.0; 3]).then(|| LonLat::from_vec3(skyglass_sky::Vec3::new(sum[0], sum[1], sum[2])))
-}
-
-/// pmRA and pmDec columns: by UCD (`pos.pm;pos.eq.ra`), then by name.
-fn motion_columns(batch: &RecordBatch) -> Option<(usize, usize)> {
-    let schema = batch.schema();
-    let find = |ucd: &str, names: &[&str]| {
-        schema
-            .fields()
-            .iter()
-            .position(|f| f.metadata().get(meta::UCD).is_some_and(|u| u.eq_ignore_ascii_case(ucd)))
-            .or_else(|| schema.fields().iter().position(|f| names.iter().any(|n| f.name().eq_ignore_ascii_case(n))))
-    };
-    let pmra = find("pos.pm;pos.eq.ra", &["pmra", "pm_ra", "pmra_cosdec"])?;
-    let pmdec = find("pos.pm;pos.eq.dec", &["pmdec", "pmde", "pm_dec"])?;
-    Some((pmra, pmdec))
 }
 
 /// The rows for which an SQL expression over the columns holds, by DataFusion.

@@ -717,21 +717,9 @@ fn service_title(url: &str, archive: Option<&str>) -> String {
 
 /// The RA and Dec columns of a table, by UCD (`meta.main` first), then by name.
 pub fn position_columns(table: &TableMeta) -> Option<(String, String)> {
-    let by_ucd = |word: &str| {
-        let with = |main: bool| {
-            table.columns.iter().find(|c| {
-                let ucd = c.ucd.to_ascii_lowercase();
-                ucd.split(';').any(|w| w == word) && (!main || ucd.contains("meta.main"))
-            })
-        };
-        with(true).or_else(|| with(false)).map(|c| c.name.clone())
-    };
-    let by_name = |names: &[&str]| {
-        table.columns.iter().find(|c| names.iter().any(|n| c.name.eq_ignore_ascii_case(n))).map(|c| c.name.clone())
-    };
-    let ra = by_ucd("pos.eq.ra").or_else(|| by_name(&["ra", "s_ra", "raj2000", "ra_icrs"]))?;
-    let dec = by_ucd("pos.eq.dec").or_else(|| by_name(&["dec", "s_dec", "dej2000", "de_icrs"]))?;
-    Some((ra, dec))
+    let columns = table.columns.iter().map(|c| (c.name.as_str(), c.ucd.as_str(), c.datatype.as_str()));
+    let (ra, dec) = skyglass_votable::detect_equatorial_by_metadata(columns)?;
+    Some((table.columns[ra].name.clone(), table.columns[dec].name.clone()))
 }
 
 /// The word being typed at the end of `text`: letters, digits, `_` and `.` (any script's

@@ -492,23 +492,8 @@ fn proper_motion_columns(schema: &Schema, given: Option<&str>) -> Result<Option<
             given.split_once(',').with_context(|| format!("proper motions are given as PMRA,PMDEC, not {given:?}"))?;
         return Ok(Some((pmra.trim().to_owned(), pmdec.trim().to_owned())));
     }
-    let fields = schema.fields();
-    let by_ucd = |word: &str| {
-        fields
-            .iter()
-            .find(|f| {
-                f.metadata().get("ucd").is_some_and(|u| u.to_ascii_lowercase().starts_with(&format!("pos.pm;{word}")))
-            })
-            .map(|f| f.name().clone())
-    };
-    let by_name = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|name| fields.iter().find(|f| f.name().eq_ignore_ascii_case(name)).map(|f| f.name().clone()))
-    };
-    let pmra = by_ucd("pos.eq.ra").or_else(|| by_name(&["pmra", "pm_ra", "pmra_cosdec", "pmrac"]));
-    let pmdec = by_ucd("pos.eq.dec").or_else(|| by_name(&["pmdec", "pmde", "pm_dec", "pmdecl"]));
-    Ok(pmra.zip(pmdec))
+    Ok(skyglass_votable::detect_proper_motion(schema)
+        .map(|(pmra, pmdec)| (schema.field(pmra).name().clone(), schema.field(pmdec).name().clone())))
 }
 
 fn write_output(path: &str, pairs: RecordBatch, format: TableFormat) -> Result<()> {

@@ -68,6 +68,53 @@ pub fn detect_time(schema: &Schema) -> Option<usize> {
         .or_else(|| TIME_NAMES.iter().find_map(|name| by_name(schema, name)))
 }
 
+/// A table's proper-motion columns (μα cos δ, μδ): by UCD (`pos.pm;pos.eq.ra`, any words
+/// after), then by the names catalogues use (Gaia's pmra/pmdec, Hipparcos's pmRA/pmDE, …).
+pub fn detect_proper_motion(schema: &Schema) -> Option<(usize, usize)> {
+    let by_ucd = |word: &str| {
+        let prefix = format!("pos.pm;{word}");
+        schema.fields().iter().position(|f| {
+            is_number(f.data_type())
+                && f.metadata().get(meta::UCD).is_some_and(|u| u.to_ascii_lowercase().starts_with(&prefix))
+        })
+    };
+    let by_names = |names: &[&str]| names.iter().find_map(|name| by_name(schema, name));
+    let pmra = by_ucd("pos.eq.ra").or_else(|| by_names(&["pmra", "pm_ra", "pmra_cosdec", "pmrac"]))?;
+    let pmdec = by_ucd("pos.eq.dec").or_else(|| by_names(&["pmdec", "pmde", "pm_dec", "pmdecl"]))?;
+    Some((pmra, pmdec))
+}
+
+/// The equatorial position columns among columns known by name, UCD and VOTable datatype
+/// only (a TAP service's VOSI metadata, before any row is read): the same rules as
+/// [`detect_position`].
+pub fn detect_equatorial_by_metadata<'a>(
+    columns: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Option<(usize, usize)> {
+    let fields: Vec<arrow_schema::Field> = columns
+        .into_iter()
+        .map(|(name, ucd, datatype)| {
+            let numeric = matches!(
+                datatype.to_ascii_lowercase().as_str(),
+                "double"
+                    | "float"
+                    | "int"
+                    | "long"
+                    | "short"
+                    | "unsignedbyte"
+                    | "real"
+                    | "bigint"
+                    | "integer"
+                    | "smallint"
+            );
+            let data_type = if numeric { DataType::Float64 } else { DataType::Utf8 };
+            let metadata = std::collections::HashMap::from([(meta::UCD.to_owned(), ucd.to_owned())]);
+            arrow_schema::Field::new(name, data_type, true).with_metadata(metadata)
+        })
+        .collect();
+    let found = detect_position(&Schema::new(fields))?;
+    (found.kind == PositionKind::Equatorial).then_some((found.lon, found.lat))
+}
+
 const EQUATORIAL_NAMES: &[(&str, &str)] = &[
     ("ra", "dec"),
     ("raj2000", "dej2000"),

@@ -35,7 +35,10 @@ pub mod writer;
 pub use arrow_array::RecordBatch as ArrowRecordBatch;
 pub use arrow_schema::SchemaRef as ArrowSchemaRef;
 pub use datatype::{ArraySize, Datatype};
-pub use detect::{PositionColumns, PositionKind, column_f64, detect_position, detect_time, to_degrees};
+pub use detect::{
+    PositionColumns, PositionKind, column_f64, detect_equatorial_by_metadata, detect_position, detect_proper_motion,
+    detect_time, to_degrees,
+};
 pub use error::{Result, VoTableError};
 pub use formats::{TableData, TableFormat, first_table, read_table, write_table};
 pub use model::{Document, Field, Info, Param, QueryStatus, Resource, Table, VoTable};

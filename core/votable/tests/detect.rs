@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use skyglass_test_support::shared_file;
-use skyglass_votable::{PositionKind, detect_position, detect_time, read_votable};
+use skyglass_votable::{PositionKind, detect_position, detect_proper_motion, detect_time, read_votable};
 
 fn check(file: &str, lon: Option<&str>, lat: Option<&str>, kind: Option<PositionKind>, time: Option<&str>) {
     let votable = read_votable(&std::fs::read(shared_file(file)).unwrap()).unwrap();
@@ -54,4 +54,18 @@ fn positions_and_times_of_real_tables() {
     );
     // No positions at all.
     check("votable/astropy/timesys.xml", None, None, None, Some("obs_time"));
+}
+
+#[test]
+fn proper_motions_of_real_tables() {
+    // Gaia DR3: pmra/pmdec by UCD, not pmra_error (stat.error;pos.pm;…) nor the correlations.
+    let votable =
+        read_votable(&std::fs::read(shared_file("votable/astroquery/esa/1714556098855O-result.vot")).unwrap()).unwrap();
+    let schema = votable.meta.tables()[0].schema();
+    let found =
+        detect_proper_motion(&schema).map(|(a, b)| (schema.field(a).name().clone(), schema.field(b).name().clone()));
+    assert_eq!(found, Some(("pmra".to_owned(), "pmdec".to_owned())));
+    // A cone search result without proper motions has none.
+    let votable = read_votable(&std::fs::read(shared_file("votable/pyvo/scs/result.xml")).unwrap()).unwrap();
+    assert_eq!(detect_proper_motion(&votable.meta.tables()[0].schema()), None);
 }
