@@ -217,3 +217,36 @@ fn an_upload_cut_short_by_kill_9_leaves_no_half_table() {
     assert!(caught, "the upload was never caught mid-write");
     std::fs::remove_dir_all(data).unwrap();
 }
+
+/// A table ingested into the data directory of a running `skyglass serve` is queryable at
+/// once, and one dropped there is gone at once. Regression: both waited for a restart, while
+/// /tables already listed the new one.
+#[test]
+fn tables_ingested_beside_a_running_server_are_queryable_at_once() {
+    let data = std::env::temp_dir().join(format!("skyglass-ingest-beside-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let server = serve(&data);
+    let count = |table: &str| -> Result<usize, String> {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}/sync", server.url))
+            .form(&[("LANG", "ADQL"), ("QUERY", &format!("SELECT * FROM {table}")), ("RESPONSEFORMAT", "csv")])
+            .send()
+            .unwrap();
+        let ok = response.status().is_success();
+        let body = response.text().unwrap();
+        if ok { Ok(body.lines().skip(1).count()) } else { Err(body) }
+    };
+    assert!(count("mine.m31").unwrap_err().contains("mine.m31"));
+    let m31 = skyglass_test_support::shared_data().join("votable/astropy/irsa-nph-m31.xml");
+    let data_arg = data.to_str().unwrap();
+    let ingested = skyglass(&["ingest", m31.to_str().unwrap(), "--table", "mine.m31", "--data", data_arg]);
+    assert!(ingested.status.success(), "{}", stderr(&ingested));
+    assert_eq!(count("mine.m31"), Ok(18));
+    let dropped = skyglass(&["ingest", "--drop", "--table", "mine.m31", "--data", data_arg]);
+    assert!(dropped.status.success(), "{}", stderr(&dropped));
+    assert!(count("mine.m31").unwrap_err().contains("mine.m31"));
+    // The samples the server loaded are still there.
+    assert!(count("catalogs.bsc5").unwrap() > 9000);
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}

@@ -84,6 +84,7 @@ impl Archive {
     /// The query session for `caller`: the shared one (public tables) unless the caller
     /// reads users' tables too, then one of their own, kept until the tables or shares change.
     pub async fn session_for(&self, caller: Option<&str>) -> Result<SessionContext, ArchiveError> {
+        self.pick_up_outside_changes().await?;
         let Some(user) = caller else { return Ok(self.session().clone()) };
         let generation = self.generation();
         if let Some(session) = self.cached_session(user, generation) {

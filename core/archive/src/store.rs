@@ -110,6 +110,9 @@ pub struct Archive {
     generation: AtomicU64,
     /// Sessions of users who read users' tables, with the generation they were made at.
     sessions: Mutex<HashMap<String, (u64, SessionContext)>>,
+    /// SQLite's data_version when the tables were last registered: it moves when another
+    /// process (`skyglass ingest` beside a running server) commits to the metadata.
+    seen_data_version: AtomicU64,
 }
 
 impl Archive {
@@ -130,6 +133,7 @@ impl Archive {
             executor,
             generation: AtomicU64::new(0),
             sessions: Mutex::new(HashMap::new()),
+            seen_data_version: AtomicU64::new(0),
         };
         archive.remove_orphans()?;
         archive.register_all().await?;
@@ -385,7 +389,24 @@ impl Archive {
 
     /// (Re)registers the public tables and TAP_SCHEMA with the shared session; users'
     /// tables get sessions of their own ([`Archive::session_for`]).
+    /// Tables another process changed (ingested, replaced, dropped beside a running server)
+    /// are registered again, so queries see them at once; says whether anything changed.
+    /// Cheap when nothing did: one PRAGMA.
+    pub async fn pick_up_outside_changes(&self) -> Result<bool, ArchiveError> {
+        let version: i64 = self.db().query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        let version = version as u64;
+        if self.seen_data_version.load(Ordering::Acquire) == version {
+            return Ok(false);
+        }
+        tracing::info!("the archive's tables changed outside this server: registering them again");
+        self.register_all().await?;
+        Ok(true)
+    }
+
     pub(crate) async fn register_all(&self) -> Result<(), ArchiveError> {
+        // Read first: a change committed while registering is picked up by the next query.
+        let version: i64 = self.db().query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        self.seen_data_version.store(version as u64, Ordering::Release);
         self.access_changed();
         let tables: Vec<TableInfo> =
             self.stored_tables()?.into_iter().filter(|t| crate::access::owner_of(&t.schema).is_none()).collect();
@@ -396,6 +417,12 @@ impl Archive {
         let mut schemas: Vec<String> = tables.iter().map(|t| t.schema.clone()).collect();
         schemas.sort();
         schemas.dedup();
+        // Schemas whose last table went (dropped by another process) go too, tables and all.
+        for gone in catalog.schema_names() {
+            if !schemas.contains(&gone) && gone != "public" && gone != "tap_schema" {
+                catalog.deregister_schema(&gone, true)?;
+            }
+        }
         for schema in &schemas {
             catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
         }
