@@ -27,7 +27,7 @@ use fetch::TileFetcher;
 use pending::Pending;
 use sky::{BUNDLED, CatalogueDraw, Layer, SkyCallback, SkyResources, sync_catalogues, sync_tiles};
 use skyglass_hips::{DEFAULT_ONLINE_SURVEY, HipsSurvey, KNOWN_SURVEYS};
-use skyglass_render::loader::{LayerSpec, render_view};
+use skyglass_render::loader::LayerSpec;
 use skyglass_render::{Blend, Colormap, GridStyle, Stretch, grid_labels};
 use skyglass_sky::{Angle, Frame, LonLat, Projection, ScreenPoint, ViewCamera};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
@@ -873,7 +873,8 @@ impl SkyglassApp {
     }
 
     fn tool_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        // Wrapped: in a narrow window the tools take a second row rather than fall off the edge.
+        ui.horizontal_wrapped(|ui| {
             let mut projection = self.view.projection;
             egui::ComboBox::from_label("Projection").selected_text(projection.code()).show_ui(ui, |ui| {
                 for p in Projection::ALL {
@@ -929,12 +930,17 @@ impl SkyglassApp {
             });
             self.grid = show_grid.then_some(grid_frame);
             ui.separator();
-            ui.label("Go to");
-            let field = ui.add(
-                egui::TextEdit::singleline(&mut self.go_to)
-                    .hint_text("RA Dec (ICRS) or a name: M31, Vega")
-                    .desired_width(180.0),
-            );
+            // The label and its field wrap together.
+            let field = ui
+                .horizontal(|ui| {
+                    ui.label("Go to");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.go_to)
+                            .hint_text("RA Dec (ICRS) or a name: M31, Vega")
+                            .desired_width(180.0),
+                    )
+                })
+                .inner;
             if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 match resolve_position(&self.go_to, Frame::Icrs) {
                     Ok((position, name)) => {
@@ -970,32 +976,33 @@ impl SkyglassApp {
             .collect()
     }
 
-    /// Renders the current view again, offscreen at the view's size, and saves it as PNG in
-    /// the pictures folder (or the working folder), on a thread of its own.
+    /// Saves the sky view as it is on screen (surveys, images, MOCs, catalogues, footprints,
+    /// the grid and its labels, marks) as PNG in the export folder: a screenshot of the next
+    /// frame, cropped to the view, encoded on a thread of its own.
     fn export_png(&mut self) {
-        let Some(size) = self.view_size else { return };
-        let camera = self.view.camera(size[0], size[1]);
-        let layers = self.visible_surveys();
-        let grid = self.grid.map(|frame| GridStyle { frame, ..GridStyle::default() });
-        let folder = directories::UserDirs::new()
-            .and_then(|dirs| dirs.picture_dir().map(std::path::Path::to_path_buf))
-            .unwrap_or_else(|| std::path::PathBuf::from("."));
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let path = folder.join(format!("skyglass-{stamp}.png"));
+        let Some(rect) = self.sky_rect else { return };
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let path = self.plot.export_folder().join(format!("skyglass-{stamp}.png"));
         let (sender, result) = channel();
         let ctx = self.ctx.clone();
-        let spawned = std::thread::Builder::new().name("export-png".into()).spawn(move || {
-            let outcome = export_view(&camera, &layers, grid, &path).map(|()| path);
-            let _ = sender.send(outcome.map_err(|error| format!("{error:#}")));
-            ctx.request_repaint();
-        });
-        match spawned {
-            Ok(_) => {
-                self.exporting = Some(result);
-                self.status = Some("exporting the view…".into());
+        self.ctx.request_screenshot(move |image| {
+            let Some(view) = plot::crop(&image, rect, ctx.pixels_per_point()) else {
+                let _ = sender.send(Err("the sky view is off the screen".to_owned()));
+                return;
+            };
+            let wake = ctx.clone();
+            let spawned = std::thread::Builder::new().name("export-png".into()).spawn(move || {
+                let saved = plot::save_png(&view, &path).map(|()| path).map_err(|error| format!("{error:#}"));
+                let _ = sender.send(saved);
+                wake.request_repaint();
+            });
+            if let Err(error) = spawned {
+                tracing::warn!("cannot export the view: {error}");
             }
-            Err(error) => self.status = Some(format!("cannot export: {error}")),
-        }
+        });
+        self.ctx.request_repaint();
+        self.exporting = Some(result);
+        self.status = Some("exporting the view…".into());
     }
 
     fn layer_panel(&mut self, ui: &mut egui::Ui) {
@@ -1621,25 +1628,6 @@ impl SkyglassApp {
             }
         });
     }
-}
-
-/// The offscreen render behind "Export PNG": a device of its own, the same surveys and view.
-fn export_view(
-    camera: &ViewCamera,
-    layers: &[VisibleSurvey],
-    grid: Option<GridStyle>,
-    path: &std::path::Path,
-) -> Result<()> {
-    let gpu = skyglass_render::GpuContext::headless()?;
-    let renderer = skyglass_render::SkyRenderer::new(&gpu.device, &gpu.queue, skyglass_render::OFFSCREEN_FORMAT);
-    let specs: Vec<LayerSpec<'_>> =
-        layers.iter().map(|(survey, format, style)| LayerSpec { survey, format: *format, style: *style }).collect();
-    let (width, height, pixels, _) = render_view(&gpu, &renderer, camera, &specs, grid)?;
-    let image = image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| anyhow!("wrong image size"))?;
-    let partial = path.with_extension("png.partial");
-    image.save_with_format(&partial, image::ImageFormat::Png)?;
-    std::fs::rename(&partial, path)?;
-    Ok(())
 }
 
 fn format_fov(fov: Angle) -> String {

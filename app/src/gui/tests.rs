@@ -67,9 +67,9 @@ fn the_first_launch_shows_the_bundled_sky_offline() {
         image.save(std::env::temp_dir().join("skyglass-app-first-launch.png")).expect("saved");
     }
     // The default view is the whole sky in galactic AIT: the Milky Way, bright, across the
-    // middle of the sky view (right of the 260-point layer panel); dark sky above it.
-    let (width, height) = image.dimensions();
-    let middle = height / 2;
+    // middle of the sky view (below the tool bar, right of the layer panel); dark sky above.
+    let sky = harness.state().sky_rect.expect("the sky view is drawn");
+    let (middle, width) = (sky.center().y as u32, image.width());
     let plane = brightness(&image, width / 2..width * 3 / 4, middle - 3..middle + 3);
     let above = brightness(&image, width / 2..width * 3 / 4, middle - 100..middle - 90);
     assert!(plane > 120.0 && plane > 2.0 * above, "plane {plane}, above {above}");
@@ -149,6 +149,54 @@ fn the_grid_toggle_moves_nothing_in_the_tool_bar() {
     assert!(harness.state().grid.is_some());
     let after = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box").rect();
     assert_eq!(before, after);
+}
+
+/// Export PNG saves the sky view as it is on screen: the grid, its labels and the ring of a
+/// go-to target are in the file. Regression: the export drew the surveys and grid lines
+/// only, leaving out catalogues, MOCs, images and every label.
+#[test]
+fn export_png_saves_what_the_sky_view_shows() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    let dir = std::env::temp_dir().join(format!("skyglass-export-view-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    harness.state_mut().plot.export_folder = Some(dir.clone());
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.focus();
+    go_to.type_text("M31");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+    harness.get_by_role_and_label(Role::Button, "Export PNG").click();
+    let mut saved = None;
+    for _ in 0..200 {
+        harness.step();
+        if let Some(path) = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "png"))
+        {
+            saved = Some(path);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let saved = saved.unwrap_or_else(|| panic!("no PNG in the export folder: {:?}", harness.state().status));
+    harness.run_steps(2);
+    assert!(harness.state().status.as_deref().is_some_and(|s| s.starts_with("saved ")), "{:?}", harness.state().status);
+    let picture = image::open(&saved).expect("a PNG").to_rgba8();
+    let sky = harness.state().sky_rect.expect("the sky view is drawn");
+    let scale = harness.ctx.pixels_per_point();
+    assert_eq!(picture.dimensions(), ((sky.width() * scale).round() as u32, (sky.height() * scale).round() as u32));
+    // The target's yellow ring, 14 points right of the view's centre.
+    let (cx, cy) = (picture.width() as i32 / 2 + (14.0 * scale) as i32, picture.height() as i32 / 2);
+    let yellow = (-3..=3).flat_map(|dx| (-3..=3).map(move |dy| (dx, dy))).any(|(dx, dy)| {
+        let p = picture.get_pixel((cx + dx) as u32, (cy + dy) as u32).0;
+        p[0] > 200 && p[1] > 160 && p[2] < 120
+    });
+    assert!(yellow, "the target's ring is not in the file");
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// The app with its sky loaded and the plot panel opened by its toolbar button.

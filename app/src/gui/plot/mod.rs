@@ -672,7 +672,7 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The part of a screenshot under `rect` (in points), clipped to the screenshot.
-fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Option<egui::ColorImage> {
+pub(crate) fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Option<egui::ColorImage> {
     let [width, height] = image.size;
     let pixel = |value: f32, most: usize| ((value * pixels_per_point).round().max(0.0) as usize).min(most);
     let (left, right) = (pixel(rect.min.x, width), pixel(rect.max.x, width));
@@ -680,7 +680,7 @@ fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Op
     (right > left && bottom > top).then(|| image.region_by_pixels([left, top], [right - left, bottom - top]))
 }
 
-fn save_png(image: &egui::ColorImage, path: &Path) -> Result<()> {
+pub(crate) fn save_png(image: &egui::ColorImage, path: &Path) -> Result<()> {
     let [width, height] = image.size;
     let rgba: Vec<u8> = image.pixels.iter().flat_map(|pixel| pixel.to_srgba_unmultiplied()).collect();
     let mut bytes = Vec::new();
