@@ -75,16 +75,31 @@ fn the_first_launch_shows_the_bundled_sky_offline() {
     assert!(plane > 120.0 && plane > 2.0 * above, "plane {plane}, above {above}");
 }
 
+/// Types `text` into the go-to box and presses Enter.
+fn go_to(harness: &mut Harness<'static, SkyglassApp>, text: &str) {
+    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
+    go_to.focus();
+    go_to.type_text(text);
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+}
+
+/// Whether the yellow ring of a go-to target is drawn around pixel (x, y): its right side,
+/// 14 points out, within a few pixels.
+fn target_ring_at(image: &image::RgbaImage, pixels_per_point: f32, x: i32, y: i32) -> bool {
+    let x = x + (14.0 * pixels_per_point) as i32;
+    (-3..=3).flat_map(|dx| (-3..=3).map(move |dy| (dx, dy))).any(|(dx, dy)| {
+        let p = image.get_pixel((x + dx) as u32, (y + dy) as u32).0;
+        p[0] > 200 && p[1] > 160 && p[2] < 120
+    })
+}
+
 #[test]
 fn go_to_takes_names_from_the_offline_index() {
     let mut harness = harness();
     wait_for_the_sky(&mut harness);
-    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
-    go_to.focus();
-    go_to.type_text("M31");
-    harness.step();
-    harness.key_press(egui::Key::Enter);
-    harness.run_steps(3);
+    go_to(&mut harness, "M31");
     harness.get_by_label("M 31 (offline name index)");
     let centre = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
     assert!((centre.lon().degrees() - 10.6848).abs() < 1e-3 && (centre.lat().degrees() - 41.2691).abs() < 1e-3);
@@ -93,19 +108,11 @@ fn go_to_takes_names_from_the_offline_index() {
     assert_eq!(harness.state().target.as_ref().map(|(_, name)| name.as_str()), Some("M 31"));
     let image = harness.render().expect("a frame renders");
     let sky = harness.state().sky_rect.expect("the sky view is drawn");
-    let ring = (sky.center() + egui::vec2(14.0, 0.0)) * harness.ctx.pixels_per_point();
-    let yellow = (-2..=2).flat_map(|dx| (-2..=2).map(move |dy| (dx, dy))).any(|(dx, dy)| {
-        let p = image.get_pixel((ring.x as i32 + dx) as u32, (ring.y as i32 + dy) as u32).0;
-        p[0] > 200 && p[1] > 160 && p[2] < 120
-    });
+    let centre = sky.center() * harness.ctx.pixels_per_point();
+    let yellow = target_ring_at(&image, harness.ctx.pixels_per_point(), centre.x as i32, centre.y as i32);
     assert!(yellow, "no ring around the target");
 
-    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
-    go_to.focus();
-    go_to.type_text(" nonsense");
-    harness.step();
-    harness.key_press(egui::Key::Enter);
-    harness.run_steps(3);
+    go_to(&mut harness, " nonsense");
     harness.get_by_label_contains("not in the offline name index");
 }
 
@@ -161,12 +168,7 @@ fn export_png_saves_what_the_sky_view_shows() {
     let dir = std::env::temp_dir().join(format!("skyglass-export-view-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     harness.state_mut().plot.export_folder = Some(dir.clone());
-    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
-    go_to.focus();
-    go_to.type_text("M31");
-    harness.step();
-    harness.key_press(egui::Key::Enter);
-    harness.run_steps(3);
+    go_to(&mut harness, "M31");
     harness.get_by_role_and_label(Role::Button, "Export PNG").click();
     let mut saved = None;
     for _ in 0..200 {
@@ -190,11 +192,7 @@ fn export_png_saves_what_the_sky_view_shows() {
     let scale = harness.ctx.pixels_per_point();
     assert_eq!(picture.dimensions(), ((sky.width() * scale).round() as u32, (sky.height() * scale).round() as u32));
     // The target's yellow ring, 14 points right of the view's centre.
-    let (cx, cy) = (picture.width() as i32 / 2 + (14.0 * scale) as i32, picture.height() as i32 / 2);
-    let yellow = (-3..=3).flat_map(|dx| (-3..=3).map(move |dy| (dx, dy))).any(|(dx, dy)| {
-        let p = picture.get_pixel((cx + dx) as u32, (cy + dy) as u32).0;
-        p[0] > 200 && p[1] > 160 && p[2] < 120
-    });
+    let yellow = target_ring_at(&picture, scale, picture.width() as i32 / 2, picture.height() as i32 / 2);
     assert!(yellow, "the target's ring is not in the file");
     std::fs::remove_dir_all(dir).unwrap();
 }
