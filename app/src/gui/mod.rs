@@ -195,6 +195,9 @@ pub struct SkyglassApp {
     /// A HiPS folder or file URL to add, and what went wrong opening it.
     add_location: String,
     add_error: Option<String>,
+    /// The errors of the layer panel last scrolled into sight (see `show_error`).
+    revealed_add_error: Option<String>,
+    revealed_table_error: Option<String>,
     /// The last place gone to (ICRS) and its name, marked on the sky.
     target: Option<(LonLat, String)>,
     /// The sky position under the pointer, in the view's frame.
@@ -269,6 +272,8 @@ impl SkyglassApp {
             go_to_error: None,
             add_location: String::new(),
             add_error: None,
+            revealed_add_error: None,
+            revealed_table_error: None,
             pointer: None,
             target: None,
             status: None,
@@ -820,7 +825,7 @@ impl SkyglassApp {
             });
         }
         if let Some(error) = &self.add_table_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            show_error(ui, error, &mut self.revealed_table_error);
         }
     }
 
@@ -1132,7 +1137,7 @@ impl SkyglassApp {
             });
         }
         if let Some(error) = &self.add_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            show_error(ui, error, &mut self.revealed_add_error);
         }
     }
 
@@ -1627,6 +1632,16 @@ impl SkyglassApp {
                 self.view.zoom_at(camera, 1.0 / 1.5, centre);
             }
         });
+    }
+}
+
+/// An error in a panel, scrolled into sight the first frame it shows: the answer to a click
+/// may land below the fold of a long panel, where it would look as if nothing happened.
+fn show_error(ui: &mut egui::Ui, error: &str, revealed: &mut Option<String>) {
+    let label = ui.colored_label(ui.visuals().error_fg_color, error);
+    if revealed.as_deref() != Some(error) {
+        label.scroll_to_me(Some(egui::Align::Center));
+        *revealed = Some(error.to_owned());
     }
 }
 

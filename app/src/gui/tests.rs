@@ -197,6 +197,33 @@ fn export_png_saves_what_the_sky_view_shows() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// An error lands in sight: with a layer panel longer than the window, the refusal of a file
+/// that does not exist is scrolled to. Regression: it sat below the fold, and the click
+/// seemed to do nothing.
+#[test]
+fn an_error_below_the_fold_is_scrolled_into_sight() {
+    let mut harness = harness();
+    wait_for_the_sky(&mut harness);
+    for _ in 0..8 {
+        harness.get_by_label("Planck HFI 143 GHz (bundled)").click();
+        harness.run_steps(2);
+    }
+    harness.state_mut().open_table("/nonexistent/stars.vot");
+    let mut shown = None;
+    for _ in 0..200 {
+        harness.step();
+        if let Some(label) = harness.query_by_label_contains("/nonexistent/stars.vot") {
+            shown = Some(label.rect());
+            harness.run_steps(3);
+            shown = harness.query_by_label_contains("/nonexistent/stars.vot").map(|l| l.rect()).or(shown);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let shown = shown.expect("the error is shown");
+    assert!(shown.max.y <= 700.0 && shown.min.y >= 0.0, "the error is at {shown:?}, out of the 700-point window");
+}
+
 /// The app with its sky loaded and the plot panel opened by its toolbar button.
 fn app_with_the_plot_panel() -> Harness<'static, SkyglassApp> {
     let mut harness = harness();
