@@ -122,6 +122,21 @@ impl Catalogue {
         }
     }
 
+    /// Where the catalogue is on the sky: the mean direction of its placed sources and the
+    /// farthest of them from it (ICRS); `None` when none is placed.
+    pub fn extent(&self) -> Option<(LonLat, skyglass_sky::Angle)> {
+        let directions =
+            || self.ra.iter().zip(self.dec.iter()).filter_map(|(ra, dec)| LonLat::from_degrees(*ra, *dec).ok());
+        let mut sum = [0.0f64; 3];
+        for direction in directions() {
+            let v = direction.to_vec3();
+            sum = [sum[0] + v.x, sum[1] + v.y, sum[2] + v.z];
+        }
+        let centre = skyglass_sky::Vec3::new(sum[0], sum[1], sum[2]).normalized().map(LonLat::from_vec3)?;
+        let radius = directions().map(|d| centre.separation(d).radians()).fold(0.0, f64::max);
+        Some((centre, skyglass_sky::Angle::from_radians(radius)))
+    }
+
     /// Whether the sources are still being placed on the sky.
     pub fn placing(&self) -> bool {
         let state = self.placement.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

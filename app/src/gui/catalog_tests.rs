@@ -86,6 +86,13 @@ fn a_query_typed_and_run_lands_on_the_sky_and_in_the_table() {
     assert_eq!(harness.state().catalogues.len(), 1);
     // Named for the table it queried, with nothing chosen in the tables tree.
     assert_eq!(harness.state().catalogues[0].name, "catalogs.hipparcos");
+    // Its layer offers to show it: the ten brightest stars are all over the sky.
+    harness.get_by_label("go to").click();
+    harness.run_steps(2);
+    let (centre, radius) = harness.state().catalogues[0].extent().expect("placed sources");
+    assert!(radius.degrees() > 90.0, "{}", radius.degrees());
+    let view = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
+    assert!(view.separation(centre).degrees() < 1e-9);
     harness.get_by_label("10 of 10 rows");
     // Sirius (HIP 32349) heads the table; clicking it selects it and centres the sky on it.
     harness.get_by_label("32349").click();
@@ -212,6 +219,15 @@ fn footprints_open_from_a_file_and_a_table_without_positions_is_refused() {
     step_until(&mut harness, "the M13 image", |app| !app.images.is_empty());
     assert_eq!(harness.state().images[0].wcs.projection, skyglass_sky::Projection::Tan);
     assert_eq!(harness.state().catalogues.len(), 1);
+    // Its "go to" centres it where astropy.wcs puts the image's middle pixel.
+    harness.run_steps(2);
+    // The image's button is the last "go to" of the panel, under the table view here.
+    harness.get_all_by_label("go to").last().expect("the image's go to").click_accesskit();
+    harness.run_steps(2);
+    let view = harness.state().view.frame.convert(skyglass_sky::Frame::Icrs, harness.state().view.centre);
+    let (ra, dec) = (view.lon().degrees(), view.lat().degrees());
+    assert!((ra - 250.4226).abs() < 1e-3 && (dec - 36.4602).abs() < 1e-3, "{ra} {dec}");
+    assert!(harness.state().view.fov.degrees() < 1.0, "{}", harness.state().view.fov.degrees());
     let galex = &harness.state().coverages[0];
     assert!(galex.moc.sky_fraction() > 0.3 && galex.moc.sky_fraction() < 0.9, "{}", galex.moc.sky_fraction());
     harness.run_steps(2);

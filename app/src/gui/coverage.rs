@@ -26,6 +26,23 @@ pub struct SkyImage {
     pub visible: bool,
 }
 
+impl SkyImage {
+    /// The image's centre on the sky and its farthest corner from it (ICRS).
+    pub fn extent(&self) -> Option<(skyglass_sky::LonLat, skyglass_sky::Angle)> {
+        let (w, h) = (self.width as f64, self.height as f64);
+        let icrs = |x: f64, y: f64| {
+            let sky = self.wcs.pixel_to_world(x, y)?;
+            Some(self.wcs.frame.convert(skyglass_sky::Frame::Icrs, sky))
+        };
+        // FITS pixel centres run from 1 to the size: the image's middle and its corners.
+        let centre = icrs((w + 1.0) / 2.0, (h + 1.0) / 2.0)?;
+        let corners = [(0.5, 0.5), (w + 0.5, 0.5), (0.5, h + 0.5), (w + 0.5, h + 0.5)];
+        let radius =
+            corners.iter().filter_map(|&(x, y)| icrs(x, y)).map(|c| centre.separation(c).radians()).fold(0.0, f64::max);
+        Some((centre, skyglass_sky::Angle::from_radians(radius)))
+    }
+}
+
 /// A FITS image with a celestial WCS, from a file's bytes; `None` when the file holds no
 /// image (a table file), the reason when its image cannot be placed on the sky.
 pub fn read_image(bytes: &[u8]) -> Option<Result<(skyglass_votable::fits::FitsImage, skyglass_sky::ImageWcs)>> {

@@ -585,6 +585,7 @@ impl SkyglassApp {
         }
         let mut remove = None;
         let mut keep = None;
+        let mut go_to = None;
         let count = self.catalogues.len();
         for position in (0..count).rev() {
             let active = self.active_catalogue;
@@ -596,6 +597,9 @@ impl SkyglassApp {
                 if ui.selectable_label(active == Some(id), "table").on_hover_text("Show in the table view").clicked() {
                     self.active_catalogue = Some(id);
                     self.table_visible = true;
+                }
+                if ui.small_button("go to").on_hover_text("Show the whole catalogue in the view").clicked() {
+                    go_to = catalogue.extent();
                 }
                 if ui.small_button("remove").clicked() {
                     remove = Some(position);
@@ -721,6 +725,9 @@ impl SkyglassApp {
                 self.active_catalogue = self.catalogues.last().map(|c| c.id);
             }
         }
+        if let Some((centre, radius)) = go_to.take() {
+            self.view.show_region(centre, radius);
+        }
         if !self.images.is_empty() {
             ui.separator();
             ui.heading("Images");
@@ -730,6 +737,9 @@ impl SkyglassApp {
             let id = image.id;
             ui.horizontal(|ui| {
                 ui.checkbox(&mut image.visible, egui::RichText::new(&image.name).strong());
+                if ui.small_button("go to").on_hover_text("Show the whole image in the view").clicked() {
+                    go_to = image.extent();
+                }
                 if ui.small_button("remove").clicked() {
                     remove_image = Some(position);
                 }
@@ -769,6 +779,9 @@ impl SkyglassApp {
         }
         if let Some(position) = remove_image {
             self.images.remove(position);
+        }
+        if let Some((centre, radius)) = go_to {
+            self.view.show_region(centre, radius);
         }
         if !self.coverages.is_empty() {
             ui.separator();

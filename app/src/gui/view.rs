@@ -91,6 +91,15 @@ impl ViewState {
         self.centre = Frame::Icrs.convert(self.frame, position);
     }
 
+    /// Centres the view on `centre` (ICRS) with a field wide enough for a circle of `radius`
+    /// and a margin, down to a tenth of an arcsecond and up to what the projection shows.
+    pub fn show_region(&mut self, centre: LonLat, radius: Angle) {
+        self.go_to_icrs(centre);
+        let wanted = (2.4 * radius.degrees()).max(1.0 / 36_000.0);
+        self.fov = Angle::from_degrees(wanted);
+        self.fov = self.clamped_fov();
+    }
+
     /// Change frame, keeping the same spot of sky in the centre.
     pub fn set_frame(&mut self, frame: Frame) {
         self.centre = self.frame.convert(frame, self.centre);
