@@ -277,8 +277,8 @@ impl TapService {
         }
     }
 
-    fn unreachable(&self, url: &str, error: impl std::fmt::Display) -> TapError {
-        TapError::Unreachable { url: url.to_owned(), message: error.to_string() }
+    fn unreachable(&self, url: &str, error: reqwest::Error) -> TapError {
+        unreachable(url, &error)
     }
 
     /// The parameters and parts of a query request.
@@ -490,11 +490,47 @@ fn error_of(document: &skyglass_votable::VoTable) -> Option<TapError> {
     }
 }
 
+/// A failed request told as a user can act on it: no such host, nothing listening, no
+/// answer in time, an untrusted certificate; the library's own words otherwise.
+fn unreachable(url: &str, error: &reqwest::Error) -> TapError {
+    // The causes' texts, outermost first (reqwest, hyper, the resolver, the OS).
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let host = reqwest::Url::parse(url).ok().and_then(|u| {
+        let host = u.host_str()?.to_owned();
+        Some(u.port_or_known_default().map_or(host.clone(), |port| format!("{host}:{port}")))
+    });
+    let message = explain(&chain, error.is_timeout(), host.as_deref().unwrap_or(url));
+    TapError::Unreachable { url: url.to_owned(), message }
+}
+
+/// What a chain of error texts means for the user, when it is one of the usual causes.
+fn explain(chain: &str, timed_out: bool, host: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    if timed_out {
+        format!("{host} did not answer in time (a slow or unreachable service)")
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!("no host called {name} could be found (no network, or a wrong name)")
+    } else if lower.contains("connection refused") {
+        format!("nothing answers at {host} (the service is down, or the address or port is wrong)")
+    } else if lower.contains("certificate") {
+        format!("{host}'s TLS certificate is not trusted ({chain})")
+    } else {
+        chain.to_owned()
+    }
+}
+
 /// A query's VOTable answer, its overflow flag, or the service's error. The body is parsed
 /// once: its status, overflow and rows all come from that one reading.
 fn answer(response: reqwest::blocking::Response, url: &str) -> Result<Answer> {
     let status = response.status();
-    let body = response.bytes().map_err(|e| TapError::Unreachable { url: url.to_owned(), message: e.to_string() })?;
+    let body = response.bytes().map_err(|e| unreachable(url, &e))?;
     let document = skyglass_votable::read_votable(&body);
     if let Some(error) = document.as_ref().ok().and_then(error_of) {
         return Err(error);
@@ -529,4 +565,25 @@ pub fn resolve_service(name_or_url: &str) -> &str {
         .iter()
         .find(|(name, _, _)| name.eq_ignore_ascii_case(name_or_url))
         .map_or(name_or_url, |(_, _, url)| url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usual_causes_are_told_plainly() {
+        // The chain reqwest gives for a name the resolver does not know.
+        let dns = "error sending request for url (http://gaia.invalid/tap/sync): client error (Connect): \
+                   dns error: failed to lookup address information: Name or service not known";
+        assert_eq!(
+            explain(dns, false, "gaia.invalid:80"),
+            "no host called gaia.invalid could be found (no network, or a wrong name)"
+        );
+        assert_eq!(
+            explain("operation timed out", true, "tap.example:443"),
+            "tap.example:443 did not answer in time (a slow or unreachable service)"
+        );
+        assert_eq!(explain("something else entirely", false, "h:1"), "something else entirely");
+    }
 }

@@ -143,6 +143,9 @@ fn a_dead_service_or_a_wrong_url_is_a_clear_error() {
     let service = TapService::new(&url).unwrap();
     let error = service.sync(&Query { adql: "SELECT 1", maxrec: None, uploads: &[] }).err().unwrap();
     assert!(matches!(error, TapError::Unreachable { .. }), "{error}");
+    // Said so that a user knows what to check, not as the network library's chain.
+    let port = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/tap");
+    assert!(error.to_string().contains(&format!("nothing answers at 127.0.0.1:{port}")), "{error}");
     assert!(TapService::new("ftp://example.org/tap").is_err());
 }
 
