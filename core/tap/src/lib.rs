@@ -517,7 +517,8 @@ fn explain(chain: &str, timed_out: bool, host: &str) -> String {
         format!("{host} did not answer in time (a slow or unreachable service)")
     } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
         format!("no host called {name} could be found (no network, or a wrong name)")
-    } else if lower.contains("connection refused") {
+    } else if lower.contains("connection refused") || lower.contains("receiver is gone") {
+        // A refused connection shows as the second when the query's body was being sent.
         format!("nothing answers at {host} (the service is down, or the address or port is wrong)")
     } else if lower.contains("certificate") {
         format!("{host}'s TLS certificate is not trusted ({chain})")
@@ -584,6 +585,10 @@ mod tests {
             explain("operation timed out", true, "tap.example:443"),
             "tap.example:443 did not answer in time (a slow or unreachable service)"
         );
+        // A connection refused while a multipart query was being sent.
+        let refused = "request or response body error for url (http://127.0.0.1:9/tap/sync): send failed because \
+                       receiver is gone";
+        assert!(explain(refused, false, "127.0.0.1:9").starts_with("nothing answers at 127.0.0.1:9"));
         assert_eq!(explain("something else entirely", false, "h:1"), "something else entirely");
     }
 }
