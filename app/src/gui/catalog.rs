@@ -75,6 +75,8 @@ pub struct Catalogue {
     /// in the table.
     pub row_list: std::collections::BTreeSet<usize>,
     pub(crate) placement: Arc<std::sync::Mutex<Placement>>,
+    /// The sources' centre and radius on the sky (see `extent`).
+    extent: Option<(LonLat, skyglass_sky::Angle)>,
     /// How SAMP names the table (received from, or sent to, other applications), and the
     /// row last highlighted through SAMP (so that a highlight is not echoed back).
     pub samp_key: Option<super::samp::TableKey>,
@@ -123,18 +125,10 @@ impl Catalogue {
     }
 
     /// Where the catalogue is on the sky: the mean direction of its placed sources and the
-    /// farthest of them from it (ICRS); `None` when none is placed.
+    /// farthest of them from it (ICRS); `None` when none is placed. Worked out once, when
+    /// the catalogue is built on its worker.
     pub fn extent(&self) -> Option<(LonLat, skyglass_sky::Angle)> {
-        let directions =
-            || self.ra.iter().zip(self.dec.iter()).filter_map(|(ra, dec)| LonLat::from_degrees(*ra, *dec).ok());
-        let mut sum = [0.0f64; 3];
-        for direction in directions() {
-            let v = direction.to_vec3();
-            sum = [sum[0] + v.x, sum[1] + v.y, sum[2] + v.z];
-        }
-        let centre = skyglass_sky::Vec3::new(sum[0], sum[1], sum[2]).normalized().map(LonLat::from_vec3)?;
-        let radius = directions().map(|d| centre.separation(d).radians()).fold(0.0, f64::max);
-        Some((centre, skyglass_sky::Angle::from_radians(radius)))
+        self.extent
     }
 
     /// Whether the sources are still being placed on the sky.
@@ -202,7 +196,9 @@ impl Catalogue {
         let columns = batch.num_columns();
         let placed = ra.iter().zip(&dec).filter(|(r, d)| r.is_finite() && d.is_finite()).count();
         let rows = batch.num_rows() as u32;
+        let extent = extent_of(&ra, &dec);
         Ok(Catalogue {
+            extent,
             placement: Arc::default(),
             id,
             name: name.to_owned(),
@@ -535,6 +531,19 @@ pub fn row_summary(catalogue: &Catalogue, row: usize, columns: usize) -> Vec<(St
 /// The marker shapes by name, for the panel.
 pub fn shape_names() -> impl Iterator<Item = (MarkerShape, &'static str)> {
     MarkerShape::ALL.into_iter().map(|s| (s, s.name()))
+}
+
+/// The mean direction of the placed positions (degrees) and the farthest of them from it.
+fn extent_of(ra: &[f64], dec: &[f64]) -> Option<(LonLat, skyglass_sky::Angle)> {
+    let directions = || ra.iter().zip(dec).filter_map(|(ra, dec)| LonLat::from_degrees(*ra, *dec).ok());
+    let mut sum = [0.0f64; 3];
+    for direction in directions() {
+        let v = direction.to_vec3();
+        sum = [sum[0] + v.x, sum[1] + v.y, sum[2] + v.z];
+    }
+    let centre = skyglass_sky::Vec3::new(sum[0], sum[1], sum[2]).normalized().map(LonLat::from_vec3)?;
+    let radius = directions().map(|d| centre.separation(d).radians()).fold(0.0, f64::max);
+    Some((centre, skyglass_sky::Angle::from_radians(radius)))
 }
 
 #[cfg(test)]
