@@ -391,9 +391,17 @@ impl Archive {
     /// tables get sessions of their own ([`Archive::session_for`]).
     /// Tables another process changed (ingested, replaced, dropped beside a running server)
     /// are registered again, so queries see them at once; says whether anything changed.
-    /// Cheap when nothing did: one PRAGMA.
+    /// Cheap when nothing did: one PRAGMA, skipped when the database is busy.
     pub async fn pick_up_outside_changes(&self) -> Result<bool, ArchiveError> {
-        let version: i64 = self.db().query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        // Every query asks, on the runtime's threads: never wait for the database here. When
+        // it is busy, the next query looks.
+        let version: i64 = match self.db.try_lock() {
+            Ok(db) => db.query_row("PRAGMA data_version", [], |row| row.get(0))?,
+            Err(std::sync::TryLockError::Poisoned(db)) => {
+                db.into_inner().query_row("PRAGMA data_version", [], |row| row.get(0))?
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
         let version = version as u64;
         if self.seen_data_version.load(Ordering::Acquire) == version {
             return Ok(false);
