@@ -5,7 +5,7 @@
 
 use super::SkyglassApp;
 use super::query::JobState;
-use super::tests::{harness, serve_archive, wait_for_the_sky};
+use super::tests::{go_to, harness, serve_archive, wait_for_the_sky};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -58,12 +58,7 @@ fn finished(app: &SkyglassApp) -> bool {
 
 /// Types the ADQL into the editor and presses Run.
 fn run_adql(harness: &mut Harness<'static, SkyglassApp>, adql: &str) {
-    harness.state_mut().query.adql.clear();
-    harness.step();
-    harness.get_by_role(Role::MultilineTextInput).click();
-    harness.step();
-    harness.get_by_role(Role::MultilineTextInput).type_text(adql);
-    harness.step();
+    type_into_editor(harness, "", adql);
     // The editor grows with long text: the button is found where the settled layout puts it.
     harness.run_steps(2);
     harness.get_by_label("Run").click();
@@ -453,18 +448,18 @@ fn any_unicode_typed_into_the_editor_and_the_go_to_box_is_taken() {
 
 /// Types `text` after a word in the ADQL editor, then into the go-to box with Enter.
 fn type_everywhere(harness: &mut Harness<'static, SkyglassApp>, text: &str) {
-    harness.state_mut().query.adql = "SELECT hi".to_owned();
+    type_into_editor(harness, "SELECT hi", text);
+    harness.step();
+    assert!(harness.state().query.adql.ends_with(text), "{text:?} was not kept");
+    go_to(harness, text);
+}
+
+/// Types `text` into the ADQL editor after `before`, as a user clicking into it would.
+fn type_into_editor(harness: &mut Harness<'static, SkyglassApp>, before: &str, text: &str) {
+    harness.state_mut().query.adql = before.to_owned();
     harness.step();
     harness.get_by_role(Role::MultilineTextInput).click();
     harness.step();
     harness.get_by_role(Role::MultilineTextInput).type_text(text);
-    harness.run_steps(2);
-    assert!(harness.state().query.adql.ends_with(text), "{text:?} was not kept");
-
-    let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
-    go_to.focus();
-    go_to.type_text(text);
     harness.step();
-    harness.key_press(egui::Key::Enter);
-    harness.run_steps(2);
 }

@@ -76,7 +76,7 @@ fn the_first_launch_shows_the_bundled_sky_offline() {
 }
 
 /// Types `text` into the go-to box and presses Enter.
-fn go_to(harness: &mut Harness<'static, SkyglassApp>, text: &str) {
+pub(super) fn go_to(harness: &mut Harness<'static, SkyglassApp>, text: &str) {
     let go_to = harness.get_all_by_role(Role::TextInput).next().expect("the go-to box");
     go_to.focus();
     go_to.type_text(text);
